@@ -1,0 +1,408 @@
+/**
+ * The shared vocabulary of evalroute. Every other folder imports from here; this file imports nothing.
+ * Config loading produces these shapes (after zod validation and normalisation); providers, graders,
+ * routing, the engine, stats, gate, store and reports consume them.
+ */
+
+// ───────────────────────────── Inputs: cases and goldens ─────────────────────────────
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+/** Where a record came from, so every error can name the file and line. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+export interface Case {
+  id: string;
+  /** Template variables for the suite's Handlebars prompt (mutually exclusive with `messages`). */
+  vars?: Record<string, unknown>;
+  /** A ready conversation; used as is instead of the suite's prompt template. */
+  messages?: ChatMessage[];
+  task?: string;
+  tags?: string[];
+  metadata?: Record<string, unknown>;
+  origin: Origin;
+}
+
+export type GoldenStatus = 'approved' | 'unreviewed';
+
+export interface Golden {
+  id: string;
+  /** What a correct output is: one accepted value, a list of accepted values, or a JSON object. */
+  expected?: unknown;
+  /** A reference answer for judges. */
+  reference?: string;
+  rubric?: string;
+  /** A human verdict used to calibrate judges. */
+  human?: { pass?: boolean; preference?: 'candidate' | 'baseline' | 'tie' };
+  status?: GoldenStatus;
+  origin: Origin;
+}
+
+// ───────────────────────────── Models and providers ─────────────────────────────
+
+export interface Price {
+  /** USD per 1M input tokens. */
+  input: number;
+  /** USD per 1M output tokens. */
+  output: number;
+  /** USD per 1M cached input tokens, where the provider discounts them. */
+  cachedInput?: number;
+}
+
+export interface ModelConfig {
+  /** The key the config file uses for this model (e.g. `flash`). */
+  key: string;
+  /** Registered provider type: `openai`, `anthropic`, `recorded`, … */
+  provider: string;
+  /** The provider's model id (e.g. `gpt-4.1`). For `recorded`, a display name. */
+  model: string;
+  baseURL?: string;
+  /** Name of the environment variable holding the API key. Never the key itself. */
+  apiKeyEnv?: string;
+  /** Request parameters passed to the API (temperature, max_tokens, seed, …). */
+  params: Record<string, unknown>;
+  price?: Price;
+  /** Max calls in flight for this model. */
+  concurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+  /** `recorded` provider: JSONL file of recorded outputs, absolute path. */
+  path?: string;
+}
+
+export interface CompletionRequest {
+  caseId: string;
+  /** Fully rendered conversation, system message first when there is one. */
+  messages: ChatMessage[];
+  /** Model params merged over the model's defaults. */
+  params: Record<string, unknown>;
+  /** Repeat index (0 for the first sample); part of the cache key. */
+  repeat: number;
+}
+
+export interface TokenUsage {
+  input: number;
+  output: number;
+  cachedInput?: number;
+  /** True when the figures come from a tokenizer estimate, not the API. */
+  estimated?: boolean;
+}
+
+export interface Completion {
+  text: string;
+  usage: TokenUsage;
+  latencyMs: number;
+  /** Filled by the engine from the model's price; absent when the model is unpriced. */
+  costUsd?: number;
+  /** The provider's request/response id, for support tickets and error messages. */
+  requestId?: string;
+  /** The model id the API says answered. */
+  model?: string;
+  /** Attempts the call took (1 = first try succeeded). */
+  attempts?: number;
+  /** True when the completion was served from the response cache. */
+  cached?: boolean;
+}
+
+/**
+ * One configured model, ready to answer. Implementations throw `ProviderError` on failure and must
+ * honour `signal` (abort = stop waiting, throw `ProviderError` kind `aborted`).
+ */
+export interface Provider {
+  /** The model key from the config. */
+  readonly key: string;
+  /**
+   * Stable identity for the response cache: provider type, model id, base URL and default params.
+   * Two providers with the same identity give interchangeable answers.
+   */
+  readonly identity: string;
+  complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion>;
+}
+
+export interface ProviderContext {
+  /** Environment to read API keys from (the CLI passes process.env; tests pass their own). */
+  env: Record<string, string | undefined>;
+}
+
+export type ProviderFactory = (model: ModelConfig, ctx: ProviderContext) => Provider;
+
+// ───────────────────────────── Grading ─────────────────────────────
+
+export interface Grade {
+  /** Grader name as configured (defaults to its type). */
+  grader: string;
+  /** 0..1 */
+  score: number;
+  pass: boolean;
+  explanation?: string;
+  /** Set when the grader could not decide (e.g. judge error); such a grade never counts as a pass. */
+  error?: string;
+}
+
+export interface GradeContext {
+  golden?: Golden;
+  /** The baseline model's completion for the same case (pairwise judging). */
+  baseline?: Completion;
+  /** The request that produced the output being graded. */
+  request: CompletionRequest;
+  /** The judge model, when the suite configures one. Graders never construct providers. */
+  judge?: Provider;
+  signal: AbortSignal;
+}
+
+export interface Grader {
+  readonly name: string;
+  /** True when the grader cannot work without a golden for the case. */
+  readonly needsGolden: boolean;
+  grade(c: Case, output: Completion, ctx: GradeContext): Promise<Grade>;
+}
+
+/** A grader entry of suite.yaml: `type` picks the registered factory, the rest is its options. */
+export interface GraderSpec {
+  type: string;
+  name?: string;
+  [option: string]: unknown;
+}
+
+export interface GraderFactoryContext {
+  /** Absolute folder of the suite, for graders that load files (schemas, modules). */
+  suiteDir: string;
+  /** Where the spec sits, for errors. */
+  location: { file: string; path: string };
+}
+
+export type GraderFactory = (spec: GraderSpec, ctx: GraderFactoryContext) => Grader;
+
+// ───────────────────────────── Suite, config, routing ─────────────────────────────
+
+export interface PromptTemplate {
+  system?: string;
+  user?: string;
+}
+
+export interface Suite {
+  name: string;
+  /** Absolute folder of the suite. */
+  dir: string;
+  /** Absolute path of suite.yaml. */
+  file: string;
+  description?: string;
+  prompt: PromptTemplate;
+  graders: GraderSpec[];
+  /** Params merged over every model's params for this suite (e.g. max_tokens). */
+  params: Record<string, unknown>;
+  cases: Case[];
+  goldens: Map<string, Golden>;
+  casesFile: string;
+  goldensFile?: string;
+}
+
+export type GateRule = 'point' | 'noninferiority' | 'significant';
+
+export interface GateThresholds {
+  /** Absolute floor for the tier's pass rate (0..1). */
+  minPassRate?: number;
+  /** Largest tolerated drop of pass rate vs the baseline on the same cases (0..1). */
+  maxRegression?: number;
+  rule?: GateRule;
+  /** Confidence level of intervals, default 0.95. */
+  confidence?: number;
+}
+
+export interface TierConfig {
+  name: string;
+  model: string;
+  gate: GateThresholds;
+}
+
+export interface RuleCondition {
+  task?: string[];
+  tags?: string[];
+  /** Each key must equal the value, or one of the values when a list is given. */
+  metadata?: Record<string, unknown>;
+  /** Regular expression tested against the rendered input text. */
+  match?: string;
+  maxInputChars?: number;
+  minInputChars?: number;
+  maxInputTokens?: number;
+  minInputTokens?: number;
+}
+
+export interface RoutingRule {
+  name: string;
+  when?: RuleCondition;
+  tier: string;
+}
+
+export interface Budget {
+  useCase: string;
+  frontierTokensPerMonth?: number;
+  usdPerMonth?: number;
+  alertAt: number;
+}
+
+export interface Routing {
+  /** Absolute path of the routing file. */
+  file: string;
+  /** Raw content, stored with each run so a verdict can always be traced to the exact rules. */
+  content: string;
+  /** sha256 of content, hex. */
+  hash: string;
+  /** Model key of the frontier baseline every tier is compared with. */
+  baseline: string;
+  tiers: Map<string, TierConfig>;
+  rules: RoutingRule[];
+  budgets: Budget[];
+}
+
+export interface EvalConfig {
+  /** Absolute path of evalroute.config.yaml. */
+  file: string;
+  content: string;
+  models: Map<string, ModelConfig>;
+  judge?: { model: string };
+  /** Absolute path of the results database. */
+  store: string;
+  /** Absolute path of the routing file named by the config, if any. */
+  routing?: string;
+}
+
+// ───────────────────────────── Results ─────────────────────────────
+
+export interface CallError {
+  kind: string;
+  message: string;
+  requestId?: string;
+  status?: number;
+}
+
+/** One (case, model, repeat) call and its grades. */
+export interface CallOutcome {
+  caseId: string;
+  modelKey: string;
+  repeat: number;
+  /** sha256 of (provider identity, messages, params, repeat): the response-cache key. */
+  requestHash: string;
+  completion?: Completion;
+  error?: CallError;
+  grades: Grade[];
+  /** True only when the call succeeded and every grader passed. */
+  pass: boolean;
+  /** Mean grader score, 0 when the call errored. */
+  score: number;
+}
+
+/** A case as the gate sees it: its tier, the baseline outcome and the tier model's outcome. */
+export interface CaseResult {
+  caseId: string;
+  tier: string;
+  baseline: CallOutcome;
+  /** Same object as `baseline` when the tier's model is the baseline model. */
+  candidate: CallOutcome;
+}
+
+export interface TierVerdict {
+  tier: string;
+  model: string;
+  baselineModel: string;
+  cases: number;
+  passRate: number;
+  baselinePassRate: number;
+  delta: number;
+  /** Calls of this tier's model that errored (counted as failures). */
+  errors: number;
+  pass: boolean;
+  /** Why the tier failed (or warnings); empty when it holds cleanly. */
+  reasons: string[];
+  /** Confidence interval of delta (paired). */
+  ci?: [number, number];
+  pValue?: number;
+  rule?: GateRule;
+  flaky?: number;
+  costPer1k?: number | null;
+  baselineCostPer1k?: number | null;
+  savings?: number | null;
+}
+
+export interface ModelUsage {
+  model: string;
+  calls: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** null when the model has no price ("unpriced", never counted as free). */
+  costUsd: number | null;
+}
+
+export type RunStatus = 'running' | 'complete' | 'incomplete' | 'interrupted';
+
+/** The `--json` document. Keep existing fields stable; later features add fields. */
+export interface RunSummary {
+  runId: string;
+  suite: string;
+  status: RunStatus;
+  pass: boolean;
+  tiers: TierVerdict[];
+  models: ModelUsage[];
+}
+
+// ───────────────────────────── Store ─────────────────────────────
+
+export interface NewRun {
+  suite: string;
+  suiteDir: string;
+  configContent: string;
+  routingFile: string;
+  routingContent: string;
+  routingHash: string;
+  gitCommit?: string;
+  cases: Case[];
+  /** caseId → tier, as routed for this run. */
+  assignment: Map<string, string>;
+  baseline: string;
+}
+
+export interface RunRecord {
+  id: string;
+  suite: string;
+  suiteDir: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  configContent: string;
+  routingFile: string;
+  routingContent: string;
+  routingHash: string;
+  gitCommit?: string;
+  baseline: string;
+  summary?: RunSummary;
+}
+
+export interface StoredCase {
+  caseId: string;
+  tier: string;
+  case: Omit<Case, 'origin'>;
+}
+
+/** Persistence of runs, calls and grades. Writes are durable as soon as the method returns. */
+export interface Store {
+  beginRun(run: NewRun): string;
+  /** A successful completion for this request hash from any earlier run, for the response cache. */
+  findCachedCompletion(requestHash: string): Completion | undefined;
+  /** Persist one call with its grades atomically. Saving the same (run, case, model, repeat) twice replaces it. */
+  saveCall(runId: string, outcome: CallOutcome): void;
+  finishRun(runId: string, status: RunStatus, summary: RunSummary): void;
+  listRuns(limit?: number): RunRecord[];
+  getRun(runId: string): RunRecord | undefined;
+  getCases(runId: string): StoredCase[];
+  getCalls(runId: string): CallOutcome[];
+  close(): void;
+}
