@@ -1,0 +1,83 @@
+/**
+ * OpenAI Chat Completions, and any OpenAI-compatible API through `baseURL`. The SDK is imported on the
+ * first call, not at start-up: loading it costs tens of milliseconds that commands which never call a
+ * model (report, history, --offline runs) should not pay.
+ */
+import type OpenAI from 'openai';
+import type * as OpenAISdk from 'openai';
+import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
+import { elapsedSince, estimateUsage, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
+
+
+let sdkModule: Promise<typeof OpenAISdk> | undefined;
+const loadSdk = () => (sdkModule ??= import('openai'));
+
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+export class OpenAIProvider implements Provider {
+  readonly key: string;
+  readonly identity: string;
+  readonly #apiKey: string;
+  #client: OpenAI | undefined;
+
+  constructor(
+    private readonly model: ModelConfig,
+    ctx: ProviderContext,
+  ) {
+    this.key = model.key;
+    this.#apiKey = readApiKey(model, ctx, 'OPENAI_API_KEY');
+    this.identity = providerIdentity('openai', model, DEFAULT_OPENAI_BASE_URL);
+  }
+
+  async complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion> {
+    const sdk = await loadSdk();
+    this.#client ??= new sdk.default({
+      apiKey: this.#apiKey,
+      maxRetries: 0, // the engine owns retries, so backoff and attempt counts are decided in one place
+      timeout: this.model.timeoutMs,
+      // Explicit even by default: the SDK would otherwise read a base URL from the environment, which
+      // only the CLI may do and which the cache identity would not see.
+      baseURL: this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL,
+    });
+    // `stream` would change the response shape; model and messages are ours to set.
+    const { stream: _stream, ...params } = req.params;
+    const body = {
+      ...params,
+      model: this.model.model,
+      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    } as ChatCompletionCreateParamsNonStreaming;
+
+    // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals
+    // (a run's, handed to judges for every call) from collecting one listener per call.
+    const callSignal = AbortSignal.any([signal]);
+    const start = performance.now();
+    let res: ChatCompletion & { _request_id?: string | null };
+    try {
+      res = await this.#client.chat.completions.create(body, { signal: callSignal });
+    } catch (err) {
+      throw mapSdkError(err, sdk, this.key, req.caseId, signal);
+    }
+    const latencyMs = elapsedSince(start);
+    const requestId = res._request_id ?? res.id;
+    const text = res.choices?.[0]?.message?.content;
+    if (typeof text !== 'string') {
+      const why = res.choices?.[0]?.message?.refusal ? `the model refused: ${res.choices[0].message.refusal}` : 'the response has no text content';
+      throw providerError(this.key, req.caseId, why, { kind: 'malformed_response', retryable: false, ...(requestId ? { requestId } : {}) });
+    }
+    const cached = res.usage?.prompt_tokens_details?.cached_tokens;
+    // Some OpenAI-compatible servers omit usage; an estimate beats a call that looks free.
+    const usage = res.usage
+      ? { input: res.usage.prompt_tokens, output: res.usage.completion_tokens, ...(cached ? { cachedInput: cached } : {}) }
+      : await estimateUsage(req.messages, text);
+    return {
+      text,
+      usage,
+      latencyMs,
+      ...(requestId ? { requestId } : {}),
+      ...(res.model ? { model: res.model } : {}),
+    };
+  }
+}
+
+export const createOpenAIProvider: ProviderFactory = (model, ctx) => new OpenAIProvider(model, ctx);

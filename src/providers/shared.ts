@@ -1,0 +1,188 @@
+/**
+ * What the HTTP providers have in common: reading the key, the cache identity, and turning the SDKs'
+ * errors into `ProviderError`s. Both SDKs (openai, @anthropic-ai/sdk) share one error hierarchy design,
+ * so one mapping serves both; the classes are passed in because the SDKs are imported lazily.
+ */
+import { MissingKeyError, ProviderError, type ProviderErrorKind } from '../core/errors.js';
+import { redact, registerSecret } from '../core/redact.js';
+import type { ModelConfig, ProviderContext } from '../core/types.js';
+import type * as GptTokenizer from 'gpt-tokenizer';
+
+/** Reads and registers the model's API key; throws before any call when it is missing. */
+export function readApiKey(model: ModelConfig, ctx: ProviderContext, defaultEnv: string): string {
+  const envVar = model.apiKeyEnv ?? defaultEnv;
+  const key = ctx.env[envVar];
+  if (!key) throw new MissingKeyError(model.key, envVar);
+  registerSecret(key);
+  return key;
+}
+
+/** JSON with object keys sorted at every depth, so param order in YAML never changes the identity. */
+export function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function providerIdentity(type: string, model: ModelConfig, defaultBaseURL: string): string {
+  return `${type}|${model.baseURL ?? defaultBaseURL}|${model.model}|${sortedJson(model.params)}`;
+}
+
+interface HeaderBag {
+  get(name: string): string | null;
+}
+
+/** `retry-after-ms` wins (more precise); `retry-after` may be seconds or an HTTP date. */
+export function parseRetryAfter(headers: HeaderBag | undefined, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '') {
+    const n = Number(ms);
+    if (Number.isFinite(n) && n >= 0) return n;
+  }
+  const after = headers.get('retry-after');
+  if (after === null || after.trim() === '') return undefined;
+  const seconds = Number(after);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The SDK error classes the mapping needs; both SDKs export these names. */
+export interface SdkErrorClasses {
+  APIError: abstract new (...args: never[]) => Error;
+  APIUserAbortError: abstract new (...args: never[]) => Error;
+  APIConnectionError: abstract new (...args: never[]) => Error;
+  APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
+}
+
+interface ApiErrorShape {
+  status?: number;
+  headers?: HeaderBag;
+  requestID?: string | null;
+  /** The parsed error body: OpenAI's `error` object, or Anthropic's whole `{type, error}` envelope. */
+  error?: { message?: unknown; type?: unknown; error?: { message?: unknown; type?: unknown } };
+  message: string;
+}
+
+/** The API's own explanation, without the SDK's "429 {json}" wrapping. */
+function apiMessage(e: ApiErrorShape): string {
+  const inner = e.error?.error ?? e.error;
+  if (inner && typeof inner.message === 'string') {
+    return typeof inner.type === 'string' ? `${inner.type}: ${inner.message}` : inner.message;
+  }
+  return e.message;
+}
+
+/** "Connection error." alone says nothing; the cause chain holds e.g. ECONNREFUSED or "other side closed". */
+function withCauses(err: Error): string {
+  const parts = [err.message];
+  let cause: unknown = (err as { cause?: unknown }).cause;
+  for (let depth = 0; cause instanceof Error && depth < 4; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !cause.message.includes(code) ? `${cause.message} [${code}]` : cause.message);
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return parts.map((p) => p.replace(/\.$/, '')).join(': ');
+}
+
+export function kindForStatus(status: number): { kind: ProviderErrorKind; retryable: boolean } {
+  if (status === 429) return { kind: 'rate_limit', retryable: true };
+  if (status === 408 || status === 409 || status >= 500) return { kind: 'server', retryable: true };
+  if (status === 401 || status === 403) return { kind: 'auth', retryable: false };
+  if (status === 404) return { kind: 'not_found', retryable: false };
+  return { kind: 'bad_request', retryable: false };
+}
+
+const NEXT_STEP: Partial<Record<ProviderErrorKind, string>> = {
+  rate_limit: 'lower the model\'s concurrency or wait; evalroute retries with the delay the API asked for',
+  server: 'the API failed on its side; evalroute retries, re-run later if it persists',
+  timeout: 'raise the model\'s timeoutMs or lower its concurrency',
+  connection: 'check baseURL and the network',
+  auth: 'check the API key in the model\'s apiKeyEnv variable and its permissions',
+  not_found: 'check the model id and baseURL in the config',
+  bad_request: 'check the model\'s params in the config',
+  malformed_response: 'the API (or a proxy in front of it) sent an unusable answer; check baseURL',
+};
+
+/** A ProviderError whose message names model, case, status and request id, with secrets removed. */
+export function providerError(
+  modelKey: string,
+  caseId: string,
+  detail: string,
+  opts: { kind: ProviderErrorKind; retryable: boolean; status?: number; requestId?: string; retryAfterMs?: number },
+): ProviderError {
+  const where = [`model "${modelKey}"`, `case "${caseId}"`];
+  if (opts.status !== undefined) where.push(`HTTP ${opts.status}`);
+  if (opts.requestId) where.push(`request id ${opts.requestId}`);
+  const next = NEXT_STEP[opts.kind];
+  const message = redact(`${opts.kind.replace('_', ' ')} (${where.join(', ')}): ${detail}${next ? `\n  → ${next}` : ''}`);
+  return new ProviderError(message, opts);
+}
+
+/**
+ * Maps anything the SDK call threw. The abort signal is checked first: once it fired, whatever the SDK
+ * reports is a consequence of it. A signal fired by a deadline (`AbortSignal.timeout`) is a timeout the
+ * caller may retry; any other abort means the run is stopping.
+ */
+export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string, caseId: string, signal: AbortSignal): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal.aborted) {
+    const reason: unknown = signal.reason;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return providerError(modelKey, caseId, 'the call exceeded its deadline', { kind: 'timeout', retryable: true });
+    }
+    return providerError(modelKey, caseId, 'call aborted: the run is stopping', { kind: 'aborted', retryable: false });
+  }
+  if (err instanceof sdk.APIConnectionTimeoutError) {
+    return providerError(modelKey, caseId, 'no response within the model\'s timeoutMs', { kind: 'timeout', retryable: true });
+  }
+  if (err instanceof sdk.APIUserAbortError) {
+    return providerError(modelKey, caseId, 'call aborted', { kind: 'aborted', retryable: false });
+  }
+  if (err instanceof sdk.APIConnectionError) {
+    return providerError(modelKey, caseId, withCauses(err), { kind: 'connection', retryable: true });
+  }
+  if (err instanceof sdk.APIError) {
+    const e = err as unknown as ApiErrorShape;
+    if (typeof e.status === 'number') {
+      const { kind, retryable } = kindForStatus(e.status);
+      const retryAfterMs = parseRetryAfter(e.headers);
+      return providerError(modelKey, caseId, apiMessage(e), {
+        kind,
+        retryable,
+        status: e.status,
+        ...(e.requestID ? { requestId: e.requestID } : {}),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      });
+    }
+  }
+  // A body that is not JSON surfaces as the parser's SyntaxError; a truncating proxy is often transient.
+  if (err instanceof SyntaxError) {
+    return providerError(modelKey, caseId, `response body is not valid JSON (${err.message})`, { kind: 'malformed_response', retryable: true });
+  }
+  // Anything else is not a transport failure the SDK recognised; retrying would likely repeat it.
+  const message = err instanceof Error ? err.message : String(err);
+  return providerError(modelKey, caseId, message, { kind: 'connection', retryable: false });
+}
+
+export function elapsedSince(start: number): number {
+  return Math.round(performance.now() - start);
+}
+
+let tokenizer: Promise<typeof GptTokenizer> | undefined;
+
+/**
+ * Token counts for when the API (or a recording) gives none. o200k is only exact for recent OpenAI
+ * models, so callers mark the usage `estimated`. The tokenizer is loaded on first use: it is large.
+ */
+export async function estimateUsage(messages: ReadonlyArray<{ content: string }>, output: string): Promise<{ input: number; output: number; estimated: true }> {
+  const { countTokens } = await (tokenizer ??= import('gpt-tokenizer'));
+  // Special-token strings in user text are counted as plain text instead of throwing.
+  const opts = { disallowedSpecial: new Set<string>() };
+  let input = 0;
+  for (const m of messages) input += countTokens(m.content, opts);
+  return { input, output: countTokens(output, opts), estimated: true };
+}
