@@ -1,0 +1,191 @@
+/**
+ * zod schemas of every file evalroute reads. They are the authority on the formats: JSON Schemas for
+ * editors are generated from them (z.toJSONSchema), so they stay plain (no transforms) and described.
+ * Objects are strict so a typo is an error with its path, not a silently ignored key.
+ */
+import { z } from 'zod';
+
+const fraction = z.number().min(0).max(1);
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+// ───────────────────────────── evalroute.config.yaml ─────────────────────────────
+
+export const priceSchema = z
+  .strictObject({
+    input: z.number().nonnegative().describe('USD per 1M input tokens'),
+    output: z.number().nonnegative().describe('USD per 1M output tokens'),
+    cachedInput: z.number().nonnegative().optional().describe('USD per 1M cached input tokens'),
+  })
+  .describe('Price of the model in USD per million tokens; omit for an unpriced model');
+
+export const modelSchema = z
+  .strictObject({
+    provider: z.string().min(1).describe('Provider type: openai, anthropic, recorded, …'),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("The provider's model id (e.g. gpt-4o). Required except for `recorded`, where it defaults to the key"),
+    baseURL: z.url().optional().describe('API base URL, for OpenAI-compatible endpoints'),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_KEY')
+      .optional()
+      .describe('Name of the environment variable holding the API key (never the key itself)'),
+    params: z.record(z.string(), z.unknown()).optional().describe('Request parameters: temperature, max_tokens, seed, … (default {})'),
+    price: priceSchema.optional(),
+    concurrency: z.int().positive().optional().describe('Max calls in flight for this model (default 8)'),
+    timeoutMs: z.int().positive().optional().describe('Per-call timeout in milliseconds (default 60000)'),
+    maxRetries: z.int().nonnegative().optional().describe('Retries of a retryable failure (default 4)'),
+    path: z.string().min(1).optional().describe('`recorded` provider: JSONL of recorded outputs, relative to the config file'),
+  })
+  .describe('One model the suite can call');
+
+export const configSchema = z
+  .strictObject({
+    store: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Results database, relative to this file (default .evalroute/evalroute.db in the working folder)'),
+    models: z.record(z.string().min(1), modelSchema).describe('Models by key; routing files refer to these keys'),
+    judge: z
+      .strictObject({ model: z.string().min(1).describe('Model key used by judge graders') })
+      .optional()
+      .describe('The model judge graders call'),
+    routing: z.string().min(1).optional().describe('Routing file, relative to this file'),
+  })
+  .describe('evalroute.config.yaml');
+
+// ───────────────────────────── routing.yaml ─────────────────────────────
+
+export const gateSchema = z
+  .strictObject({
+    minPassRate: fraction.optional().describe("Absolute floor for the tier's pass rate (0..1)"),
+    maxRegression: fraction.optional().describe('Largest tolerated drop of pass rate vs the baseline (0..1)'),
+    rule: z.enum(['point', 'noninferiority', 'significant']).optional().describe('How the regression bound is decided'),
+    confidence: z.number().gt(0).lt(1).optional().describe('Confidence level of intervals (default 0.95)'),
+  })
+  .describe('Quality bar the tier must meet');
+
+export const tierSchema = z
+  .strictObject({
+    model: z.string().min(1).describe('Model key from the config'),
+    gate: gateSchema.optional(),
+  })
+  .describe('A tier: a model and its quality bar');
+
+export const conditionSchema = z
+  .strictObject({
+    task: stringOrList.optional().describe("Case's task equals this (or one of these)"),
+    tags: stringOrList.optional().describe('Case has at least one of these tags'),
+    metadata: z
+      .record(z.string(), z.union([scalar, z.array(scalar).min(1)]))
+      .optional()
+      .describe('Every key must equal the value, or one of the values when a list is given'),
+    match: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('JavaScript regular expression over the rendered input; a leading (?i) makes it case-insensitive'),
+    maxInputChars: z.int().nonnegative().optional().describe('Rendered input has at most this many characters'),
+    minInputChars: z.int().nonnegative().optional().describe('Rendered input has at least this many characters'),
+    maxInputTokens: z.int().nonnegative().optional().describe('Rendered input has at most this many tokens (o200k)'),
+    minInputTokens: z.int().nonnegative().optional().describe('Rendered input has at least this many tokens (o200k)'),
+  })
+  .describe('All given conditions must hold');
+
+export const ruleSchema = z
+  .strictObject({
+    name: z.string().min(1).optional().describe('Rule name shown in reports (default rule-<position>)'),
+    when: conditionSchema.optional().describe('Omit on the last rule: it is the default'),
+    tier: z.string().min(1).describe('Tier the matching cases go to'),
+  })
+  .describe('Routing rule; the first match wins');
+
+export const budgetSchema = z
+  .strictObject({
+    useCase: z.string().min(1),
+    frontierTokensPerMonth: z.number().positive().optional(),
+    usdPerMonth: z.number().positive().optional(),
+    alertAt: z.number().gt(0).max(1).optional().describe('Fraction of the budget that raises an alert (default 0.7)'),
+  })
+  .describe('Monthly budget of a use case; give frontierTokensPerMonth or usdPerMonth');
+
+export const routingSchema = z
+  .strictObject({
+    baseline: z.string().min(1).describe('Model key of the frontier baseline every tier is compared with'),
+    tiers: z.record(z.string().min(1), tierSchema),
+    rules: z.array(ruleSchema).min(1).describe('Ordered; first match wins; the last rule has no `when`'),
+    budgets: z.array(budgetSchema).optional(),
+  })
+  .describe('routing.yaml');
+
+// ───────────────────────────── suites ─────────────────────────────
+
+export const graderSpecSchema = z
+  .looseObject({
+    type: z.string().min(1).describe('Registered grader type: exact, schema, judge, …'),
+    name: z.string().min(1).optional().describe('Name in reports (default: the type)'),
+  })
+  .describe('A grader; the other keys are its options');
+
+export const suiteSchema = z
+  .strictObject({
+    name: z.string().min(1).optional().describe('Suite name (default: folder name)'),
+    description: z.string().optional(),
+    cases: z.string().min(1).optional().describe('Cases JSONL, relative to suite.yaml (default cases.jsonl)'),
+    goldens: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Goldens JSONL, relative to suite.yaml (default ../../goldens/<name>.jsonl)'),
+    prompt: z
+      .strictObject({
+        system: z.string().optional().describe('Handlebars template of the system message'),
+        user: z.string().optional().describe('Handlebars template of the user message'),
+      })
+      .optional(),
+    params: z.record(z.string(), z.unknown()).optional().describe("Merged over each model's params"),
+    graders: z.array(graderSpecSchema).min(1),
+  })
+  .describe('suites/<name>/suite.yaml');
+
+export const chatMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+
+export const caseSchema = z
+  .strictObject({
+    id: z.string().min(1),
+    vars: z.record(z.string(), z.unknown()).optional().describe('Variables of the prompt template'),
+    messages: z.array(chatMessageSchema).min(1).optional().describe('A ready conversation, used as is'),
+    task: z.string().min(1).optional(),
+    tags: z.array(z.string()).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .describe('One line of cases.jsonl; exactly one of vars and messages');
+
+export const goldenSchema = z
+  .strictObject({
+    id: z.string().min(1).describe('Id of the case this golden belongs to'),
+    expected: z.unknown().optional().describe('Accepted value, list of accepted values, or JSON object'),
+    reference: z.string().optional(),
+    rubric: z.string().optional(),
+    human: z
+      .strictObject({
+        pass: z.boolean().optional(),
+        preference: z.enum(['candidate', 'baseline', 'tie']).optional(),
+      })
+      .optional(),
+    status: z.enum(['approved', 'unreviewed']).optional(),
+  })
+  .describe('One line of goldens/<name>.jsonl');
+
+export type ConfigFile = z.infer<typeof configSchema>;
+export type RoutingFile = z.infer<typeof routingSchema>;
+export type SuiteFile = z.infer<typeof suiteSchema>;
+export type CaseLine = z.infer<typeof caseSchema>;
+export type GoldenLine = z.infer<typeof goldenSchema>;

@@ -1,0 +1,105 @@
+/**
+ * Rule matching: which tier a case goes to. Rules are tried in order and the first whose conditions
+ * all hold wins, as in the routing file. Regexes are compiled once per Routing; tokens are counted only
+ * when a rule needs them, at most once per case.
+ */
+import { countTokens } from 'gpt-tokenizer';
+import { ConfigError } from '../core/errors.js';
+import type { Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
+
+export interface RouteMatch {
+  tier: string;
+  /** Name of the rule that matched. */
+  rule: string;
+}
+
+interface CompiledRule {
+  rule: RoutingRule;
+  regex?: RegExp;
+}
+
+/** A leading `(?i)` (the inline flag people bring from other regex dialects) means case-insensitive. */
+export function compilePattern(source: string): RegExp {
+  return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'i') : new RegExp(source);
+}
+
+const compiled = new WeakMap<Routing, CompiledRule[]>();
+
+function compileRules(routing: Routing): CompiledRule[] {
+  let rules = compiled.get(routing);
+  if (!rules) {
+    rules = routing.rules.map((rule, i) => {
+      if (rule.when?.match === undefined) return { rule };
+      try {
+        return { rule, regex: compilePattern(rule.when.match) };
+      } catch (e) {
+        throw new ConfigError({ file: routing.file, path: `rules[${i}].when.match` }, `invalid regular expression: ${(e as Error).message}`);
+      }
+    });
+    compiled.set(routing, rules);
+  }
+  return rules;
+}
+
+/** Input measured lazily: the tokenizer runs only if some rule asks for tokens, and then only once. */
+class Input {
+  private tokens?: number;
+  constructor(readonly text: string) {}
+  get tokenCount(): number {
+    this.tokens ??= countTokens(this.text);
+    return this.tokens;
+  }
+}
+
+function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: Input): boolean {
+  if (w.task && (c.task === undefined || !w.task.includes(c.task))) return false;
+  if (w.tags && !w.tags.some((t) => c.tags?.includes(t))) return false;
+  if (w.metadata) {
+    for (const [key, want] of Object.entries(w.metadata)) {
+      if (!metadataMatches(c.metadata?.[key], want)) return false;
+    }
+  }
+  const chars = input.text.length;
+  if (w.maxInputChars !== undefined && chars > w.maxInputChars) return false;
+  if (w.minInputChars !== undefined && chars < w.minInputChars) return false;
+  if (regex && !regex.test(input.text)) return false;
+  if (w.maxInputTokens !== undefined && input.tokenCount > w.maxInputTokens) return false;
+  if (w.minInputTokens !== undefined && input.tokenCount < w.minInputTokens) return false;
+  return true;
+}
+
+/**
+ * A wanted list means "one of these"; a case value that is itself a list (e.g. several categories)
+ * matches when any of its elements does. Comparison is strict: `1` and `"1"` differ.
+ */
+function metadataMatches(have: unknown, want: unknown): boolean {
+  if (have === undefined) return false;
+  const wanted = Array.isArray(want) ? want : [want];
+  const values = Array.isArray(have) ? have : [have];
+  return values.some((v) => wanted.includes(v));
+}
+
+/** The tier of one case. `inputText` is the rendered conversation (message contents joined by "\n"). */
+export function routeCase(routing: Routing, c: Case, inputText: string): RouteMatch {
+  const input = new Input(inputText);
+  for (const { rule, regex } of compileRules(routing)) {
+    if (!rule.when || matches(rule.when, regex, c, input)) return { tier: rule.tier, rule: rule.name };
+  }
+  throw new ConfigError(
+    { file: routing.file, path: 'rules' },
+    `case "${c.id}" (${c.origin.file}:${c.origin.line}) matched no rule`,
+    'end the rules with a default rule without when:, e.g. - { tier: frontier }',
+  );
+}
+
+/** Every case's tier and the rule that sent it there, keyed by case id, in case order. */
+export function assignTiers(routing: Routing, cases: readonly Case[], render: (c: Case) => string): Map<string, RouteMatch> {
+  const out = new Map<string, RouteMatch>();
+  for (const c of cases) out.set(c.id, routeCase(routing, c, render(c)));
+  return out;
+}
+
+/** The text rules see: every rendered message's content, joined by "\n". */
+export function inputTextOf(messages: readonly ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n');
+}
