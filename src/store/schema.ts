@@ -1,0 +1,96 @@
+/**
+ * The results database schema, as an ordered list of migrations. Migration i takes a database from
+ * `PRAGMA user_version = i` to `i + 1`; never edit a shipped migration, append a new one instead.
+ */
+
+/** Marker row that tells our databases apart from any other SQLite file that happens to be passed as --db. */
+export const APP_MARKER = { key: 'app', value: 'evalroute' } as const;
+
+export const MIGRATIONS: readonly string[] = [
+  // v1
+  `
+  CREATE TABLE evalroute_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  INSERT INTO evalroute_meta (key, value) VALUES ('${APP_MARKER.key}', '${APP_MARKER.value}');
+
+  CREATE TABLE runs (
+    id              TEXT PRIMARY KEY,
+    suite           TEXT NOT NULL,
+    suite_dir       TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('running', 'complete', 'incomplete', 'interrupted')),
+    started_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    config_content  TEXT NOT NULL,
+    routing_file    TEXT NOT NULL,
+    routing_content TEXT NOT NULL,
+    routing_hash    TEXT NOT NULL,
+    git_commit      TEXT,
+    baseline        TEXT NOT NULL,
+    summary_json    TEXT
+  );
+  CREATE INDEX runs_by_start ON runs (started_at);
+  CREATE INDEX runs_by_suite ON runs (suite, started_at);
+  CREATE INDEX runs_by_routing ON runs (routing_hash);
+
+  CREATE TABLE run_cases (
+    run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    case_id     TEXT NOT NULL,
+    ordinal     INTEGER NOT NULL,
+    tier        TEXT NOT NULL,
+    case_json   TEXT NOT NULL,
+    golden_json TEXT,
+    input_json  TEXT,
+    PRIMARY KEY (run_id, case_id)
+  );
+
+  CREATE TABLE responses (
+    id                  INTEGER PRIMARY KEY,
+    run_id              TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    case_id             TEXT NOT NULL,
+    model_key           TEXT NOT NULL,
+    repeat              INTEGER NOT NULL,
+    request_hash        TEXT NOT NULL,
+    text                TEXT,
+    input_tokens        INTEGER,
+    output_tokens       INTEGER,
+    cached_input_tokens INTEGER,
+    tokens_estimated    INTEGER,
+    latency_ms          REAL,
+    cost_usd            REAL,
+    request_id          TEXT,
+    api_model           TEXT,
+    attempts            INTEGER,
+    cached              INTEGER,
+    error_kind          TEXT,
+    error_message       TEXT,
+    error_status        INTEGER,
+    pass                INTEGER NOT NULL,
+    score               REAL NOT NULL,
+    created_at          TEXT NOT NULL,
+    UNIQUE (run_id, case_id, model_key, repeat)
+  );
+  -- The response cache only ever serves successes, so the index holds only those.
+  CREATE INDEX responses_cache ON responses (request_hash, cached) WHERE error_kind IS NULL;
+
+  CREATE TABLE grades (
+    run_id      TEXT NOT NULL,
+    case_id     TEXT NOT NULL,
+    model_key   TEXT NOT NULL,
+    repeat      INTEGER NOT NULL,
+    grader      TEXT NOT NULL,
+    ordinal     INTEGER NOT NULL,
+    score       REAL NOT NULL,
+    pass        INTEGER NOT NULL,
+    explanation TEXT,
+    error       TEXT,
+    PRIMARY KEY (run_id, case_id, model_key, repeat, grader),
+    FOREIGN KEY (run_id, case_id, model_key, repeat)
+      REFERENCES responses (run_id, case_id, model_key, repeat) ON DELETE CASCADE
+  );
+  `,
+];
+
+/** The schema version this code writes and understands. */
+export const STORE_SCHEMA_VERSION = MIGRATIONS.length;
