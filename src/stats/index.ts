@@ -1,0 +1,6 @@
+export { createRng, type Rng } from './rng.js';
+export { inverseNormalCdf, zForConfidence } from './normal.js';
+export { wilsonInterval } from './wilson.js';
+export { mcnemarExact } from './mcnemar.js';
+export { newcombePairedInterval, pairedCounts, type PairedCounts } from './newcombe.js';
+export { pairedBootstrap, type BootstrapOptions, type BootstrapResult } from './bootstrap.js';
