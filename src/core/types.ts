@@ -162,6 +162,8 @@ export interface Grader {
   readonly name: string;
   /** True when the grader cannot work without a golden for the case. */
   readonly needsGolden: boolean;
+  /** True when grading a tier model's output needs the baseline's output for the same case (pairwise). */
+  readonly needsBaseline?: boolean;
   grade(c: Case, output: Completion, ctx: GradeContext): Promise<Grade>;
 }
 
@@ -368,6 +370,10 @@ export interface NewRun {
   /** caseId → tier, as routed for this run. */
   assignment: Map<string, string>;
   baseline: string;
+  /** Goldens of the suite, stored beside each case so reports can show the expectation later. */
+  goldens?: Map<string, Golden>;
+  /** caseId → rendered conversation, stored so reports can show exactly what the models saw. */
+  inputs?: Map<string, ChatMessage[]>;
 }
 
 export interface RunRecord {
@@ -390,6 +396,8 @@ export interface StoredCase {
   caseId: string;
   tier: string;
   case: Omit<Case, 'origin'>;
+  golden?: Omit<Golden, 'origin'>;
+  input?: ChatMessage[];
 }
 
 /** Persistence of runs, calls and grades. Writes are durable as soon as the method returns. */

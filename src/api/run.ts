@@ -1,0 +1,234 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { RunIncompleteError, UsageError } from '../core/errors.js';
+import type {
+  CaseResult,
+  ChatMessage,
+  EvalConfig,
+  Provider,
+  Routing,
+  RunStatus,
+  RunSummary,
+  Store,
+  Suite,
+} from '../core/types.js';
+import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
+import { renderCase } from '../config/prompt.js';
+import { assignTiers } from '../routing/match.js';
+import { createProvider } from '../providers/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { openStore } from '../store/sqlite-store.js';
+import { decideAll } from '../gate/decide.js';
+import { runCases, type CacheMode, type EngineModel, type ProgressEvent } from '../engine/run-cases.js';
+import { summarizeModels } from '../engine/summarize.js';
+import { defaultRetryPolicy } from '../engine/retry.js';
+
+export interface RunOptions {
+  /** Folder holding suite.yaml. */
+  suiteDir: string;
+  config?: string;
+  routing?: string;
+  db?: string;
+  /** Overrides every model's concurrency. */
+  concurrency?: number;
+  cache?: CacheMode;
+  /** Continue a stored run: its id, or `true` for the latest run of this suite. */
+  resume?: string | true;
+  /** Above this fraction of errored calls the run is incomplete. Default 0.02. */
+  maxErrorRate?: number;
+  /** Where API keys are read from. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Working folder for default paths. Default: process.cwd(). */
+  cwd?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called once everything is loaded and the run is about to start. */
+  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean }) => void;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  runId: string;
+  results: CaseResult[];
+  dbFile: string;
+  /** 0 every tier holds; 1 a tier regressed; 3 the run is incomplete. */
+  exitCode: 0 | 1 | 3;
+}
+
+export interface LoadedProject {
+  config: EvalConfig;
+  routing: Routing;
+  suite: Suite;
+}
+
+/** Loads and cross-checks config, routing file and suite; every problem is a ConfigError (exit 2). */
+export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string }): LoadedProject {
+  const cwd = opts.cwd ?? process.cwd();
+  const suiteDir = resolve(cwd, opts.suiteDir);
+  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
+  const routingFile = opts.routing ? resolve(cwd, opts.routing) : config.routing;
+  if (!routingFile) {
+    throw new UsageError(
+      `no routing file: ${config.file} has no routing: key and --routing was not given\n  → add "routing: routing.yaml" to the config or pass --routing FILE`,
+    );
+  }
+  const routing = loadRouting(routingFile, config);
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  return { config, routing, suite };
+}
+
+export function inputText(messages: ChatMessage[]): string {
+  return messages.map((m) => m.content).join('\n');
+}
+
+/**
+ * `evalroute run` as a library call: load, route, call, grade, store, gate. Never exits the process;
+ * bad input throws an EvalrouteError, a failing gate is a result.
+ */
+export async function run(opts: RunOptions): Promise<RunResult> {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const cache = opts.cache ?? 'use';
+  const { config, routing, suite } = loadProject({ ...opts, cwd });
+
+  const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
+  const routed = assignTiers(routing, suite.cases, (c) => inputText(inputs.get(c.id)!));
+  const tierOf = new Map([...routed].map(([id, r]) => [id, r.tier]));
+  const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
+
+  // Only the models this routing actually sends cases to are built, so a missing key for an
+  // unused model does not block the gate.
+  const used = new Set([routing.baseline, ...[...tierOf.values()].map((t) => tierModel.get(t)!)]);
+  const providerEnv = cache === 'offline' ? offlineEnv(config, env) : env;
+  const models = new Map<string, EngineModel>();
+  for (const key of used) {
+    const m = config.models.get(key)!;
+    models.set(key, {
+      provider: createProvider(m, { env: providerEnv }),
+      concurrency: opts.concurrency ?? m.concurrency,
+      ...(m.price ? { price: m.price } : {}),
+      retry: { ...defaultRetryPolicy, maxRetries: m.maxRetries },
+      timeoutMs: m.timeoutMs,
+    });
+  }
+  let judge: Provider | undefined;
+  if (config.judge) judge = createProvider(config.models.get(config.judge.model)!, { env: providerEnv });
+  const graders = await createGraders(suite);
+
+  const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
+  const store = openStore(dbFile);
+  try {
+    const { runId, previous } = startOrResume(store, opts.resume, {
+      suite,
+      routing,
+      config,
+      tierOf,
+      inputs,
+      cwd,
+    });
+    const calls = suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
+    opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0 });
+
+    const engine = await runCases({
+      runId,
+      cases: suite.cases,
+      goldens: suite.goldens,
+      tierOf,
+      tierModel,
+      baseline: routing.baseline,
+      models,
+      requestFor: (c, modelKey, repeat) => ({
+        caseId: c.id,
+        messages: inputs.get(c.id)!,
+        params: { ...config.models.get(modelKey)!.params, ...suite.params },
+        repeat,
+      }),
+      graders,
+      ...(judge ? { judge } : {}),
+      store,
+      cache,
+      signal: opts.signal ?? new AbortController().signal,
+      previous,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+
+    const tiers = decideAll(routing, engine.results);
+    const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
+    const errored = engine.outcomes.filter((o) => o.error).length;
+    const maxErrorRate = opts.maxErrorRate ?? 0.02;
+    const status: RunStatus = engine.interrupted
+      ? 'interrupted'
+      : engine.outcomes.length && errored / engine.outcomes.length > maxErrorRate
+        ? 'incomplete'
+        : 'complete';
+    const summary: RunSummary = {
+      runId,
+      suite: suite.name,
+      status,
+      pass: status === 'complete' && tiers.every((t) => t.pass),
+      tiers,
+      models: modelUsage,
+    };
+    if (status === 'incomplete') {
+      const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
+      summary.tiers.forEach((t) => t.reasons.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`));
+    }
+    store.finishRun(runId, status, summary);
+    return { summary, runId, results: engine.results, dbFile, exitCode: status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
+  } finally {
+    store.close();
+  }
+}
+
+function startOrResume(
+  store: Store,
+  resume: string | true | undefined,
+  ctx: { suite: Suite; routing: Routing; config: EvalConfig; tierOf: Map<string, string>; inputs: Map<string, ChatMessage[]>; cwd: string },
+) {
+  if (resume !== undefined) {
+    const run = resume === true ? store.listRuns(200).find((r) => r.suite === ctx.suite.name) : store.getRun(resume);
+    if (!run) throw new UsageError(`no run to resume${resume === true ? ` for suite "${ctx.suite.name}"` : ` with id "${resume}"`}\n  → list runs with: evalroute runs`);
+    if (run.routingHash !== ctx.routing.hash) {
+      throw new UsageError(`run ${run.id} used a different routing file (hash ${run.routingHash.slice(0, 12)}); resume with the same routing file or start a new run`);
+    }
+    if (run.status === 'complete') throw new RunIncompleteError(`run ${run.id} is already complete; start a new run instead of --resume`);
+    return { runId: run.id, previous: store.getCalls(run.id) };
+  }
+  const gitCommit = readGitCommit(ctx.cwd);
+  const runId = store.beginRun({
+    suite: ctx.suite.name,
+    suiteDir: ctx.suite.dir,
+    configContent: ctx.config.content,
+    routingFile: ctx.routing.file,
+    routingContent: ctx.routing.content,
+    routingHash: ctx.routing.hash,
+    ...(gitCommit ? { gitCommit } : {}),
+    cases: ctx.suite.cases,
+    assignment: ctx.tierOf,
+    baseline: ctx.routing.baseline,
+    goldens: ctx.suite.goldens,
+    inputs: ctx.inputs,
+  });
+  return { runId, previous: [] };
+}
+
+function readGitCommit(cwd: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * In --offline mode no call is made, so keys are not needed; placeholder values let providers be built
+ * (their identity, which keys the cache, never includes the key).
+ */
+function offlineEnv(config: EvalConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const filled = { ...env };
+  for (const m of config.models.values()) {
+    const name = m.apiKeyEnv ?? (m.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY');
+    filled[name] ??= 'offline-no-key';
+  }
+  return filled;
+}

@@ -1,0 +1,76 @@
+import { run } from '../api/run.js';
+import type { ProgressEvent } from '../engine/run-cases.js';
+import { formatRunSummary } from '../report/console.js';
+import { usd } from '../report/format.js';
+import type { RunFlags } from './main.js';
+import { useColor, writeOutputFile } from './output.js';
+
+/** `evalroute run`: returns the exit code (0 holds, 1 regressed, 3 incomplete); errors propagate to main. */
+export async function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const stop = (name: string) => {
+    signals++;
+    if (signals > 1) process.exit(130);
+    process.stderr.write(`\n${name}: stopping after in-flight calls; completed calls are saved (resume with --resume)\n`);
+    controller.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+
+  const jsonToStdout = flags.json === '-';
+  const log = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${line}\n`);
+  };
+  const progress = progressPrinter(log);
+  try {
+    const result = await run({
+      suiteDir,
+      ...(flags.config ? { config: flags.config } : {}),
+      ...(flags.routing ? { routing: flags.routing } : {}),
+      ...(flags.db ? { db: flags.db } : {}),
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
+      ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
+      maxErrorRate: flags.maxErrorRate,
+      signal: controller.signal,
+      onStart: (info) =>
+        log(
+          `${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`,
+        ),
+      onProgress: progress,
+    });
+    if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result.summary, null, 2)}\n`);
+    if (flags.report) {
+      const { writeRunReport } = await import('./report-writer.js');
+      writeRunReport(result.dbFile, result.runId, flags.report);
+      log(`HTML report: ${flags.report}`);
+    }
+    const table = formatRunSummary(result.summary, { color: useColor() });
+    if (jsonToStdout) process.stderr.write(`${table}\n`);
+    else process.stdout.write(`${table}\n`);
+    return result.exitCode;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
+
+/** Plain periodic progress lines: readable in CI logs, no control characters. */
+function progressPrinter(log: (line: string) => void): (e: ProgressEvent) => void {
+  const started = Date.now();
+  let lastPrint = 0;
+  return (e) => {
+    const now = Date.now();
+    if (e.done !== e.total && now - lastPrint < 2000) return;
+    lastPrint = now;
+    const secs = (now - started) / 1000;
+    const rate = secs > 0 ? e.done / secs : 0;
+    const eta = rate > 0 && e.done < e.total ? ` · ETA ${Math.ceil((e.total - e.done) / rate)}s` : '';
+    log(
+      `  ${e.done}/${e.total} calls · ${e.cached} cached · ${e.errors} errors · ${usd(e.costUsd)} · ${rate.toFixed(0)}/s${eta}`,
+    );
+  };
+}

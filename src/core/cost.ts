@@ -1,0 +1,22 @@
+import type { Price, TokenUsage } from './types.js';
+
+/**
+ * USD cost of one call. `undefined` means "unpriced": callers must show it as unknown, never as zero,
+ * because a free-looking model would make any routing look like a saving.
+ */
+export function callCost(usage: TokenUsage, price: Price | undefined): number | undefined {
+  if (!price) return undefined;
+  const cached = Math.min(usage.cachedInput ?? 0, usage.input);
+  const cachedRate = price.cachedInput ?? price.input;
+  return ((usage.input - cached) * price.input + cached * cachedRate + usage.output * price.output) / 1_000_000;
+}
+
+/** Sum that stays `null` as soon as one part is unpriced. */
+export function sumCosts(costs: Iterable<number | null | undefined>): number | null {
+  let total = 0;
+  for (const c of costs) {
+    if (c === null || c === undefined) return null;
+    total += c;
+  }
+  return total;
+}

@@ -1,0 +1,26 @@
+/** Small formatting helpers shared by the text reports (console, Markdown). */
+
+export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
+
+/** Signed percentage points, e.g. "−4.1 pts". Uses a real minus sign so it reads well in tables. */
+export const pts = (x: number, digits = 1): string => {
+  const v = (x * 100).toFixed(digits);
+  return `${x < 0 ? '−' : x > 0 ? '+' : '±'}${v.replace('-', '')} pts`;
+};
+
+export const usd = (x: number | null | undefined): string => {
+  if (x === null || x === undefined) return 'unpriced';
+  if (x === 0) return '$0';
+  if (Math.abs(x) < 0.01) return `$${x.toFixed(4)}`;
+  return `$${x.toFixed(2)}`;
+};
+
+export const int = (x: number): string => x.toLocaleString('en-US');
+
+/** Left-aligned first column, right-aligned others; plain spaces so CI logs stay clean. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
