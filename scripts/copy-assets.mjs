@@ -2,7 +2,7 @@
 import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const exts = ['.hbs', '.json', '.css'];
+const exts = ['.hbs', '.json', '.jsonl', '.css', '.md'];
 function walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);

@@ -69,6 +69,22 @@ program
     process.exitCode = await reportCommand(runId, opts);
   });
 
+program
+  .command('init')
+  .description('scaffold evalroute.config.yaml, routing.yaml, an example suite with goldens and the CI workflow')
+  .argument('[dir]', 'project folder', '.')
+  .option('--force', 'overwrite existing files')
+  .option('--provider <type>', 'openai (also any OpenAI-compatible gateway) or anthropic', 'openai')
+  .option('--base-url <url>', 'API base URL for an OpenAI-compatible endpoint or a gateway')
+  .option('--api-key-env <name>', 'environment variable that holds the API key')
+  .option('--baseline-model <id>', 'frontier baseline model id', 'gpt-4.1')
+  .option('--cheap-model <id>', 'cheap model id the rules route to', 'gpt-4.1-mini')
+  .option('-y, --yes', 'ask nothing even on a terminal')
+  .action(async (dir: string, opts: import('./init-command.js').InitFlags) => {
+    const { initCommand } = await import('./init-command.js');
+    process.exitCode = await initCommand(dir, opts);
+  });
+
 export interface RunFlags {
   config?: string;
   routing?: string;
