@@ -1,0 +1,212 @@
+/**
+ * Geometry for the report's two inline SVG charts. These functions only compute coordinates and label
+ * strings; the Handlebars partial draws them, so every label goes through Handlebars escaping.
+ */
+import type { ModelPoint, ReportTier } from './report-data.js';
+import { pct, usd } from './format.js';
+
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface PassRateRow {
+  tier: string;
+  model: string;
+  labelY: number;
+  subLabelY: number;
+  candidate: Rect & { cls: 'pass' | 'fail'; value: string; valueX: number; valueY: number; title: string };
+  /** Absent for the baseline tier: its candidate is the baseline. */
+  baseline?: Rect & { value: string; valueX: number; valueY: number; title: string };
+  /** Baseline pass rate + the paired CI of the delta: where the tier's pass rate plausibly lies. */
+  whisker?: { x1: number; x2: number; y: number; top: number; bottom: number; title: string };
+}
+
+export interface PassRateChart {
+  width: number;
+  height: number;
+  plotX: number;
+  plotY: number;
+  plotW: number;
+  plotH: number;
+  plotBottom: number;
+  ticks: { x: number; label: string }[];
+  rows: PassRateRow[];
+}
+
+const BAR_W = 460;
+const LABEL_W = 170;
+const ROW_H = 56;
+const TOP = 12;
+
+export function passRateChart(tiers: ReportTier[]): PassRateChart {
+  const plotX = LABEL_W;
+  const plotH = Math.max(1, tiers.length) * ROW_H;
+  const xOf = (v: number) => r1(plotX + clamp01(v) * BAR_W);
+  const rows = tiers.map((t, i): PassRateRow => {
+    const y0 = TOP + i * ROW_H + 8;
+    const candH = t.isBaselineTier ? 22 : 16;
+    const candidate = {
+      x: plotX,
+      y: y0,
+      w: r1(clamp01(t.passRate) * BAR_W),
+      h: candH,
+      cls: t.pass ? ('pass' as const) : ('fail' as const),
+      value: pct(t.passRate),
+      valueX: 0,
+      valueY: y0 + candH / 2 + 4,
+      title: `${t.tier} (${t.model}): ${pct(t.passRate)} pass rate on ${t.cases} cases`,
+    };
+    const row: PassRateRow = { tier: t.tier, model: t.model, labelY: y0 + 9, subLabelY: y0 + 25, candidate };
+    let rightmost = candidate.x + candidate.w;
+    if (!t.isBaselineTier) {
+      const by = y0 + candH + 4;
+      row.baseline = {
+        x: plotX,
+        y: by,
+        w: r1(clamp01(t.baselinePassRate) * BAR_W),
+        h: 10,
+        value: `${pct(t.baselinePassRate)} baseline`,
+        valueX: 0,
+        valueY: by + 9,
+        title: `baseline ${t.baselineModel} on the same ${t.cases} cases: ${pct(t.baselinePassRate)}`,
+      };
+      row.baseline.valueX = r1(row.baseline.x + row.baseline.w + 6);
+      if (t.ci) {
+        const lo = clamp01(t.baselinePassRate + t.ci[0]);
+        const hi = clamp01(t.baselinePassRate + t.ci[1]);
+        const wy = y0 + candH / 2;
+        row.whisker = {
+          x1: xOf(lo),
+          x2: xOf(hi),
+          y: wy,
+          top: wy - 7,
+          bottom: wy + 7,
+          title: `interval for ${t.tier}: ${pct(lo)} … ${pct(hi)} (baseline + CI of the paired delta)`,
+        };
+        rightmost = Math.max(rightmost, row.whisker.x2);
+      }
+    }
+    candidate.valueX = r1(rightmost + 8);
+    return row;
+  });
+  return {
+    width: LABEL_W + BAR_W + 130,
+    height: TOP + plotH + 26,
+    plotX,
+    plotY: TOP,
+    plotW: BAR_W,
+    plotH,
+    plotBottom: TOP + plotH,
+    ticks: [0, 0.2, 0.4, 0.6, 0.8, 1].map((v) => ({ x: xOf(v), label: pct(v, 0) })),
+    rows,
+  };
+}
+
+export interface ScatterPoint {
+  model: string;
+  cx: number;
+  cy: number;
+  labelX: number;
+  labelY: number;
+  anchor: 'start' | 'end';
+  cls: string;
+  title: string;
+}
+
+export interface ParetoChart {
+  width: number;
+  height: number;
+  plotX: number;
+  plotY: number;
+  plotW: number;
+  plotH: number;
+  plotBottom: number;
+  plotRight: number;
+  logScale: boolean;
+  xTicks: { x: number; label: string }[];
+  yTicks: { y: number; label: string }[];
+  points: ScatterPoint[];
+  /** SVG polyline points through the Pareto-optimal models, cheapest first; empty when fewer than two. */
+  frontier: string;
+  unpriced: { model: string; passRate: string }[];
+  empty: boolean;
+}
+
+export function paretoChart(models: ModelPoint[]): ParetoChart {
+  const width = 560;
+  const height = 300;
+  const plotX = 56;
+  const plotY = 14;
+  const plotW = width - plotX - 24;
+  const plotH = height - plotY - 44;
+  const priced = models.filter((m): m is ModelPoint & { costPer1k: number } => m.costPer1k !== null);
+  const costs = priced.map((m) => m.costPer1k);
+  const positive = costs.filter((c) => c > 0);
+  const minC = positive.length ? Math.min(...positive) : 0;
+  const maxC = costs.length ? Math.max(...costs) : 1;
+  // Model prices span orders of magnitude; a linear axis would squash every cheap model onto zero.
+  const logScale = positive.length === costs.length && costs.length > 1 && maxC / minC > 20;
+  let xOf: (c: number) => number;
+  let xTicks: { x: number; label: string }[];
+  if (logScale) {
+    const lo = Math.floor(Math.log10(minC));
+    const hi = Math.ceil(Math.log10(maxC));
+    const span = Math.max(1, hi - lo);
+    xOf = (c) => r1(plotX + ((Math.log10(c) - lo) / span) * plotW);
+    xTicks = Array.from({ length: span + 1 }, (_, i) => ({ x: xOf(10 ** (lo + i)), label: usd(10 ** (lo + i)) }));
+  } else {
+    const top = niceCeil(maxC > 0 ? maxC * 1.1 : 1);
+    xOf = (c) => r1(plotX + (c / top) * plotW);
+    xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ x: xOf(top * f), label: usd(top * f) }));
+  }
+  const yOf = (p: number) => r1(plotY + (1 - clamp01(p)) * plotH);
+  const points = priced.map((m): ScatterPoint => {
+    const cx = xOf(m.costPer1k);
+    const cy = yOf(m.passRate);
+    const nearRight = cx > plotX + plotW * 0.75;
+    return {
+      model: m.model,
+      cx,
+      cy,
+      labelX: nearRight ? cx - 9 : cx + 9,
+      labelY: cy < plotY + 12 ? cy + 14 : cy - 7,
+      anchor: nearRight ? 'end' : 'start',
+      cls: [m.isBaseline ? 'baseline' : 'model', m.pareto ? 'pareto' : ''].join(' ').trim(),
+      title: `${m.model}: ${pct(m.passRate)} pass rate on ${m.cases} cases, ${usd(m.costPer1k)} per 1k requests${m.pareto ? ' (Pareto-optimal)' : ''}`,
+    };
+  });
+  const front = priced
+    .filter((m) => m.pareto)
+    .sort((a, b) => a.costPer1k - b.costPer1k)
+    .map((m) => `${xOf(m.costPer1k)},${yOf(m.passRate)}`);
+  return {
+    width,
+    height,
+    plotX,
+    plotY,
+    plotW,
+    plotH,
+    plotBottom: plotY + plotH,
+    plotRight: plotX + plotW,
+    logScale,
+    xTicks,
+    yTicks: [0, 0.25, 0.5, 0.75, 1].map((v) => ({ y: yOf(v), label: pct(v, 0) })),
+    points,
+    frontier: front.length > 1 ? front.join(' ') : '',
+    unpriced: models.filter((m) => m.costPer1k === null).map((m) => ({ model: m.model, passRate: pct(m.passRate) })),
+    empty: priced.length === 0,
+  };
+}
+
+/** 1, 2 or 5 times a power of ten, at least x: keeps axis labels round. */
+function niceCeil(x: number): number {
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
