@@ -135,7 +135,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
 
   const m = gate.margin;
   const summary = `delta ${pts(verdict.delta)} (${Math.round(gate.confidence * 1000) / 10}% CI ${signed(ci[0])} to ${signed(ci[1])})`;
-  const evidence = `${counts.b} regressed, ${counts.c} improved, McNemar p=${formatP(verdict.pValue)}`;
+  const evidence = `${counts.b} regressed, ${counts.c} improved, McNemar p${formatP(verdict.pValue)}`;
   const marginText = `the ${pts(-m)} margin`;
   const tag = `[rule: ${gate.rule}]`;
   const crosses = ci[0] < -m - EPS && ci[1] >= -m - EPS;
@@ -266,7 +266,7 @@ function pct(x: number): string {
 }
 
 function formatP(p: number): string {
-  return p < 0.001 ? '<0.001' : p.toFixed(3);
+  return p < 0.001 ? ' < 0.001' : `=${p.toFixed(3)}`;
 }
 
 function errorReason(count: number, text: string): string {
