@@ -440,7 +440,7 @@ describe('provider registry', () => {
       }
     })();
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(/provider "gemini".*known: openai, anthropic, recorded/);
+    expect((err as Error).message).toMatch(/provider "gemini".*known: openai, azure, anthropic, recorded/);
   });
 
   it('accepts custom provider types', async () => {

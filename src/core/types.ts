@@ -65,6 +65,8 @@ export interface ModelConfig {
   /** The provider's model id (e.g. `gpt-4.1`). For `recorded`, a display name. */
   model: string;
   baseURL?: string;
+  /** Azure OpenAI API version (provider `azure`). */
+  apiVersion?: string;
   /** Name of the environment variable holding the API key. Never the key itself. */
   apiKeyEnv?: string;
   /** Request parameters passed to the API (temperature, max_tokens, seed, …). */

@@ -1,5 +1,6 @@
 /**
- * OpenAI Chat Completions, and any OpenAI-compatible API through `baseURL`. The SDK is imported on the
+ * OpenAI Chat Completions, and any OpenAI-compatible API through `baseURL`; `provider: azure` uses the
+ * SDK's Azure client (deployment = model id, endpoint = baseURL). The SDK is imported on the
  * first call, not at start-up: loading it costs tens of milliseconds that commands which never call a
  * model (report, history, --offline runs) should not pay.
  */
@@ -14,6 +15,8 @@ let sdkModule: Promise<typeof OpenAISdk> | undefined;
 const loadSdk = () => (sdkModule ??= import('openai'));
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** Azure OpenAI's GA data-plane API version at the time of writing; `apiVersion` on the model overrides it. */
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
 
 export class OpenAIProvider implements Provider {
   readonly key: string;
@@ -26,20 +29,31 @@ export class OpenAIProvider implements Provider {
     ctx: ProviderContext,
   ) {
     this.key = model.key;
-    this.#apiKey = readApiKey(model, ctx, 'OPENAI_API_KEY');
-    this.identity = providerIdentity('openai', model, DEFAULT_OPENAI_BASE_URL);
+    this.#apiKey = readApiKey(model, ctx, model.provider === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY');
+    this.identity = providerIdentity(model.provider, model, DEFAULT_OPENAI_BASE_URL);
   }
 
   async complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion> {
     const sdk = await loadSdk();
-    this.#client ??= new sdk.default({
-      apiKey: this.#apiKey,
-      maxRetries: 0, // the engine owns retries, so backoff and attempt counts are decided in one place
-      timeout: this.model.timeoutMs,
-      // Explicit even by default: the SDK would otherwise read a base URL from the environment, which
-      // only the CLI may do and which the cache identity would not see.
-      baseURL: this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL,
-    });
+    // maxRetries 0: the engine owns retries, so backoff and attempt counts are decided in one place.
+    // The base URL is explicit even by default: the SDK would otherwise read one from the environment,
+    // which only the CLI may do and which the cache identity would not see.
+    this.#client ??=
+      this.model.provider === 'azure'
+        ? new sdk.AzureOpenAI({
+            apiKey: this.#apiKey,
+            maxRetries: 0,
+            timeout: this.model.timeoutMs,
+            endpoint: this.model.baseURL ?? '',
+            deployment: this.model.model,
+            apiVersion: this.model.apiVersion ?? AZURE_DEFAULT_API_VERSION,
+          })
+        : new sdk.default({
+            apiKey: this.#apiKey,
+            maxRetries: 0,
+            timeout: this.model.timeoutMs,
+            baseURL: this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL,
+          });
     // `stream` would change the response shape; model and messages are ours to set.
     const { stream: _stream, ...params } = req.params;
     const body = {

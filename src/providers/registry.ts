@@ -11,6 +11,7 @@ import { createRecordedProvider } from './recorded.js';
 
 export const providerRegistry = new Map<string, ProviderFactory>([
   ['openai', createOpenAIProvider],
+  ['azure', createOpenAIProvider],
   ['anthropic', createAnthropicProvider],
   ['recorded', createRecordedProvider],
 ]);

@@ -176,8 +176,13 @@ export async function startMockLlmServer(opts: MockLlmServerOptions = {}): Promi
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const at = Date.now();
     const path = (req.url ?? '').split('?')[0];
+    // Azure OpenAI puts the deployment in the path: /openai/deployments/<name>/chat/completions?api-version=…
     const api: MockApi | undefined =
-      path === '/v1/chat/completions' ? 'openai' : path === '/v1/messages' ? 'anthropic' : undefined;
+      path === '/v1/chat/completions' || /^\/openai\/deployments\/[^/]+\/chat\/completions$/.test(path ?? '')
+        ? 'openai'
+        : path === '/v1/messages'
+          ? 'anthropic'
+          : undefined;
     const raw = await readBody(req);
     const id = `req_mock_${String(++counter).padStart(6, '0')}`;
     const send = (status: number, payload: string, extra: Record<string, string> = {}) => {
