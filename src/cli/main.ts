@@ -85,6 +85,16 @@ program
     process.exitCode = await initCommand(dir, opts);
   });
 
+program
+  .command('models')
+  .description('list the resolved models: provider, base URL, key variable (never the key) and price')
+  .option('--config <file>', 'evalroute.config.yaml (default: in the working folder)')
+  .option('--json', 'print JSON')
+  .action(async (opts: { config?: string; json?: boolean }) => {
+    const { modelsCommand } = await import('./models-command.js');
+    process.exitCode = modelsCommand(opts);
+  });
+
 export interface RunFlags {
   config?: string;
   routing?: string;

@@ -147,6 +147,8 @@ export interface Grade {
   explanation?: string;
   /** Set when the grader could not decide (e.g. judge error); such a grade never counts as a pass. */
   error?: string;
+  /** Calls a judge grader made for this grade; their cost belongs to the judge, never to the tier. */
+  judgeUsage?: { calls: number; inputTokens: number; outputTokens: number; costUsd?: number };
 }
 
 export interface GradeContext {

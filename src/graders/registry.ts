@@ -12,6 +12,7 @@ import { ConfigError, GraderError } from '../core/errors.js';
 import type { Case, Completion, Grade, GradeContext, Grader, GraderFactoryContext, GraderSpec, Suite } from '../core/types.js';
 import { createExactGrader } from './exact.js';
 import { createSchemaGrader, schemaNeedsGolden } from './schema.js';
+import { judgeGraderDefinition } from './judge.js';
 import { optionError, parseSpec, resolveLocalFile } from './options.js';
 
 export interface GraderDefinition {
@@ -159,4 +160,5 @@ async function createCustomGrader(spec: GraderSpec, ctx: GraderFactoryContext): 
 
 registerGrader('exact', { create: createExactGrader, needsGolden: () => true });
 registerGrader('schema', { create: createSchemaGrader, needsGolden: schemaNeedsGolden });
+registerGrader('judge', judgeGraderDefinition);
 registerGrader('custom', { create: createCustomGrader, needsGolden: (spec) => spec.needsGolden === true });
