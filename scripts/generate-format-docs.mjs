@@ -1,0 +1,54 @@
+// Writes docs/formats.md from the JSON Schemas (themselves generated from the zod schemas), so the
+// format reference cannot drift from what evalroute validates. Run after `npm run build`.
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const files = [
+  ['evalroute.config.yaml', 'evalroute.config.schema.json'],
+  ['routing.yaml', 'routing.schema.json'],
+  ['suites/<name>/suite.yaml', 'suite.schema.json'],
+  ['suites/<name>/cases.jsonl (one object per line)', 'case.schema.json'],
+  ['goldens/<name>.jsonl (one object per line)', 'golden.schema.json'],
+];
+
+const typeOf = (s) => {
+  if (!s) return '';
+  if (s.anyOf) return s.anyOf.map(typeOf).join(' \\| ');
+  if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.type === 'array') return `${typeOf(s.items)}[]`;
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties) return `map of ${typeOf(s.additionalProperties)}`;
+  const big = (v) => v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER;
+  const range = [
+    big(s.minimum) ? `≥ ${s.minimum}` : '',
+    big(s.exclusiveMinimum) ? `> ${s.exclusiveMinimum}` : '',
+    big(s.maximum) ? `≤ ${s.maximum}` : '',
+  ].filter(Boolean).join(', ');
+  return `${s.type ?? 'any'}${range ? ` (${range})` : ''}`;
+};
+
+function rows(schema, prefix, out) {
+  const props = schema.properties ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties.properties : undefined);
+  const mapPrefix = !schema.properties && schema.additionalProperties ? `${prefix}<key>.` : prefix;
+  for (const [name, s] of Object.entries(props ?? {})) {
+    const required = (schema.required ?? schema.additionalProperties?.required ?? []).includes(name);
+    const inner = s.type === 'array' ? s.items : s;
+    out.push(`| \`${mapPrefix}${name}\` | ${typeOf(s)} | ${required ? 'yes' : ''} | ${(s.description ?? inner?.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`);
+    if (inner && (inner.properties || (inner.type === 'object' && typeof inner.additionalProperties === 'object' && inner.additionalProperties.properties))) {
+      rows(inner, `${mapPrefix}${name}${s.type === 'array' ? '[]' : ''}.`, out);
+    }
+  }
+  return out;
+}
+
+const parts = [
+  '# File formats',
+  '',
+  'Generated from the schemas evalroute validates with (`scripts/generate-format-docs.mjs`); editors get the',
+  'same schemas through `# yaml-language-server: $schema=node_modules/evalroute/schemas/<file>.schema.json`.',
+  'Paths inside a file resolve relative to that file. Unknown keys are errors, reported with file, line and path.',
+];
+for (const [title, file] of files) {
+  const schema = JSON.parse(readFileSync(`schemas/${file}`, 'utf8'));
+  parts.push('', `## ${title}`, '', schema.description ?? '', '', '| key | type | required | meaning |', '| --- | --- | --- | --- |', ...rows(schema, '', []));
+}
+writeFileSync('docs/formats.md', `${parts.join('\n')}\n`);
