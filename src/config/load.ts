@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type { Budget, EvalConfig, ModelConfig, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
+import { resolvePrice } from './prices.js';
 import { configSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
 import { readYaml } from './source.js';
@@ -77,7 +78,7 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
       ...(m.baseURL !== undefined ? { baseURL: m.baseURL } : {}),
       ...(m.apiKeyEnv !== undefined ? { apiKeyEnv: m.apiKeyEnv } : {}),
       params: m.params ?? {},
-      ...(m.price !== undefined ? { price: stripUndefined(m.price) } : {}),
+      ...(m.price !== undefined ? { price: resolvePrice(m.price, key, (sub) => at([...path, 'price', ...sub])) } : {}),
       concurrency: m.concurrency ?? 8,
       timeoutMs: m.timeoutMs ?? 60_000,
       maxRetries: m.maxRetries ?? 4,

@@ -11,13 +11,20 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 // ───────────────────────────── evalroute.config.yaml ─────────────────────────────
 
+// One object form for both cases, so a typo stays an "unknown key" error with a hint: either input and
+// output are given, or `table` names a bundled list price (and any figure given overrides the table's).
 export const priceSchema = z
   .strictObject({
-    input: z.number().nonnegative().describe('USD per 1M input tokens'),
-    output: z.number().nonnegative().describe('USD per 1M output tokens'),
+    table: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name of an entry of the bundled, dated price table (e.g. gpt-4o, claude-sonnet-4-5); figures given here override it'),
+    input: z.number().nonnegative().optional().describe('USD per 1M input tokens (required without table)'),
+    output: z.number().nonnegative().optional().describe('USD per 1M output tokens (required without table)'),
     cachedInput: z.number().nonnegative().optional().describe('USD per 1M cached input tokens'),
   })
-  .describe('Price of the model in USD per million tokens; omit for an unpriced model');
+  .describe('Price of the model in USD per million tokens: { input, output } or { table: <name> }; omit for an unpriced model');
 
 export const modelSchema = z
   .strictObject({
@@ -181,6 +188,8 @@ export const goldenSchema = z
       })
       .optional(),
     status: z.enum(['approved', 'unreviewed']).optional(),
+    approvedBy: z.string().min(1).optional().describe('Who approved this golden (evalroute golden approve)'),
+    approvedAt: z.string().min(1).optional().describe('When it was approved (ISO 8601)'),
   })
   .describe('One line of goldens/<name>.jsonl');
 

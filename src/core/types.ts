@@ -346,6 +346,67 @@ export interface ModelUsage {
   outputTokens: number;
   /** null when the model has no price ("unpriced", never counted as free). */
   costUsd: number | null;
+  /** True when some of the token counts come from a tokenizer estimate, not the API. */
+  estimatedTokens?: boolean;
+}
+
+/** Traffic projection of a routing file at a monthly request volume (`--monthly-requests`). */
+export interface CostProjection {
+  monthlyRequests: number;
+  routedUsdPerMonth: number | null;
+  allFrontierUsdPerMonth: number | null;
+  savedUsdPerMonth: number | null;
+  /** Use case = case `metadata.useCase`, else `task`, else `default`; its share of traffic is its share of the suite. */
+  useCases: UseCaseProjection[];
+}
+
+export interface UseCaseProjection {
+  useCase: string;
+  cases: number;
+  requestsPerMonth: number;
+  /** Input + output tokens per month of the requests that stay on the baseline (frontier) model. */
+  frontierTokensPerMonth: number;
+  /** Routed cost per month of this use case; null when a model it uses is unpriced. */
+  usdPerMonth: number | null;
+}
+
+/** Cost of the run's routing vs sending every case to the baseline, at the configured prices. */
+export interface CostSummary {
+  cases: number;
+  /** Σ over cases of the tier model's call cost. */
+  routedUsd: number | null;
+  /** Σ over cases of the baseline model's call cost. */
+  allFrontierUsd: number | null;
+  savedUsd: number | null;
+  /** 1 − routed / all-frontier; null when unpriced. */
+  savings: number | null;
+  routedPer1k: number | null;
+  allFrontierPer1k: number | null;
+  /** Models without a price: any of them makes the totals it enters null (never free). */
+  unpricedModels: string[];
+  /** True when some figures rest on tokenizer estimates. */
+  estimatedTokens: boolean;
+  /** Models priced from the bundled price table: entry name and the date its figures apply to. */
+  tablePrices?: { model: string; table: string; asOf: string }[];
+  /** Judge calls made while grading: evaluation cost, never part of the routed cost. */
+  judge?: { model?: string; calls: number; inputTokens: number; outputTokens: number; costUsd: number | null };
+  projection?: CostProjection;
+}
+
+export type BudgetState = 'ok' | 'warn' | 'fail' | 'not-evaluated';
+
+export interface BudgetStatus {
+  useCase: string;
+  metric: 'frontierTokensPerMonth' | 'usdPerMonth';
+  limit: number;
+  /** Projected monthly figure; null when not evaluated. */
+  projected: number | null;
+  /** projected / limit; null when not evaluated. */
+  used: number | null;
+  alertAt: number;
+  status: BudgetState;
+  /** One line for reports: what was measured against what, or why it was not evaluated. */
+  message: string;
 }
 
 export type RunStatus = 'running' | 'complete' | 'incomplete' | 'interrupted';
@@ -358,6 +419,11 @@ export interface RunSummary {
   pass: boolean;
   tiers: TierVerdict[];
   models: ModelUsage[];
+  cost?: CostSummary;
+  /** Budgets of the routing file; any `fail` fails the gate. */
+  budgets?: BudgetStatus[];
+  /** `asOf` date of the bundled price table, when some model's price comes from it. */
+  priceTableDate?: string;
 }
 
 // ───────────────────────────── Store ─────────────────────────────

@@ -1,5 +1,5 @@
-import type { RunSummary } from '../core/types.js';
-import { int, pct, pts, table, usd } from './format.js';
+import type { BudgetStatus, RunSummary } from '../core/types.js';
+import { approx, int, pct, pts, table, usd, usdLarge } from './format.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -35,15 +35,123 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   out.push(
     table(
       ['model', 'calls', 'errors', 'input tok', 'output tok', 'cost'],
-      summary.models.map((m) => [m.model, int(m.calls), int(m.errors), int(m.inputTokens), int(m.outputTokens), usd(m.costUsd)]),
+      summary.models.map((m) => [
+        m.model,
+        int(m.calls),
+        int(m.errors),
+        approx(m.estimatedTokens, int(m.inputTokens)),
+        approx(m.estimatedTokens, int(m.outputTokens)),
+        approx(m.estimatedTokens, usd(m.costUsd)),
+      ]),
     ),
   );
+  const cost = formatCostSection(summary, style);
+  if (cost) out.push('', cost);
   out.push('');
-  const verdict = summary.pass
-    ? paint(style.color, 32, 'GATE PASSED: every routed tier holds against the baseline.')
-    : summary.status !== 'complete'
-      ? paint(style.color, 33, `RUN ${summary.status.toUpperCase()}: not enough data to gate on.`)
-      : paint(style.color, 31, `GATE FAILED: ${summary.tiers.filter((t) => !t.pass).map((t) => t.tier).join(', ')} regressed.`);
-  out.push(verdict);
+  out.push(gateVerdict(summary, style));
   return out.join('\n');
+}
+
+function gateVerdict(summary: RunSummary, style: ConsoleStyle): string {
+  if (summary.pass) return paint(style.color, 32, 'GATE PASSED: every routed tier holds against the baseline.');
+  if (summary.status !== 'complete') return paint(style.color, 33, `RUN ${summary.status.toUpperCase()}: not enough data to gate on.`);
+  const why: string[] = [];
+  const regressed = summary.tiers.filter((t) => !t.pass).map((t) => t.tier);
+  if (regressed.length) why.push(`${regressed.join(', ')} regressed`);
+  const over = (summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase);
+  if (over.length) why.push(`over budget: ${[...new Set(over)].join(', ')}`);
+  return paint(style.color, 31, `GATE FAILED: ${why.join('; ') || 'see the reasons above'}.`);
+}
+
+/**
+ * Cost per 1k requests of each tier vs the baseline on the same cases, routed vs all-frontier, the judge,
+ * the monthly projection and budgets. Empty when the summary carries no cost (older stored runs).
+ */
+export function formatCostSection(summary: RunSummary, style: ConsoleStyle): string {
+  const cost = summary.cost;
+  if (!cost) return '';
+  const out: string[] = [];
+  const estimated = new Set(summary.models.filter((m) => m.estimatedTokens).map((m) => m.model));
+  const notes = [cost.estimatedTokens ? '~ = from estimated token counts' : ''];
+  if (cost.tablePrices?.length) {
+    const date = summary.priceTableDate ?? cost.tablePrices[0]!.asOf;
+    const older = cost.tablePrices.filter((p) => p.asOf !== date).map((p) => `${p.model} as of ${p.asOf}`);
+    notes.push(`list prices from the price table of ${date} for ${cost.tablePrices.map((p) => p.model).join(', ')}${older.length ? ` (${older.join(', ')})` : ''}`);
+  }
+  const head = notes.filter(Boolean);
+  out.push(`Cost at configured prices${head.length ? ` (${head.join('; ')})` : ''}`);
+
+  const baseline = summary.tiers[0]?.baselineModel;
+  out.push(
+    table(
+      ['tier', 'model', 'cases', 'cost / 1k req', 'baseline / 1k', 'savings'],
+      summary.tiers.map((t) => {
+        const est = estimated.has(t.model) || estimated.has(t.baselineModel);
+        const money = (x: number | null | undefined) => (t.cases === 0 ? '—' : approx(est, usd(x)));
+        const savings =
+          t.cases === 0 || t.model === t.baselineModel ? '—' : t.savings === null || t.savings === undefined ? (t.costPer1k === null || t.baselineCostPer1k === null ? 'unpriced' : '—') : pct(t.savings);
+        return [t.tier, t.model, int(t.cases), money(t.costPer1k), money(t.baselineCostPer1k), savings];
+      }),
+    ),
+  );
+
+  const est = cost.estimatedTokens;
+  const saved =
+    cost.savings === null || cost.savedUsd === null ? (cost.unpricedModels.length ? 'savings unknown' : 'no savings figure') : `saves ${approx(est, usd(cost.savedUsd))} (${pct(cost.savings)})`;
+  out.push('');
+  out.push(
+    `Routed vs all-frontier${baseline ? ` (${baseline})` : ''} on ${int(cost.cases)} cases: ${approx(est, usd(cost.routedUsd))} vs ${approx(est, usd(cost.allFrontierUsd))}, ${saved}`,
+  );
+  if (cost.unpricedModels.length) {
+    out.push(paint(style.color, 33, `  unpriced: ${cost.unpricedModels.join(', ')} (add price: to the model in the config; unpriced never counts as free)`));
+  }
+  if (cost.judge) {
+    const j = cost.judge;
+    out.push(
+      `Judge${j.model ? ` (${j.model})` : ''}: ${int(j.calls)} calls, ${int(j.inputTokens)} in / ${int(j.outputTokens)} out tokens, ${usd(j.costUsd)} (evaluation cost, not in the routed figures)`,
+    );
+  }
+
+  const p = cost.projection;
+  if (p) {
+    const savedMonth = p.savedUsdPerMonth === null ? 'savings unknown' : `saves ${approx(est, usdLarge(p.savedUsdPerMonth))}/month`;
+    out.push('');
+    out.push(
+      `Projection at ${int(p.monthlyRequests)} requests/month: routed ${approx(est, usdLarge(p.routedUsdPerMonth))}/month vs all-frontier ${approx(est, usdLarge(p.allFrontierUsdPerMonth))}/month, ${savedMonth}`,
+    );
+    out.push(
+      table(
+        ['use case', 'cases', 'requests/month', 'frontier tok/month', 'routed cost/month'],
+        p.useCases.map((u) => [u.useCase, int(u.cases), int(Math.round(u.requestsPerMonth)), approx(est, int(Math.round(u.frontierTokensPerMonth))), approx(est, usdLarge(u.usdPerMonth))]),
+      ),
+    );
+  }
+
+  const budgets = summary.budgets ?? [];
+  if (budgets.length) {
+    out.push('');
+    out.push('Budgets');
+    out.push(
+      table(
+        ['use case', 'limit / month', 'projected', 'used', 'status'],
+        budgets.map((b) => [
+          b.useCase,
+          b.metric === 'usdPerMonth' ? usdLarge(b.limit) : `${int(b.limit)} tok`,
+          b.projected === null ? '—' : b.metric === 'usdPerMonth' ? approx(est, usdLarge(b.projected)) : `${approx(est, int(Math.round(b.projected)))} tok`,
+          b.used === null ? '—' : pct(b.used),
+          budgetLabel(b, style),
+        ]),
+      ),
+    );
+    const lines = budgets.filter((b) => b.status !== 'ok').map((b) => `  ${b.status === 'fail' ? '✘' : '·'} ${b.useCase}: ${b.message}`);
+    if (lines.length) out.push(...lines);
+  }
+  return out.join('\n');
+}
+
+function budgetLabel(b: BudgetStatus, style: ConsoleStyle): string {
+  if (b.status === 'fail') return paint(style.color, 31, 'FAIL');
+  if (b.status === 'warn') return paint(style.color, 33, 'WARN');
+  if (b.status === 'ok') return paint(style.color, 32, 'ok');
+  return paint(style.color, 2, 'not evaluated');
 }

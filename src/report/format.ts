@@ -24,3 +24,13 @@ export function table(header: string[], rows: string[][]): string {
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
+
+/** Money at monthly scale: whole dollars with separators from $100 up, else as `usd`. */
+export const usdLarge = (x: number | null | undefined): string => {
+  if (x === null || x === undefined || Math.abs(x) < 100) return usd(x);
+  return `$${Math.round(x).toLocaleString('en-US')}`;
+};
+
+/** Figures resting on tokenizer estimates read "~$1.23" / "~48,124", so nobody mistakes them for a bill. */
+export const approx = (estimated: boolean | undefined, s: string): string =>
+  estimated && s !== 'unpriced' && s !== '—' ? `~${s}` : s;
