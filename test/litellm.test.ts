@@ -75,3 +75,36 @@ describe('Azure-style model through the real openai SDK', () => {
     expect(logged.headers['api-key']).toBe('azure-test-key-000000');
   });
 });
+
+describe('evalroute.config.yaml with litellm:', () => {
+  it('imports the gateway models, lets explicit entries override them, and reports bad entries at their line', async () => {
+    const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConfig } = await import('../src/config/load.js');
+    const { ConfigError } = await import('../src/core/errors.js');
+    const dir = mkdtempSync(join(tmpdir(), 'evalroute-litellm-'));
+    copyFileSync('test/fixtures/litellm/config.yaml', join(dir, 'litellm.yaml'));
+    writeFileSync(
+      join(dir, 'evalroute.config.yaml'),
+      'litellm: { config: litellm.yaml }\nmodels:\n  gpt-4o: { provider: openai, model: gpt-4o-2024-08-06, price: { input: 2.5, output: 10 } }\n',
+    );
+    const config = loadConfig(join(dir, 'evalroute.config.yaml'), { cwd: dir });
+    expect([...config.models.keys()].sort()).toEqual(['azure-gpt-4o-mini', 'cheap-custom', 'claude-sonnet', 'gpt-4o', 'local-llama']);
+    expect(config.models.get('gpt-4o')!.model).toBe('gpt-4o-2024-08-06');
+    expect(config.models.get('cheap-custom')).toMatchObject({ price: { input: 0.2, output: 0.6 }, concurrency: 8, params: { temperature: 0 } });
+    expect(config.models.get('azure-gpt-4o-mini')).toMatchObject({ provider: 'azure', apiVersion: '2024-10-21' });
+
+    writeFileSync(join(dir, 'litellm.yaml'), 'model_list:\n  - model_name: a\n    litellm_params: { model: openai/gpt-4o }\n  - model_name: b\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-live-abcdefghijk\n');
+    const err = (() => {
+      try {
+        loadConfig(join(dir, 'evalroute.config.yaml'), { cwd: dir });
+      } catch (e) {
+        return e as InstanceType<typeof ConfigError>;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).toMatch(/litellm\.yaml:7/);
+    expect(err!.message).not.toContain('sk-live-abcdefghijk');
+  });
+});

@@ -9,7 +9,9 @@ import { ConfigError, UsageError } from '../core/errors.js';
 import type { Budget, EvalConfig, ModelConfig, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
-import { configSchema, routingSchema } from './schemas.js';
+import type { z } from 'zod';
+import { importLiteLlmModels, LiteLlmImportError, liteLlmConfigSchema } from './litellm.js';
+import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
 import { readYaml } from './source.js';
 import type { Locate, PathSegment } from './source.js';
@@ -60,7 +62,8 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   const known = opts.knownProviders ?? providerTypes();
 
   const models = new Map<string, ModelConfig>();
-  for (const [key, m] of Object.entries(data.models)) {
+  const entries = { ...(data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm) : {}), ...data.models };
+  for (const [key, m] of Object.entries(entries)) {
     const path = ['models', key];
     if (!known.includes(m.provider)) {
       throw new ConfigError(at([...path, 'provider']), `unknown provider "${m.provider}" for model "${key}"`, `known providers: ${known.join(', ')}`);
@@ -76,6 +79,7 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
       provider: m.provider,
       model: m.model ?? key,
       ...(m.baseURL !== undefined ? { baseURL: m.baseURL } : {}),
+      ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
       ...(m.apiKeyEnv !== undefined ? { apiKeyEnv: m.apiKeyEnv } : {}),
       params: m.params ?? {},
       ...(m.price !== undefined ? { price: resolvePrice(m.price, key, (sub) => at([...path, 'price', ...sub])) } : {}),
@@ -98,6 +102,28 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
     ...(data.routing ? { routing: resolve(base, data.routing) } : {}),
   };
 }
+
+/**
+ * Reads a LiteLLM proxy config as it is and turns its model_list into config model entries, validated
+ * like hand-written ones. Errors name the LiteLLM file and the entry's line.
+ */
+function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }): Record<string, ModelEntry> {
+  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml' });
+  try {
+    const imported = importLiteLlmModels(src.data, {
+      ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
+      ...(opts.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
+    });
+    return Object.fromEntries([...imported].map(([key, m]) => [key, modelSchema.parse(m)]));
+  } catch (err) {
+    if (err instanceof LiteLlmImportError) {
+      throw new ConfigError(src.at(['model_list', err.index, ...err.field.split('.')]), err.message, err.hint);
+    }
+    throw err;
+  }
+}
+
+type ModelEntry = z.infer<typeof modelSchema>;
 
 /** The schema rejects `apiKey` as an unknown key anyway; this check runs first to say why. */
 function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {

@@ -34,7 +34,8 @@ export const modelSchema = z
       .min(1)
       .optional()
       .describe("The provider's model id (e.g. gpt-4o). Required except for `recorded`, where it defaults to the key"),
-    baseURL: z.url().optional().describe('API base URL, for OpenAI-compatible endpoints'),
+    baseURL: z.url().optional().describe('API base URL, for OpenAI-compatible endpoints (the endpoint for azure)'),
+    apiVersion: z.string().min(1).optional().describe('Azure OpenAI API version (provider azure)'),
     apiKeyEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_KEY')
@@ -56,7 +57,18 @@ export const configSchema = z
       .min(1)
       .optional()
       .describe('Results database, relative to this file (default .evalroute/evalroute.db in the working folder)'),
-    models: z.record(z.string().min(1), modelSchema).describe('Models by key; routing files refer to these keys'),
+    models: z
+      .record(z.string().min(1), modelSchema)
+      .optional()
+      .describe('Models by key; routing files refer to these keys. Entries here override imported LiteLLM models'),
+    litellm: z
+      .strictObject({
+        config: z.string().min(1).describe("A LiteLLM proxy config.yaml, relative to this file; its model_list is imported by model_name"),
+        proxy: z.url().optional().describe('Call every imported model through this LiteLLM proxy (OpenAI-compatible) instead of directly'),
+        apiKeyEnv: z.string().optional().describe('Environment variable holding the proxy key (default LITELLM_API_KEY)'),
+      })
+      .optional()
+      .describe('Import models and prices from a LiteLLM proxy config, as it is'),
     judge: z
       .strictObject({ model: z.string().min(1).describe('Model key used by judge graders') })
       .optional()
