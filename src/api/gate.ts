@@ -1,0 +1,170 @@
+/**
+ * `evalroute gate --routing head.yaml --base-routing base.yaml`: the routing PR check. The head rules
+ * are run (normal cache, so only pairs never stored before are called; or `--offline`), the base rules
+ * are scored from the same store, and the difference is explained case by case: which cases moved
+ * tier, and what that did to quality and cost. The exit code is the head's gate.
+ */
+import { StoreError } from '../core/errors.js';
+import type { CaseResult, RunSummary } from '../core/types.js';
+import { loadProject, run, type RunOptions, type RunResult } from './run.js';
+import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type RoutingScore, type ScoredRouting } from './simulate.js';
+
+export interface GateOptions extends Omit<RunOptions, 'routing' | 'cache' | 'resume'> {
+  /** Head routing file (the PR's). */
+  routing: string;
+  /** Base routing file (the target branch's). */
+  baseRouting: string;
+  /** No network: head is replayed from the store only, base pairs missing from it are listed. */
+  offline?: boolean;
+  /** Examples listed per transition. Default 5. */
+  examples?: number;
+  /** Called before base pairs missing from the store are filled by a run of the base rules. */
+  onBaseFill?: (missing: number) => void;
+}
+
+export interface TierTransition {
+  from: string;
+  to: string;
+  fromModel: string;
+  toModel: string;
+  cases: number;
+  examples: string[];
+}
+
+export interface MovedCases {
+  /** Cases whose tier differs between base and head (and that both sides could score). */
+  cases: number;
+  transitions: TierTransition[];
+  /** Pass rate of the moved cases as base routes them, and as head routes them. */
+  basePassRate: number;
+  headPassRate: number;
+  delta: number;
+  /** USD per 1,000 of the moved cases' requests under each routing; null when unpriced. */
+  baseCostPer1k: number | null;
+  headCostPer1k: number | null;
+  savings: number | null;
+  /** Moved cases left out because one side has no stored answer. */
+  unscored: number;
+}
+
+export interface GateResult {
+  head: RunResult;
+  headOverall: OverallScore;
+  base: RoutingScore;
+  moved: MovedCases;
+  /** The head's gate: 0 holds, 1 a tier regressed, 3 incomplete. */
+  exitCode: 0 | 1 | 3;
+}
+
+/** The `--json` document of `evalroute gate`: the head's run summary plus `base` and `moved`. */
+export interface GateJson extends RunSummary {
+  overall: OverallScore;
+  base: Omit<RoutingScore, 'assignment'>;
+  moved: MovedCases;
+}
+
+export async function gate(opts: GateOptions): Promise<GateResult> {
+  const scorerOpts = {
+    suiteDir: opts.suiteDir,
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(opts.db ? { db: opts.db } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  };
+  const scoreBase = async (): Promise<ScoredRouting> => {
+    const scorer = await openScorer(scorerOpts);
+    try {
+      return await scorer.scoreRouting(scorer.loadRouting(opts.baseRouting));
+    } finally {
+      scorer.close();
+    }
+  };
+
+  // Bad input must fail before anything runs or is stored.
+  loadProject({ ...scorerOpts, routing: opts.baseRouting });
+  loadProject({ ...scorerOpts, routing: opts.routing });
+
+  // Fill base pairs the store lacks before the head runs, so the head's run stays the latest one.
+  if (!opts.offline) {
+    let missing: number;
+    try {
+      missing = (await scoreBase()).score.missing.length;
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      missing = Infinity; // no results database yet
+    }
+    if (missing > 0) {
+      opts.onBaseFill?.(missing);
+      const { onStart: _s, onProgress: _p, ...quiet } = runOptions(opts);
+      await run({ ...quiet, routing: opts.baseRouting, cache: 'use' });
+    }
+  }
+  const head = await run({ ...runOptions(opts), routing: opts.routing, cache: opts.offline ? 'offline' : 'use' });
+  const base = await scoreBase();
+  return {
+    head,
+    headOverall: overallScore(head.results),
+    base: base.score,
+    moved: movedCases(base.results, head.results, base.score.assignment, opts.examples ?? 5),
+    exitCode: head.exitCode,
+  };
+}
+
+export function gateJson(result: GateResult): GateJson {
+  const { assignment: _assignment, ...base } = result.base;
+  return { ...result.head.summary, overall: result.headOverall, base, moved: result.moved };
+}
+
+function runOptions(opts: GateOptions): RunOptions {
+  const { routing: _h, baseRouting: _b, offline: _o, examples: _e, onBaseFill: _f, ...rest } = opts;
+  return rest;
+}
+
+/**
+ * Cases whose tier differs between the two routings, grouped by transition, and the moved cases'
+ * quality and cost under each. Tiers are compared by name; a case also "moves" when its tier keeps
+ * its name but the head points that tier at another model.
+ */
+export function movedCases(
+  baseResults: readonly CaseResult[],
+  headResults: readonly CaseResult[],
+  baseAssignment: Record<string, string>,
+  examples = 5,
+): MovedCases {
+  const base = new Map(baseResults.map((r) => [r.caseId, r]));
+  const transitions = new Map<string, TierTransition>();
+  const pairs: { base: CaseResult; head: CaseResult }[] = [];
+  let unscored = 0;
+  for (const h of headResults) {
+    const b = base.get(h.caseId);
+    const fromTier = b?.tier ?? baseAssignment[h.caseId];
+    if (fromTier === undefined) continue;
+    if (b && fromTier === h.tier && b.candidate.modelKey === h.candidate.modelKey) continue;
+    if (!b) {
+      if (fromTier !== h.tier) unscored++;
+      continue;
+    }
+    pairs.push({ base: b, head: h });
+    const key = `${fromTier}\u0000${h.tier}\u0000${b.candidate.modelKey}\u0000${h.candidate.modelKey}`;
+    const t = transitions.get(key) ?? { from: fromTier, to: h.tier, fromModel: b.candidate.modelKey, toModel: h.candidate.modelKey, cases: 0, examples: [] };
+    t.cases++;
+    if (t.examples.length < examples) t.examples.push(h.caseId);
+    transitions.set(key, t);
+  }
+  const passed = (r: CaseResult) => r.candidate.pass && !r.candidate.error;
+  const n = pairs.length;
+  const basePassRate = n ? pairs.filter((p) => passed(p.base)).length / n : 0;
+  const headPassRate = n ? pairs.filter((p) => passed(p.head)).length / n : 0;
+  const baseCost = costPer1k(pairs.map((p) => p.base.candidate));
+  const headCost = costPer1k(pairs.map((p) => p.head.candidate));
+  return {
+    cases: n,
+    transitions: [...transitions.values()].sort((a, b) => b.cases - a.cases || a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    basePassRate,
+    headPassRate,
+    delta: headPassRate - basePassRate,
+    baseCostPer1k: baseCost,
+    headCostPer1k: headCost,
+    savings: savingsOf(headCost, baseCost),
+    unscored,
+  };
+}

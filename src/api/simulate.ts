@@ -1,0 +1,566 @@
+/**
+ * Counterfactual scoring: once each (case, model) pair has been called and stored, any routing file
+ * can be scored for free. `Scorer` reuses the same building blocks as `run()` — the same rendering,
+ * tier assignment, request hashing (through the engine), graders and `decideAll` — with the engine in
+ * `offline` cache mode over a read-only store. So the per-tier verdicts are exactly those a `run` of
+ * the same routing file would give, and no provider is ever asked to complete anything.
+ *
+ * Pairs the store lacks surface as the engine's `offline_miss` errors; they are listed as missing and
+ * their cases left out of the figures (never counted as failures), so a partial store cannot make a
+ * tier look worse — or better — than it is. `--fill` runs the routing file once (normal cache) first.
+ *
+ * Judge grades are not reproduced by calling the judge (that would be a network call): `run()` does
+ * not put judge calls through the response cache, so there is nothing to replay them from. Instead a
+ * judge grader is replaced by the grade stored for the same case and the same output text in an earlier
+ * run of the suite; an output never judged before counts as a missing pair.
+ */
+import { resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type {
+  CallOutcome,
+  Case,
+  CaseResult,
+  ChatMessage,
+  Completion,
+  EvalConfig,
+  Grade,
+  GradeContext,
+  Grader,
+  Provider,
+  Routing,
+  Store,
+  Suite,
+} from '../core/types.js';
+import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
+import { renderCase } from '../config/prompt.js';
+import { assignTiers } from '../routing/match.js';
+import { createProvider } from '../providers/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { openStore, type SqliteStore } from '../store/sqlite-store.js';
+import { decideAll, type GateVerdict } from '../gate/decide.js';
+import { runCases, type EngineModel } from '../engine/run-cases.js';
+import { defaultRetryPolicy } from '../engine/retry.js';
+import { inputText, run } from './run.js';
+import {
+  oracleCurve,
+  randomCurve,
+  rankedCurve,
+  routerMetrics,
+  type PairedOutcome,
+  type RouterCurve,
+  type RouterMetrics,
+} from '../stats/router-metrics.js';
+
+export interface ScorerOptions {
+  /** Folder holding suite.yaml. */
+  suiteDir: string;
+  config?: string;
+  db?: string;
+  /** Working folder for relative paths. Default: process.cwd(). */
+  cwd?: string;
+}
+
+export interface MissingPair {
+  caseId: string;
+  model: string;
+  /** Why it could not be scored: no stored response, or (judge suites) no stored judge grade. */
+  reason: 'no-response' | 'no-judge-grade';
+}
+
+export interface ModelAccuracy {
+  model: string;
+  /** Cases this model was scored on. */
+  cases: number;
+  passed: number;
+  passRate: number;
+  /** USD per 1,000 requests from stored costs; null when unpriced. */
+  costPer1k: number | null;
+}
+
+/** Quality and cost of a routed configuration over every scored case, against all-frontier. */
+export interface OverallScore {
+  cases: number;
+  /** Pass rate when each case is answered by its tier's model. */
+  passRate: number;
+  /** Pass rate when every case is answered by the baseline. */
+  baselinePassRate: number;
+  delta: number;
+  /** USD per 1,000 production requests (one call per request, to the routed model); null = unpriced. */
+  costPer1k: number | null;
+  baselineCostPer1k: number | null;
+  /** 1 − costPer1k / baselineCostPer1k; null when either is unknown. */
+  savings: number | null;
+}
+
+export interface RoutingScore {
+  routingFile: string;
+  routingHash: string;
+  baseline: string;
+  /** Verdicts exactly as the gate would give them, plus per-tier cost per 1k and savings. */
+  tiers: GateVerdict[];
+  /** Every tier holds and nothing is missing. */
+  pass: boolean;
+  /** `incomplete` when some pairs are missing from the store (their cases are left out). */
+  status: 'complete' | 'incomplete';
+  overall: OverallScore;
+  models: ModelAccuracy[];
+  missing: MissingPair[];
+  /** caseId → tier for every case of the suite (scored or not). */
+  assignment: Record<string, string>;
+}
+
+/** A scored routing with its per-case results, for callers that compare routings case by case. */
+export interface ScoredRouting {
+  score: RoutingScore;
+  results: CaseResult[];
+}
+
+const MISSING_JUDGE = 'evalroute:no-stored-judge-grade';
+
+/**
+ * Loaded suite and config, a read-only store, and providers built only for their cache identity.
+ * Open with `openScorer`, close when done.
+ */
+export class Scorer {
+  readonly #providers = new Map<string, Provider>();
+  #graders?: Grader[];
+  #judgeGrades?: Map<string, Grade[]>;
+
+  constructor(
+    readonly config: EvalConfig,
+    readonly suite: Suite,
+    readonly store: SqliteStore,
+    readonly dbFile: string,
+    readonly inputs: Map<string, ChatMessage[]>,
+    readonly cwd: string,
+  ) {}
+
+  loadRouting(file?: string): Routing {
+    const path = file ? resolve(this.cwd, file) : this.config.routing;
+    if (!path) {
+      throw new UsageError(`no routing file: ${this.config.file} has no routing: key and --routing was not given\n  → pass --routing FILE`);
+    }
+    return loadRouting(path, this.config);
+  }
+
+  /** caseId → tier, as `run()` routes them. */
+  route(routing: Routing): Map<string, string> {
+    const routed = assignTiers(routing, this.suite.cases, (c) => inputText(this.inputs.get(c.id)!));
+    return new Map([...routed].map(([id, r]) => [id, r.tier]));
+  }
+
+  inputText(caseId: string): string {
+    return inputText(this.inputs.get(caseId) ?? []);
+  }
+
+  /**
+   * Grades the stored answers the given assignment needs (baseline for every case, plus the tier's
+   * model), through the engine in offline mode. Returns one result per case, missing pairs flagged.
+   */
+  async evaluate(tierOf: Map<string, string>, tierModel: Map<string, string>, baseline: string): Promise<{ results: CaseResult[]; missing: MissingPair[] }> {
+    const used = new Set([baseline, ...[...tierOf.values()].map((t) => tierModel.get(t) ?? baseline)]);
+    const models = new Map<string, EngineModel>();
+    for (const key of used) {
+      const m = this.config.models.get(key);
+      if (!m) throw new UsageError(`model "${key}" is not defined in ${this.config.file}\n  → known models: ${[...this.config.models.keys()].join(', ')}`);
+      // Concurrency only bounds store lookups here: nothing is called.
+      models.set(key, { provider: this.#provider(key), concurrency: 64, retry: { ...defaultRetryPolicy, maxRetries: 0 }, timeoutMs: m.timeoutMs });
+    }
+    const engine = await runCases({
+      runId: 'simulate',
+      cases: this.suite.cases,
+      goldens: this.suite.goldens,
+      tierOf,
+      tierModel,
+      baseline,
+      models,
+      requestFor: (c, modelKey, repeat) => this.#request(c, modelKey, repeat),
+      graders: await this.#gradersFor(),
+      store: new ReadThroughStore(this.store),
+      cache: 'offline',
+      signal: new AbortController().signal,
+    });
+    const missing: MissingPair[] = [];
+    const seen = new Set<string>();
+    const flag = (o: CallOutcome): boolean => {
+      const reason = o.error?.kind === 'offline_miss' ? 'no-response' : o.grades.some((g) => g.error === MISSING_JUDGE) ? 'no-judge-grade' : undefined;
+      if (!reason) return false;
+      const k = `${o.caseId}\u0000${o.modelKey}`;
+      if (!seen.has(k)) {
+        seen.add(k);
+        missing.push({ caseId: o.caseId, model: o.modelKey, reason });
+      }
+      return true;
+    };
+    const results = engine.results.filter((r) => {
+      const baselineMissing = flag(r.baseline);
+      const candidateMissing = flag(r.candidate);
+      return !baselineMissing && !candidateMissing;
+    });
+    return { results, missing };
+  }
+
+  /** Scores one routing file from the store: per-tier verdicts, overall quality and cost, missing pairs. */
+  async scoreRouting(routing: Routing): Promise<ScoredRouting> {
+    const tierOf = this.route(routing);
+    const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
+    const { results, missing } = await this.evaluate(tierOf, tierModel, routing.baseline);
+    const tiers = decideAll(routing, results).map((v) => withCosts(v, results.filter((r) => r.tier === v.tier)));
+    return {
+      results,
+      score: {
+        routingFile: routing.file,
+        routingHash: routing.hash,
+        baseline: routing.baseline,
+        tiers,
+        pass: missing.length === 0 && tiers.every((t) => t.pass),
+        status: missing.length ? 'incomplete' : 'complete',
+        overall: overallScore(results),
+        models: modelAccuracies(results),
+        missing,
+        assignment: Object.fromEntries(tierOf),
+      },
+    };
+  }
+
+  /** Each listed model's stored outcome on every case (the baseline's too), for class-level analyses. */
+  async outcomesByModel(models: string[], baseline: string): Promise<{ byModel: Map<string, Map<string, CallOutcome>>; missing: MissingPair[] }> {
+    const byModel = new Map<string, Map<string, CallOutcome>>();
+    const missing: MissingPair[] = [];
+    const seen = new Set<string>();
+    const tierOf = new Map(this.suite.cases.map((c) => [c.id, 'all']));
+    for (const model of new Set([baseline, ...models])) {
+      // Cases whose baseline answer is missing drop out too: every figure here is paired with it.
+      const { results, missing: m } = await this.evaluate(tierOf, new Map([['all', model]]), baseline);
+      byModel.set(model, new Map(results.map((r) => [r.caseId, r.candidate])));
+      for (const p of m) {
+        const k = `${p.caseId}\u0000${p.model}`;
+        if (!seen.has(k)) missing.push(p);
+        seen.add(k);
+      }
+    }
+    return { byModel, missing };
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  #provider(key: string): Provider {
+    let p = this.#providers.get(key);
+    if (!p) {
+      p = createProvider(this.config.models.get(key)!, { env: placeholderKeys(this.config) });
+      this.#providers.set(key, p);
+    }
+    return p;
+  }
+
+  // Same request as run.ts builds (it keeps this inline and unexported): model params, then suite params.
+  #request(c: Case, modelKey: string, repeat: number) {
+    return {
+      caseId: c.id,
+      messages: this.inputs.get(c.id)!,
+      params: { ...this.config.models.get(modelKey)!.params, ...this.suite.params },
+      repeat,
+    };
+  }
+
+  async #gradersFor(): Promise<Grader[]> {
+    if (!this.#graders) {
+      const built = await createGraders(this.suite);
+      this.#graders = built.map((g, i) => (this.suite.graders[i]?.type === 'judge' ? this.#storedJudge(g) : g));
+    }
+    return this.#graders;
+  }
+
+  #storedJudge(inner: Grader): Grader {
+    return {
+      name: inner.name,
+      needsGolden: inner.needsGolden,
+      ...(inner.needsBaseline ? { needsBaseline: true } : {}),
+      grade: (c: Case, output: Completion, _ctx: GradeContext): Promise<Grade> => {
+        const stored = this.#storedJudgeGrades().get(`${c.id}\u0000${output.text}`)?.find((g) => g.grader === inner.name);
+        return Promise.resolve(stored ?? { grader: inner.name, score: 0, pass: false, error: MISSING_JUDGE });
+      },
+    };
+  }
+
+  /** caseId + output text → the grades of the newest stored call with that output, for judge replay. */
+  #storedJudgeGrades(): Map<string, Grade[]> {
+    if (!this.#judgeGrades) {
+      const map = new Map<string, Grade[]>();
+      const runs = this.store.listRuns(Infinity).filter((r) => r.suite === this.suite.name).reverse();
+      for (const r of runs) {
+        for (const o of this.store.getCalls(r.id)) {
+          if (o.completion && o.grades.every((g) => !g.error)) map.set(`${o.caseId}\u0000${o.completion.text}`, o.grades);
+        }
+      }
+      this.#judgeGrades = map;
+    }
+    return this.#judgeGrades;
+  }
+}
+
+/** Loads config and suite and opens the store read-only (it must exist: scoring never writes). */
+export async function openScorer(opts: ScorerOptions): Promise<Scorer> {
+  const cwd = opts.cwd ?? process.cwd();
+  const suiteDir = resolve(cwd, opts.suiteDir);
+  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
+  const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
+  const store = openStore(dbFile, { readonly: true });
+  return new Scorer(config, suite, store, dbFile, inputs, cwd);
+}
+
+// ───────────────────────────── simulate ─────────────────────────────
+
+export interface CurveOptions {
+  strong: string;
+  weak: string;
+  /** `input-length` (default): longest inputs go to the strong model first; or `metadata.<key>`. */
+  orderBy?: string;
+  /** APGR grid intervals; default 10. */
+  steps?: number;
+}
+
+export interface CurveSeries {
+  points: RouterCurve['points'];
+  metrics: RouterMetrics;
+}
+
+export interface CurveReport {
+  strong: string;
+  weak: string;
+  orderBy: string;
+  /** How the order was obtained, for the reader (e.g. in-sample class gaps). */
+  orderNote: string;
+  cases: number;
+  strongQuality: number;
+  weakQuality: number;
+  router: CurveSeries;
+  random: CurveSeries;
+  oracle: CurveSeries;
+  missing: MissingPair[];
+}
+
+export interface SimulateOptions extends ScorerOptions {
+  /** Routing files to score; none = the config's routing file. */
+  routings?: string[];
+  /** Run each routing file once with the normal cache first, so only missing pairs are called. */
+  fill?: boolean;
+  /** API keys for --fill. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  curve?: CurveOptions;
+  /** Called before each --fill run. */
+  onFill?: (routingFile: string) => void;
+}
+
+export interface SimulateResult {
+  suite: string;
+  dbFile: string;
+  routings: RoutingScore[];
+  curve?: CurveReport;
+  /** 0 everything scored; 3 some pairs are missing from the store. Simulate never gates. */
+  exitCode: 0 | 3;
+}
+
+/** `evalroute simulate`: scores routing files (and optionally a two-model curve) from stored results. */
+export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
+  const files = opts.routings?.length ? opts.routings : [undefined];
+  if (opts.fill) {
+    for (const file of files) {
+      opts.onFill?.(file ?? '(config routing)');
+      await run({
+        suiteDir: opts.suiteDir,
+        ...(opts.config ? { config: opts.config } : {}),
+        ...(file ? { routing: file } : {}),
+        ...(opts.db ? { db: opts.db } : {}),
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        cache: 'use',
+      });
+    }
+  }
+  const scorer = await openScorer(opts);
+  try {
+    const routings: RoutingScore[] = [];
+    for (const file of files) routings.push((await scorer.scoreRouting(scorer.loadRouting(file))).score);
+    const curve = opts.curve ? await frontierCurve(scorer, opts.curve) : undefined;
+    const incomplete = routings.some((r) => r.missing.length) || (curve?.missing.length ?? 0) > 0;
+    return { suite: scorer.suite.name, dbFile: scorer.dbFile, routings, ...(curve ? { curve } : {}), exitCode: incomplete ? 3 : 0 };
+  } finally {
+    scorer.close();
+  }
+}
+
+/** The strong/weak family's curve under a score order, with the random and oracle references. */
+export async function frontierCurve(scorer: Scorer, opts: CurveOptions): Promise<CurveReport> {
+  const orderBy = opts.orderBy ?? 'input-length';
+  if (orderBy !== 'input-length' && !/^metadata\.[^.]+$/.test(orderBy)) {
+    throw new UsageError(`--order-by "${orderBy}" is not supported\n  → use input-length or metadata.<key> (e.g. metadata.category)`);
+  }
+  const { byModel, missing } = await scorer.outcomesByModel([opts.weak], opts.strong);
+  const strong = byModel.get(opts.strong)!;
+  const weak = byModel.get(opts.weak)!;
+  const cases = scorer.suite.cases.filter((c) => strong.has(c.id) && weak.has(c.id));
+  if (cases.length === 0) {
+    throw new UsageError(`no case has stored results for both ${opts.strong} and ${opts.weak} in ${scorer.dbFile}\n  → run a routing that uses both models first (e.g. simulate --fill)`);
+  }
+  const pass = (o: CallOutcome) => (o.pass && !o.error ? 1 : 0);
+  const pairs: PairedOutcome[] = cases.map((c) => {
+    const s = strong.get(c.id)!;
+    const w = weak.get(c.id)!;
+    return { strong: pass(s), weak: pass(w), strongCost: s.completion?.costUsd ?? null, weakCost: w.completion?.costUsd ?? null };
+  });
+
+  let scores: number[];
+  let orderNote: string;
+  if (orderBy === 'input-length') {
+    scores = cases.map((c) => scorer.inputText(c.id).length);
+    orderNote = 'longest rendered inputs go to the strong model first';
+  } else {
+    const key = orderBy.slice('metadata.'.length);
+    const values = cases.map((c) => c.metadata?.[key]);
+    if (values.every((v) => typeof v === 'number')) {
+      scores = values as number[];
+      orderNote = `highest ${orderBy} goes to the strong model first`;
+    } else {
+      // A class-level rule can only move whole classes; ordering them by their measured gap is the best
+      // such rule family, measured on these same cases (in-sample, so optimistic).
+      const gap = new Map<string, number[]>();
+      values.forEach((v, i) => {
+        const k = String(v);
+        const g = gap.get(k) ?? [0, 0];
+        g[0]! += pairs[i]!.strong - pairs[i]!.weak;
+        g[1]! += 1;
+        gap.set(k, g);
+      });
+      scores = values.map((v) => {
+        const g = gap.get(String(v))!;
+        return g[0]! / g[1]!;
+      });
+      orderNote = `whole ${key} classes move together, those where ${opts.strong} leads ${opts.weak} most go to it first (gaps measured on these cases: in-sample, optimistic)`;
+    }
+  }
+  const router = rankedCurve(pairs, scores);
+  // AIQ of every series over the same cost range, weak-only to strong-only, so they compare.
+  const strongOnly = router.points[router.points.length - 1]!.costPer1k ?? undefined;
+  const series = (curve: RouterCurve): CurveSeries => ({ points: curve.points, metrics: routerMetrics(curve, opts.steps, strongOnly) });
+  return {
+    strong: opts.strong,
+    weak: opts.weak,
+    orderBy,
+    orderNote,
+    cases: cases.length,
+    strongQuality: router.strongQuality,
+    weakQuality: router.weakQuality,
+    router: series(router),
+    random: series(randomCurve(pairs, opts.steps)),
+    oracle: series(oracleCurve(pairs)),
+    missing,
+  };
+}
+
+// ───────────────────────────── figures ─────────────────────────────
+
+const passed = (o: CallOutcome) => o.pass && !o.error;
+
+/** Mean stored cost per case × 1000; null as soon as one call is unpriced. */
+export function costPer1k(outcomes: readonly CallOutcome[]): number | null {
+  if (outcomes.length === 0) return null;
+  let total = 0;
+  for (const o of outcomes) {
+    const c = o.completion?.costUsd;
+    if (c === undefined) return null;
+    total += c;
+  }
+  return (total / outcomes.length) * 1000;
+}
+
+export function savingsOf(cost: number | null, baselineCost: number | null): number | null {
+  return cost === null || baselineCost === null || baselineCost <= 0 ? null : 1 - cost / baselineCost;
+}
+
+function withCosts(v: GateVerdict, results: CaseResult[]): GateVerdict {
+  const cost = costPer1k(results.map((r) => r.candidate));
+  const baselineCost = costPer1k(results.map((r) => r.baseline));
+  return { ...v, costPer1k: cost, baselineCostPer1k: baselineCost, savings: savingsOf(cost, baselineCost) };
+}
+
+export function overallScore(results: readonly CaseResult[]): OverallScore {
+  const n = results.length;
+  const passRate = n ? results.filter((r) => passed(r.candidate)).length / n : 0;
+  const baselinePassRate = n ? results.filter((r) => passed(r.baseline)).length / n : 0;
+  const cost = costPer1k(results.map((r) => r.candidate));
+  const baselineCost = costPer1k(results.map((r) => r.baseline));
+  return {
+    cases: n,
+    passRate,
+    baselinePassRate,
+    delta: passRate - baselinePassRate,
+    costPer1k: cost,
+    baselineCostPer1k: baselineCost,
+    savings: savingsOf(cost, baselineCost),
+  };
+}
+
+/** Per model, over the cases it was scored on (baseline on all, each tier model on its tier's cases). */
+export function modelAccuracies(results: readonly CaseResult[]): ModelAccuracy[] {
+  const byModel = new Map<string, Map<string, CallOutcome>>();
+  for (const r of results) {
+    for (const o of [r.baseline, r.candidate]) {
+      const m = byModel.get(o.modelKey) ?? new Map<string, CallOutcome>();
+      m.set(o.caseId, o);
+      byModel.set(o.modelKey, m);
+    }
+  }
+  return [...byModel].map(([model, m]) => {
+    const list = [...m.values()];
+    const ok = list.filter(passed).length;
+    return { model, cases: list.length, passed: ok, passRate: list.length ? ok / list.length : 0, costPer1k: costPer1k(list) };
+  });
+}
+
+// ───────────────────────────── plumbing ─────────────────────────────
+
+/**
+ * The engine's view of the store while scoring: cached responses come from the real (read-only)
+ * store; outcomes are not saved, because scoring is not a run.
+ */
+class ReadThroughStore implements Store {
+  constructor(private readonly inner: Store) {}
+  findCachedCompletion(requestHash: string): Completion | undefined {
+    return this.inner.findCachedCompletion(requestHash);
+  }
+  saveCall(): void {}
+  beginRun(): string {
+    throw new Error('internal: scoring never starts a run');
+  }
+  finishRun(): void {
+    throw new Error('internal: scoring never finishes a run');
+  }
+  listRuns(limit?: number) {
+    return this.inner.listRuns(limit);
+  }
+  getRun(runId: string) {
+    return this.inner.getRun(runId);
+  }
+  getCases(runId: string) {
+    return this.inner.getCases(runId);
+  }
+  getCalls(runId: string) {
+    return this.inner.getCalls(runId);
+  }
+  close(): void {}
+}
+
+/**
+ * Providers are built only for their identity (the cache key never includes the key), so placeholder
+ * keys let them be built with an empty environment. Same idea as run.ts's offline mode (not exported).
+ */
+function placeholderKeys(config: EvalConfig): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of config.models.values()) env[m.apiKeyEnv ?? (m.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY')] = 'offline-no-key';
+  return env;
+}

@@ -1,0 +1,263 @@
+/**
+ * `evalroute suggest`: for each class of cases (by task, first tag or a metadata key), the cheapest
+ * model whose tier would pass the gate on that class — decided by the gate's own `decideTier`, on
+ * stored results only — and the routing file that follows, as a proposal for a person to review.
+ *
+ * Classes with fewer than `minCases` cases stay on the frontier: a class of 8 cases can "pass" on luck
+ * alone. The proposal is then scored as a whole, exactly as `simulate` would score it, so its header
+ * states the projected savings and each tier's delta and interval rather than a sum of class guesses.
+ * The class choices are made on the same cases that score them, so the projection is optimistic.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { CallOutcome, Case, CaseResult, GateThresholds } from '../core/types.js';
+import { decideTier, DEFAULT_MAX_REGRESSION, type GateVerdict } from '../gate/decide.js';
+import { loadProject, run } from './run.js';
+import { costPer1k, openScorer, type MissingPair, type ModelAccuracy, type RoutingScore, type ScorerOptions } from './simulate.js';
+
+export interface SuggestOptions extends ScorerOptions {
+  /** Candidate models (config keys). Default: every configured model. */
+  models?: string[];
+  /** `task` (default), `tag` (a case's first tag) or `metadata.<key>`. */
+  by?: string;
+  /** Routing file whose baseline is the frontier. Default: the config's routing file. */
+  routing?: string;
+  minPassRate?: number;
+  /** Default: the gate's default margin (0.05). */
+  maxRegression?: number;
+  /** Smallest class that may leave the frontier. Default 20. */
+  minCases?: number;
+  /**
+   * First run every candidate model on every case (normal cache: only pairs never stored are called),
+   * since a class can only be judged on a model's answers to all of it.
+   */
+  fill?: boolean;
+  /** API keys for --fill. Default: process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface CandidateVerdict {
+  model: string;
+  costPer1k: number | null;
+  passRate: number;
+  delta: number;
+  ci?: [number, number];
+  pass: boolean;
+}
+
+export interface ClassChoice {
+  /** The class label (the key's value as text). */
+  name: string;
+  cases: number;
+  /** The chosen model; the baseline when no cheaper model holds (or the class is too small). */
+  model: string;
+  baselinePassRate: number;
+  /** Every candidate cheaper than the baseline on this class, cheapest first (unpriced last). */
+  candidates: CandidateVerdict[];
+  /** Why the class stays on the frontier, when it does. */
+  note?: string;
+}
+
+export interface SuggestResult {
+  suite: string;
+  baseline: string;
+  by: string;
+  minCases: number;
+  gate: GateThresholds;
+  classes: ClassChoice[];
+  /** Every candidate model (and the baseline) over all scored cases. */
+  models: ModelAccuracy[];
+  /** The proposal scored like `simulate` scores a routing file. */
+  projected: Omit<RoutingScore, 'assignment'>;
+  /** The routing file, header comment included. */
+  yaml: string;
+  missing: MissingPair[];
+}
+
+export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
+  const by = opts.by ?? 'task';
+  const keyOf = classKey(by);
+  const minCases = opts.minCases ?? 20;
+  const gate: GateThresholds = {
+    ...(opts.minPassRate !== undefined ? { minPassRate: opts.minPassRate } : {}),
+    maxRegression: opts.maxRegression ?? DEFAULT_MAX_REGRESSION,
+  };
+  const project = loadProject({ suiteDir: opts.suiteDir, ...(opts.config ? { config: opts.config } : {}), ...(opts.routing ? { routing: opts.routing } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  const baseline = project.routing.baseline;
+  const candidates = opts.models ?? [...project.config.models.keys()];
+  for (const m of candidates) {
+    if (!project.config.models.has(m)) {
+      throw new UsageError(`--models: "${m}" is not defined in ${project.config.file}\n  → known models: ${[...project.config.models.keys()].join(', ')}`);
+    }
+  }
+  if (opts.fill) await fillModels(opts, baseline, candidates);
+  const scorer = await openScorer(opts);
+  try {
+    const { byModel, missing } = await scorer.outcomesByModel(candidates, baseline);
+    const base = byModel.get(baseline)!;
+
+    const classes = new Map<string, { raw: unknown; cases: Case[] }>();
+    for (const c of scorer.suite.cases) {
+      const raw = keyOf(c);
+      const name = raw === undefined ? '(none)' : String(raw);
+      const cls = classes.get(name) ?? { raw, cases: [] };
+      cls.cases.push(c);
+      classes.set(name, cls);
+    }
+
+    const choices: ClassChoice[] = [];
+    for (const [name, cls] of [...classes].sort(([a], [b]) => a.localeCompare(b))) {
+      const scored = cls.cases.filter((c) => base.has(c.id));
+      const baselineOutcomes = scored.map((c) => base.get(c.id)!);
+      const baselineCost = costPer1k(baselineOutcomes);
+      const verdicts: CandidateVerdict[] = [];
+      for (const model of candidates) {
+        if (model === baseline) continue;
+        const outcomes = byModel.get(model)!;
+        const results: CaseResult[] = scored
+          .filter((c) => outcomes.has(c.id))
+          .map((c) => ({ caseId: c.id, tier: name, baseline: base.get(c.id)!, candidate: outcomes.get(c.id)! }));
+        if (results.length === 0) continue;
+        const cost = costPer1k(results.map((r) => r.candidate));
+        if (cost !== null && baselineCost !== null && cost >= baselineCost) continue;
+        const v: GateVerdict = decideTier({ tier: { name, model, gate }, baselineModel: baseline, results });
+        verdicts.push({ model, costPer1k: cost, passRate: v.passRate, delta: v.delta, ...(v.ci ? { ci: v.ci } : {}), pass: v.pass && results.length === scored.length });
+      }
+      verdicts.sort((a, b) => (a.costPer1k ?? Infinity) - (b.costPer1k ?? Infinity) || a.model.localeCompare(b.model));
+      const winner = verdicts.find((v) => v.pass);
+      const choice: ClassChoice = {
+        name,
+        cases: scored.length,
+        model: baseline,
+        baselinePassRate: scored.length ? baselineOutcomes.filter(passed).length / scored.length : 0,
+        candidates: verdicts,
+      };
+      if (cls.raw === undefined) choice.note = `cases without ${by} cannot be matched by a rule`;
+      else if (!winner) choice.note = 'no cheaper model holds the bar';
+      else if (scored.length < minCases) choice.note = `${winner.model} holds, but ${scored.length} cases < ${minCases}: too few to trust, kept on the frontier`;
+      else choice.model = winner.model;
+      choices.push(choice);
+    }
+
+    const body = routingYaml(baseline, by, gate, choices, (name) => classes.get(name)!.raw);
+    const dir = mkdtempSync(join(tmpdir(), 'evalroute-suggest-'));
+    let projected: RoutingScore;
+    try {
+      const file = join(dir, 'routing.suggested.yaml');
+      writeFileSync(file, body);
+      projected = (await scorer.scoreRouting(scorer.loadRouting(file))).score;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { assignment: _assignment, ...projectedOut } = projected;
+    projectedOut.routingFile = '(proposal)';
+    const models = candidates.includes(baseline) ? candidates : [baseline, ...candidates];
+    const accuracies = models.map((model) => accuracy(model, [...byModel.get(model)!.values()]));
+    const result = { suite: scorer.suite.name, baseline, by, minCases, gate, classes: choices, models: accuracies, projected: projectedOut, missing };
+    return { ...result, yaml: header(result) + body };
+  } finally {
+    scorer.close();
+  }
+}
+
+const passed = (o: CallOutcome) => o.pass && !o.error;
+
+/** One run per candidate model with every case routed to it, through the normal response cache. */
+async function fillModels(opts: SuggestOptions, baseline: string, models: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'evalroute-fill-'));
+  try {
+    for (const model of new Set(models.filter((m) => m !== baseline))) {
+      const file = join(dir, `all-${model.replace(/[^A-Za-z0-9_-]/g, '_')}.yaml`);
+      writeFileSync(file, `baseline: ${y(baseline)}\ntiers:\n  all: { model: ${y(model)} }\nrules:\n  - { name: all, tier: all }\n`);
+      await run({
+        suiteDir: opts.suiteDir,
+        routing: file,
+        ...(opts.config ? { config: opts.config } : {}),
+        ...(opts.db ? { db: opts.db } : {}),
+        ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.env ? { env: opts.env } : {}),
+        cache: 'use',
+      });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function accuracy(model: string, outcomes: CallOutcome[]): ModelAccuracy {
+  const ok = outcomes.filter(passed).length;
+  return { model, cases: outcomes.length, passed: ok, passRate: outcomes.length ? ok / outcomes.length : 0, costPer1k: costPer1k(outcomes) };
+}
+
+function classKey(by: string): (c: Case) => unknown {
+  if (by === 'task') return (c) => c.task;
+  if (by === 'tag') return (c) => c.tags?.[0];
+  const m = /^metadata\.(.+)$/.exec(by);
+  if (m) {
+    const key = m[1]!;
+    return (c) => {
+      const v = c.metadata?.[key];
+      return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : undefined;
+    };
+  }
+  throw new UsageError(`--by "${by}" is not supported\n  → use task, tag or metadata.<key> (e.g. metadata.category)`);
+}
+
+/** JSON scalars are valid YAML flow scalars, so values keep their type (1 and "1" differ in rules). */
+const y = (v: unknown) => JSON.stringify(v);
+
+function routingYaml(baseline: string, by: string, gate: GateThresholds, choices: ClassChoice[], rawOf: (name: string) => unknown): string {
+  const groups = new Map<string, ClassChoice[]>();
+  for (const c of choices) {
+    if (c.model === baseline) continue;
+    groups.set(c.model, [...(groups.get(c.model) ?? []), c]);
+  }
+  const frontier = groups.has('frontier') ? 'frontier-baseline' : 'frontier';
+  const gateText = Object.entries(gate)
+    .map(([k, v]) => `${k}: ${y(v)}`)
+    .join(', ');
+  const lines = [`baseline: ${y(baseline)}`, 'tiers:'];
+  for (const model of groups.keys()) lines.push(`  ${y(model)}: { model: ${y(model)}, gate: { ${gateText} } }`);
+  lines.push(`  ${frontier}: { model: ${y(baseline)} }`, 'rules:       # first match wins; the last rule is the default');
+  for (const [model, list] of groups) {
+    const values = list.map((c) => y(rawOf(c.name))).join(', ');
+    const when = by === 'task' ? `{ task: [${values}] }` : by === 'tag' ? `{ tags: [${values}] }` : `{ metadata: { ${y(by.slice('metadata.'.length))}: [${values}] } }`;
+    lines.push(`  - { name: ${y(`to-${model}`)}, when: ${when}, tier: ${y(model)} }`);
+  }
+  lines.push(`  - { name: default, tier: ${frontier} }`, '');
+  return lines.join('\n');
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+const usd = (x: number | null) => (x === null ? 'unpriced' : `$${x.toFixed(x < 0.01 ? 4 : 2)}`);
+
+function header(r: Omit<SuggestResult, 'yaml'>): string {
+  const p = r.projected;
+  const o = p.overall;
+  const out = [
+    `# Proposed by \`evalroute suggest\` for suite ${r.suite} (classes by ${r.by}; bar: ${Object.entries(r.gate).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
+    '# A proposal for a person to review, not a verdict: classes were chosen on the same cases that score them,',
+    '# so these figures are optimistic; gate it on fresh cases before relying on it.',
+    `# Projected over ${o.cases} cases: pass rate ${pct(o.passRate)} vs ${pct(o.baselinePassRate)} all-${r.baseline} (${pts(o.delta)} pts);` +
+      ` cost per 1k requests ${usd(o.costPer1k)} vs ${usd(o.baselineCostPer1k)}` +
+      (o.savings === null ? ' (savings unknown: a model is unpriced)' : ` (saves ${pct(o.savings)})`) + '.',
+    '# Risk per tier (delta vs the baseline on its cases, 95% CI):',
+  ];
+  for (const t of p.tiers) {
+    if (t.model === t.baselineModel) {
+      out.push(`#   ${t.tier}: ${t.cases} cases stay on ${t.model}`);
+      continue;
+    }
+    const ci = t.ci ? `, CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
+    out.push(`#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.pass ? 'holds' : 'FAILS'}`);
+  }
+  out.push(`# Per class (cases): choice. A class needs at least ${r.minCases} cases to leave the frontier (small classes pass on noise).`);
+  for (const c of r.classes) {
+    out.push(`#   ${c.name} (${c.cases}): ${c.model}${c.note ? ` — ${c.note}` : ''}`);
+  }
+  if (r.missing.length) out.push(`# ${r.missing.length} (case, model) pairs had no stored result and were left out.`);
+  return `${out.join('\n')}\n`;
+}

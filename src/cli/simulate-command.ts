@@ -1,0 +1,44 @@
+import { UsageError } from '../core/errors.js';
+import { simulate } from '../api/simulate.js';
+import { formatSimulation } from '../report/simulate-console.js';
+import { writeOutputFile } from './output.js';
+
+export interface SimulateFlags {
+  routing?: string[];
+  config?: string;
+  db?: string;
+  json?: string;
+  fill?: boolean;
+  offline?: boolean;
+  curve?: string;
+  orderBy?: string;
+}
+
+/** `evalroute simulate`: 0 everything scored, 3 pairs missing from the store; bad input throws (exit 2). */
+export async function simulateCommand(suiteDir: string, flags: SimulateFlags): Promise<number> {
+  if (flags.fill && flags.offline) throw new UsageError('--fill calls the models for missing pairs and --offline forbids calls; pass one of them');
+  let curve: { strong: string; weak: string; orderBy?: string } | undefined;
+  if (flags.curve !== undefined) {
+    const [strong, weak, ...rest] = flags.curve.split(',').map((s) => s.trim());
+    if (!strong || !weak || rest.length) throw new UsageError(`--curve "${flags.curve}": expected two model keys, strong first, e.g. --curve gpt-4o,gemini-flash`);
+    curve = { strong, weak, ...(flags.orderBy ? { orderBy: flags.orderBy } : {}) };
+  } else if (flags.orderBy) {
+    throw new UsageError('--order-by only applies to --curve STRONG,WEAK');
+  }
+  const result = await simulate({
+    suiteDir,
+    ...(flags.routing?.length ? { routings: flags.routing } : {}),
+    ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.db ? { db: flags.db } : {}),
+    ...(flags.fill ? { fill: true } : {}),
+    ...(curve ? { curve } : {}),
+    onFill: (file) => process.stderr.write(`Filling missing pairs: evalroute run with ${file}\n`),
+  });
+  const text = formatSimulation(result.routings, result.curve);
+  if (flags.json) {
+    const doc = { suite: result.suite, dbFile: result.dbFile, routings: result.routings.map(({ assignment: _a, ...r }) => r), ...(result.curve ? { curve: result.curve } : {}) };
+    writeOutputFile(flags.json, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+  (flags.json === '-' ? process.stderr : process.stdout).write(`Simulated from ${result.dbFile} (no API calls)\n${text}\n`);
+  return result.exitCode;
+}

@@ -1,0 +1,168 @@
+/**
+ * Console text for `simulate`, `gate` (its base-vs-head part) and `suggest`. The shapes below are the
+ * parts of the api results these tables read, declared here so report/ depends on core only.
+ */
+import type { TierVerdict } from '../core/types.js';
+import { int, pct, pts, table, usd } from './format.js';
+
+export interface OverallView {
+  cases: number;
+  passRate: number;
+  baselinePassRate: number;
+  delta: number;
+  costPer1k: number | null;
+  baselineCostPer1k: number | null;
+  savings: number | null;
+}
+
+export interface RoutingView {
+  routingFile: string;
+  baseline: string;
+  tiers: TierVerdict[];
+  pass: boolean;
+  status: 'complete' | 'incomplete';
+  overall: OverallView;
+  missing: { caseId: string; model: string }[];
+}
+
+export interface MetricsView {
+  apgr: number | null;
+  cpt50: number | null;
+  cpt80: number | null;
+  aiq: number | null;
+}
+
+export interface CurveView {
+  strong: string;
+  weak: string;
+  orderBy: string;
+  orderNote: string;
+  cases: number;
+  strongQuality: number;
+  weakQuality: number;
+  router: { metrics: MetricsView };
+  random: { metrics: MetricsView };
+  oracle: { metrics: MetricsView };
+}
+
+export interface MovedView {
+  cases: number;
+  transitions: { from: string; to: string; fromModel: string; toModel: string; cases: number; examples: string[] }[];
+  basePassRate: number;
+  headPassRate: number;
+  delta: number;
+  baseCostPer1k: number | null;
+  headCostPer1k: number | null;
+  savings: number | null;
+  unscored: number;
+}
+
+export interface ClassView {
+  name: string;
+  cases: number;
+  model: string;
+  baselinePassRate: number;
+  candidates: { model: string; costPer1k: number | null; passRate: number; delta: number; pass: boolean }[];
+  note?: string;
+}
+
+const baseName = (file: string) => file.split(/[\\/]/).pop() ?? file;
+const share = (x: number | null) => (x === null ? '—' : pct(x));
+const num = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+const savingsText = (x: number | null) => (x === null ? 'unknown' : pct(x));
+
+function tierCell(t: TierVerdict | undefined): string {
+  if (!t) return '—';
+  if (t.model === t.baselineModel) return `${t.model} · ${int(t.cases)} · baseline`;
+  return `${t.model} · ${int(t.cases)} · ${pct(t.passRate)} · ${pts(t.delta)} ${t.pass ? '✔' : '✘'}`;
+}
+
+/** Several routing files side by side: one column per file. */
+export function formatSimulation(routings: readonly RoutingView[], curve?: CurveView): string {
+  const tierNames = [...new Set(routings.flatMap((r) => r.tiers.map((t) => t.tier)))];
+  const rows: string[][] = [
+    ['verdict', ...routings.map((r) => (r.status === 'incomplete' ? 'INCOMPLETE' : r.pass ? '✔ PASS' : '✘ FAIL'))],
+    ...tierNames.map((name) => [`tier ${name}`, ...routings.map((r) => tierCell(r.tiers.find((t) => t.tier === name)))]),
+    ['cases scored', ...routings.map((r) => int(r.overall.cases))],
+    ['pass rate (routed)', ...routings.map((r) => pct(r.overall.passRate))],
+    ['pass rate (all-baseline)', ...routings.map((r) => `${pct(r.overall.baselinePassRate)} (${r.baseline})`)],
+    ['quality delta', ...routings.map((r) => pts(r.overall.delta))],
+    ['cost / 1k requests', ...routings.map((r) => usd(r.overall.costPer1k))],
+    ['all-baseline / 1k', ...routings.map((r) => usd(r.overall.baselineCostPer1k))],
+    ['savings', ...routings.map((r) => savingsText(r.overall.savings))],
+    ['missing pairs', ...routings.map((r) => int(r.missing.length))],
+  ];
+  const out = [table(['', ...routings.map((r) => baseName(r.routingFile))], rows)];
+  for (const r of routings) {
+    const failed = r.tiers.filter((t) => !t.pass);
+    for (const t of failed) for (const reason of t.reasons) out.push(`  ✘ ${baseName(r.routingFile)} · ${t.tier}: ${reason}`);
+    if (r.missing.length) {
+      const shown = r.missing.slice(0, 5).map((m) => `${m.caseId}@${m.model}`).join(', ');
+      out.push(`  ! ${baseName(r.routingFile)}: ${r.missing.length} (case, model) pairs are not in the store and were left out (${shown}${r.missing.length > 5 ? ', …' : ''}); run with --fill to call them`);
+    }
+  }
+  if (curve) out.push('', formatCurve(curve));
+  return out.join('\n');
+}
+
+export function formatCurve(c: CurveView): string {
+  const row = (name: string, m: MetricsView) => [name, num(m.apgr), share(m.cpt50), share(m.cpt80), num(m.aiq)];
+  return [
+    `Routing curve ${c.strong} (strong) / ${c.weak} (weak) over ${int(c.cases)} cases: ${pct(c.strongQuality)} vs ${pct(c.weakQuality)}`,
+    `Order: ${c.orderBy} — ${c.orderNote}.`,
+    table(
+      ['router', 'APGR', 'CPT(50%)', 'CPT(80%)', 'AIQ'],
+      [row(`by ${c.orderBy}`, c.router.metrics), row('random', c.random.metrics), row('oracle', c.oracle.metrics)],
+    ),
+    'APGR: average share of the quality gap recovered over 0–100% strong calls (random = 0.5; the oracle can exceed 1).',
+    'CPT(x): the least share of strong calls that recovers x of the gap. AIQ: mean quality under the cost/quality hull.',
+  ].join('\n');
+}
+
+/** The base-vs-head part of `evalroute gate`, printed after the head's verdict table. */
+export function formatBaseVsHead(base: RoutingView, head: OverallView, moved: MovedView): string {
+  const out = [`Base ${baseName(base.routingFile)} (from stored results): ${base.status === 'incomplete' ? 'INCOMPLETE' : base.pass ? '✔ PASS' : '✘ FAIL'}`];
+  out.push(
+    table(
+      ['', 'base', 'head'],
+      [
+        ['pass rate (routed)', pct(base.overall.passRate), pct(head.passRate)],
+        ['cost / 1k requests', usd(base.overall.costPer1k), usd(head.costPer1k)],
+        ['savings vs all-baseline', savingsText(base.overall.savings), savingsText(head.savings)],
+      ],
+    ),
+  );
+  out.push('');
+  if (moved.cases === 0) {
+    out.push('No case changed tier.');
+  } else {
+    out.push(`${int(moved.cases)} cases moved tier:`);
+    out.push(
+      table(
+        ['base tier → head tier', 'cases', 'examples'],
+        moved.transitions.map((t) => [`${t.from} (${t.fromModel}) → ${t.to} (${t.toModel})`, int(t.cases), t.examples.join(', ')]),
+      ),
+    );
+    out.push(
+      `Moved cases: pass rate ${pct(moved.basePassRate)} under base → ${pct(moved.headPassRate)} under head (${pts(moved.delta)}); ` +
+        `cost / 1k ${usd(moved.baseCostPer1k)} → ${usd(moved.headCostPer1k)}${moved.savings === null ? '' : ` (saves ${pct(moved.savings)})`}.`,
+    );
+  }
+  if (moved.unscored) out.push(`  ! ${moved.unscored} moved cases have no stored base result and are not in these figures.`);
+  if (base.missing.length) out.push(`  ! base: ${base.missing.length} (case, model) pairs are not in the store and were left out.`);
+  return out.join('\n');
+}
+
+/** Per class: the candidates, cheapest first, and the choice. */
+export function formatSuggestion(classes: readonly ClassView[], baseline: string): string {
+  return table(
+    ['class', 'cases', baseline, 'candidates (cheapest first: pass rate, delta)', 'choice'],
+    classes.map((c) => [
+      c.name,
+      int(c.cases),
+      pct(c.baselinePassRate),
+      c.candidates.map((v) => `${v.model} ${pct(v.passRate)} ${pts(v.delta)}${v.pass ? ' ✔' : ''}`).join(' · ') || '—',
+      c.note ? `${c.model} (${c.note})` : c.model,
+    ]),
+  );
+}
