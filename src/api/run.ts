@@ -2,11 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
+  CallOutcome,
   CaseResult,
   ChatMessage,
+  Golden,
   EvalConfig,
   Provider,
   Routing,
+  RunErrorGroup,
   RunStatus,
   RunSummary,
   Store,
@@ -22,6 +25,8 @@ import { decideAll } from '../gate/decide.js';
 import { runCases, type CacheMode, type EngineModel, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
+import { applyCostReport, costReport } from '../gate/cost.js';
+import { checkGoldensReviewed } from '../audit/goldens.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -36,6 +41,18 @@ export interface RunOptions {
   resume?: string | true;
   /** Above this fraction of errored calls the run is incomplete. Default 0.02. */
   maxErrorRate?: number;
+  /** Requests per month the routing file serves: enables the cost projection and budgets. */
+  monthlyRequests?: number;
+  /** Gate on goldens still marked `unreviewed` (drafts from `suite sample`). Default: refuse. */
+  allowUnreviewed?: boolean;
+  /**
+   * Spending cap in USD for this run's API calls (`--max-cost`). Calls that would exceed it are not
+   * made and the run ends incomplete; a later resume with a higher cap makes them. Needs every model
+   * the run calls (and the judge) to have a price.
+   */
+  maxCostUsd?: number;
+  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Where API keys are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
@@ -50,6 +67,8 @@ export interface RunResult {
   summary: RunSummary;
   runId: string;
   results: CaseResult[];
+  /** The suite's goldens, for outputs that show expectations (JUnit). */
+  goldens: ReadonlyMap<string, Golden>;
   dbFile: string;
   /** 0 every tier holds; 1 a tier regressed; 3 the run is incomplete. */
   exitCode: 0 | 1 | 3;
@@ -90,6 +109,10 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
   const { config, routing, suite } = loadProject({ ...opts, cwd });
+  checkGoldensReviewed(suite, opts.allowUnreviewed === true);
+  if (opts.monthlyRequests !== undefined && !(Number.isFinite(opts.monthlyRequests) && opts.monthlyRequests > 0)) {
+    throw new UsageError(`monthlyRequests must be a positive number, got ${opts.monthlyRequests}`);
+  }
 
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   const routed = assignTiers(routing, suite.cases, (c) => inputText(inputs.get(c.id)!));
@@ -99,6 +122,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   // Only the models this routing actually sends cases to are built, so a missing key for an
   // unused model does not block the gate.
   const used = new Set([routing.baseline, ...[...tierOf.values()].map((t) => tierModel.get(t)!)]);
+  if (opts.maxCostUsd !== undefined) checkPriced(config, [...used, ...(config.judge ? [config.judge.model] : [])], opts.maxCostUsd);
   const providerEnv = cache === 'offline' ? offlineEnv(config, env) : env;
   const models = new Map<string, EngineModel>();
   for (const key of used) {
@@ -107,12 +131,16 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       provider: createProvider(m, { env: providerEnv }),
       concurrency: opts.concurrency ?? m.concurrency,
       ...(m.price ? { price: m.price } : {}),
-      retry: { ...defaultRetryPolicy, maxRetries: m.maxRetries },
+      retry: { ...defaultRetryPolicy, ...opts.retry, maxRetries: m.maxRetries },
       timeoutMs: m.timeoutMs,
+      ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
+      ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
+      ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
     });
   }
   let judge: Provider | undefined;
   if (config.judge) judge = createProvider(config.models.get(config.judge.model)!, { env: providerEnv });
+  const judgePrice = config.judge ? config.models.get(config.judge.model)!.price : undefined;
   const graders = await createGraders(suite);
 
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
@@ -149,6 +177,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       cache,
       signal: opts.signal ?? new AbortController().signal,
       previous,
+      ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
+      ...(judgePrice ? { judgePrice } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
 
@@ -156,9 +186,10 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
     const errored = engine.outcomes.filter((o) => o.error).length;
     const maxErrorRate = opts.maxErrorRate ?? 0.02;
+    const overErrorBudget = engine.outcomes.length > 0 && errored / engine.outcomes.length > maxErrorRate;
     const status: RunStatus = engine.interrupted
       ? 'interrupted'
-      : engine.outcomes.length && errored / engine.outcomes.length > maxErrorRate
+      : engine.notAttempted > 0 || overErrorBudget
         ? 'incomplete'
         : 'complete';
     const summary: RunSummary = {
@@ -169,14 +200,64 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       tiers,
       models: modelUsage,
     };
-    if (status === 'incomplete') {
-      const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
-      summary.tiers.forEach((t) => t.reasons.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`));
+    const errors = groupErrors(engine.outcomes);
+    if (errors.length) summary.errors = errors;
+    if (opts.maxCostUsd !== undefined) {
+      summary.costCap = { capUsd: opts.maxCostUsd, spentUsd: engine.spentUsd, notAttempted: engine.notAttempted };
     }
+    const incomplete: string[] = [];
+    if (overErrorBudget) {
+      const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
+      incomplete.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`);
+    }
+    if (engine.notAttempted > 0) {
+      incomplete.push(
+        `run incomplete: --max-cost $${opts.maxCostUsd} reached after spending $${engine.spentUsd.toFixed(4)}; ` +
+          `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: evalroute run … --resume ${runId})`,
+      );
+    }
+    if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
+    applyCostReport(
+      summary,
+      costReport({
+        results: engine.results,
+        outcomes: engine.outcomes,
+        routing,
+        models: config.models,
+        cases: suite.cases,
+        ...(opts.monthlyRequests !== undefined ? { monthlyRequests: opts.monthlyRequests } : {}),
+        ...(config.judge ? { judgeModel: config.judge.model } : {}),
+      }),
+    );
     store.finishRun(runId, status, summary);
-    return { summary, runId, results: engine.results, dbFile, exitCode: status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
+    return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
   } finally {
     store.close();
+  }
+}
+
+/** Errored calls by (kind, model), most frequent first, each with one example message. */
+export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
+  const groups = new Map<string, RunErrorGroup>();
+  for (const o of outcomes) {
+    if (!o.error) continue;
+    const k = `${o.error.kind}\u0000${o.modelKey}`;
+    const g = groups.get(k);
+    if (g) g.count++;
+    else groups.set(k, { kind: o.error.kind, model: o.modelKey, count: 1, ...(o.error.message ? { example: o.error.message } : {}) });
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
+}
+
+/** --max-cost can only bound what has a price; an unpriced model would make the cap meaningless. */
+function checkPriced(config: EvalConfig, keys: string[], cap: number): void {
+  if (!(cap > 0) || !Number.isFinite(cap)) throw new UsageError(`--max-cost must be a positive amount in USD, got ${cap}`);
+  for (const key of new Set(keys)) {
+    if (!config.models.get(key)?.price) {
+      throw new UsageError(
+        `model "${key}" has no price; --max-cost cannot bound it\n  → add price: { input: …, output: … } (USD per 1M tokens) to models.${key} in ${config.file}, or run without --max-cost`,
+      );
+    }
   }
 }
 

@@ -1,14 +1,16 @@
 import { gate, gateJson } from '../api/gate.js';
 import { formatRunSummary } from '../report/console.js';
 import { formatBaseVsHead } from '../report/simulate-console.js';
-import { useColor, writeOutputFile } from './output.js';
+import { useColor } from './output.js';
+import { writeRunOutputs, type OutputFlags } from './run-outputs.js';
 
-export interface GateFlags {
+export interface GateFlags extends OutputFlags {
   routing: string;
   baseRouting: string;
   config?: string;
   db?: string;
-  json?: string;
+  allowUnreviewed?: boolean;
+  monthlyRequests?: number;
   offline?: boolean;
   maxErrorRate: number;
 }
@@ -23,10 +25,21 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.offline ? { offline: true } : {}),
     maxErrorRate: flags.maxErrorRate,
+    ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
+    ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
     onBaseFill: (n) => process.stderr.write(`Base routing: ${Number.isFinite(n) ? n : 'all'} (case, model) pairs not stored yet; running the base rules once to fill them\n`),
     onStart: (info) => process.stderr.write(`Head run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}\n`),
   });
-  if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(gateJson(result), null, 2)}\n`);
+  await writeRunOutputs(flags, {
+    summary: result.head.summary,
+    results: result.head.results,
+    goldens: result.head.goldens,
+    dbFile: result.head.dbFile,
+    runId: result.head.runId,
+    json: gateJson(result),
+    env: process.env,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${formatBaseVsHead(result.base, result.headOverall, result.moved)}\n`;
   (flags.json === '-' ? process.stderr : process.stdout).write(text);
   return result.exitCode;

@@ -3,9 +3,14 @@
  * Heavy modules (SDKs, SQLite, Handlebars) are imported inside each action so `--help` and `--version`
  * start fast.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EvalrouteError } from '../core/errors.js';
+import type { GateFlags } from './gate-command.js';
+import type { InitFlags } from './init-command.js';
+import type { MergeFlags } from './merge-command.js';
+import type { SimulateFlags } from './simulate-command.js';
+import type { SuggestFlags } from './suggest-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,11 +30,16 @@ program
   .option('--db <file>', 'results database (default: the config\'s store:, else .evalroute/evalroute.db)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
   .option('--report <file>', 'write the HTML diff report to this file')
+  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
+  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
+  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
+  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
   .addOption(new Option('--concurrency <n>', 'max calls in flight per model (overrides the config)').argParser(positiveInt))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
+  .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('-q, --quiet', 'print only the verdict table')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');
@@ -80,7 +90,7 @@ program
   .option('--baseline-model <id>', 'frontier baseline model id', 'gpt-4.1')
   .option('--cheap-model <id>', 'cheap model id the rules route to', 'gpt-4.1-mini')
   .option('-y, --yes', 'ask nothing even on a terminal')
-  .action(async (dir: string, opts: import('./init-command.js').InitFlags) => {
+  .action(async (dir: string, opts: InitFlags) => {
     const { initCommand } = await import('./init-command.js');
     process.exitCode = await initCommand(dir, opts);
   });
@@ -95,7 +105,147 @@ program
     process.exitCode = modelsCommand(opts);
   });
 
+program
+  .command('simulate')
+  .description('score routing files from stored results with no API calls: per-tier verdicts, quality and cost side by side')
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .option('--routing <file>', 'routing file to score (repeat for several; default: the config\'s routing file)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--config <file>', 'evalroute.config.yaml (default: in the suite folder, else the working folder)')
+  .option('--db <file>', 'results database (default: the config\'s store:)')
+  .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
+  .option('--fill', 'first run each routing file with the normal cache, calling only the pairs not yet stored')
+  .option('--offline', 'never call a model (the default for simulate; conflicts with --fill)')
+  .option('--curve <strong,weak>', 'also trace the two-model routing curve (APGR, CPT, AIQ) from strong to weak')
+  .option('--order-by <key>', 'curve order: input-length (default) or metadata.<key>')
+  .action(async (suiteDir: string, opts: SimulateFlags) => {
+    const { simulateCommand } = await import('./simulate-command.js');
+    process.exitCode = await simulateCommand(suiteDir, opts);
+  });
+
+program
+  .command('gate')
+  .description('gate a routing change: run the head rules, score the base rules from the store, show which cases moved tier')
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .requiredOption('--routing <file>', 'head routing file (the change under review)')
+  .requiredOption('--base-routing <file>', 'base routing file (before the change)')
+  .option('--config <file>', 'evalroute.config.yaml (default: in the suite folder, else the working folder)')
+  .option('--db <file>', 'results database (default: the config\'s store:)')
+  .option('--json <file>', 'write the head\'s result plus base and moved to this file ("-" for stdout)')
+  .option('--report <file>', 'write the HTML diff report to this file')
+  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
+  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
+  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
+  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
+  .option('--offline', 'use stored responses only and make no network call')
+  .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
+  .action(async (suiteDir: string, opts: GateFlags) => {
+    const { gateCommand } = await import('./gate-command.js');
+    process.exitCode = await gateCommand(suiteDir, opts);
+  });
+
+program
+  .command('suggest')
+  .description('propose the cheapest model per class of cases that still meets the bar, as a routing file to review')
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .option('--models <a,b,c>', 'candidate model keys (default: every configured model)')
+  .option('--by <key>', 'class of a case: task, tag (its first tag) or metadata.<key>', 'task')
+  .addOption(new Option('--min-pass-rate <rate>', 'absolute pass-rate floor of a routed class').argParser(fraction))
+  .addOption(new Option('--max-regression <drop>', 'largest tolerated drop vs the baseline (default 0.05)').argParser(fraction))
+  .addOption(new Option('--min-cases <n>', 'smallest class that may leave the frontier').argParser(positiveInt).default(20))
+  .option('--routing <file>', 'routing file whose baseline is the frontier (default: the config\'s)')
+  .option('--config <file>', 'evalroute.config.yaml (default: in the suite folder, else the working folder)')
+  .option('--db <file>', 'results database (default: the config\'s store:)')
+  .option('-o, --output <file>', 'write the proposed routing file here (default: stdout)')
+  .option('--json <file>', 'write the per-class analysis as JSON ("-" for stdout)')
+  .option('--fill', 'first run every candidate model on every case (normal cache: only unstored pairs are called)')
+  .action(async (suiteDir: string, opts: SuggestFlags) => {
+    const { suggestCommand } = await import('./suggest-command.js');
+    process.exitCode = await suggestCommand(suiteDir, opts);
+  });
+
+program
+  .command('audit')
+  .description('audit production request logs (JSONL, gzip ok): traffic, tokens and cost by model, use case and month; complexity; what a routing file would save')
+  .argument('<logs...>', 'log files: OpenAI or Anthropic request/response pairs, or {input|messages, output, model, usage, metadata} lines')
+  .option('--config <file>', 'evalroute.config.yaml for prices and models (default: in the working folder, if any)')
+  .option('--routing <file>', 'routing file to project the traffic split and cost with (default: the config\'s routing:)')
+  .option('--json <file>', 'write the audit as JSON ("-" for stdout)')
+  .addOption(new Option('--top <n>', 'show only the n largest models and use cases').argParser(positiveInt))
+  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; top?: number }) => {
+    const { auditCommand } = await import('./audit-command.js');
+    process.exitCode = await auditCommand(logs, opts);
+  });
+
+program
+  .command('suite')
+  .description('build suites from production logs')
+  .command('sample')
+  .description('sample a stratified, de-duplicated, PII-masked suite from logs, with the logged outputs as draft (unreviewed) goldens')
+  .argument('<logs...>', 'log files (as for audit)')
+  .requiredOption('-o, --output <dir>', 'suite folder to create, e.g. suites/support-sample (goldens go to ../../goldens/<name>.jsonl)')
+  .addOption(new Option('--size <n>', 'number of cases').argParser(positiveInt).default(300))
+  .option('--stratify <dims>', 'strata: useCase, complexity, length, model, format, task or any metadata key, comma-separated', 'useCase')
+  .addOption(new Option('--seed <n>', 'sampling seed: the same seed and logs give the same cases').argParser((v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer seed, got "${v}"`);
+    return n;
+  }).default(1))
+  .option('--redact <kinds>', 'PII to mask: emails,phones,cards,ibans or none (default: all four)')
+  .option('--frontier-model <id>', 'only outputs of this model (id or its dated snapshots) become draft goldens')
+  .option('--only-frontier', 'sample only requests the frontier model answered')
+  .option('--force', 'replace an existing suite folder and goldens file')
+  .action(async (logs: string[], opts: { size: number; stratify: string; output: string; seed: number; redact?: string; frontierModel?: string; onlyFrontier?: boolean; force?: boolean }) => {
+    const { suiteSampleCommand } = await import('./suite-command.js');
+    process.exitCode = await suiteSampleCommand(logs, opts);
+  });
+
+const golden = program.command('golden').description('review and approve goldens');
+
+golden
+  .command('review')
+  .description('show each draft golden with its case input; on a terminal approve (a), reject (r), skip (s) or quit (q)')
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .option('--list', 'print every golden with its status and change nothing')
+  .option('--all', 'also go through approved goldens')
+  .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
+  .action(async (suiteDir: string, opts: { list?: boolean; all?: boolean; by?: string }) => {
+    const { goldenReviewCommand } = await import('./golden-command.js');
+    process.exitCode = await goldenReviewCommand(suiteDir, opts);
+  });
+
+golden
+  .command('approve')
+  .description('mark goldens approved (status, approvedBy, approvedAt); with --run/--model take that model\'s stored outputs as the new expected')
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .option('--cases <ids>', 'comma-separated case ids to approve')
+  .option('--all-reviewed', 'approve every golden not approved yet (with --run: every case without an approved golden)')
+  .option('--run <id>', 'stored run to take outputs from (id, unique prefix or "latest")')
+  .option('--model <key>', 'model key whose outputs in --run become the expected values')
+  .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
+  .option('--db <file>', 'results database for --run', '.evalroute/evalroute.db')
+  .action(async (suiteDir: string, opts: { run?: string; model?: string; cases?: string; allReviewed?: boolean; by?: string; db: string }) => {
+    const { goldenApproveCommand } = await import('./golden-command.js');
+    process.exitCode = goldenApproveCommand(suiteDir, opts);
+  });
+
+program
+  .command('merge')
+  .description('merge the results databases of sharded jobs into one; the shards\' latest runs become one gate-able merged run')
+  .argument('<db...>', 'results databases written by the shard jobs')
+  .requiredOption('-o, --output <file>', 'merged results database (created, or added to when it exists)')
+  .addOption(new Option('--shards <n>', 'expect exactly this many shard runs per merged run (a missing artifact is an error)').argParser(positiveInt))
+  .option('--json', 'print what was merged, with the merged runs\' results, as JSON')
+  .option('-q, --quiet', 'print only what was merged, not the verdict tables')
+  .action(async (dbs: string[], opts: MergeFlags) => {
+    const { mergeCommand } = await import('./merge-command.js');
+    process.exitCode = await mergeCommand(dbs, opts);
+  });
+
 export interface RunFlags {
+  markdown?: string;
+  junit?: string;
+  monthlyRequests?: number;
+  allowUnreviewed?: boolean;
   config?: string;
   routing?: string;
   db?: string;
@@ -106,18 +256,25 @@ export interface RunFlags {
   offline?: boolean;
   resume?: string | true;
   maxErrorRate: number;
+  maxCost?: number;
   quiet?: boolean;
 }
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CommanderError(2, 'evalroute.invalidArgument', `expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function positiveAmount(value: string): number {
+  const n = Number(value.replace(/^\$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive amount in USD, got "${value}"`);
   return n;
 }
 
 function fraction(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new CommanderError(2, 'evalroute.invalidArgument', `expected a fraction between 0 and 1, got "${value}"`);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a fraction between 0 and 1, got "${value}"`);
   return n;
 }
 

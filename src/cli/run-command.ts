@@ -3,7 +3,8 @@ import type { ProgressEvent } from '../engine/run-cases.js';
 import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
 import type { RunFlags } from './main.js';
-import { useColor, writeOutputFile } from './output.js';
+import { useColor } from './output.js';
+import { writeRunOutputs } from './run-outputs.js';
 
 /** `evalroute run`: returns the exit code (0 holds, 1 regressed, 3 incomplete); errors propagate to main. */
 export async function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
@@ -35,6 +36,9 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
       maxErrorRate: flags.maxErrorRate,
+      ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
+      ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
+      ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
       signal: controller.signal,
       onStart: (info) =>
         log(
@@ -42,11 +46,10 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
         ),
       onProgress: progress,
     });
-    if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result.summary, null, 2)}\n`);
-    if (flags.report) {
-      const { writeRunReport } = await import('./report-writer.js');
-      writeRunReport(result.dbFile, result.runId, flags.report);
-      log(`HTML report: ${flags.report}`);
+    await writeRunOutputs(flags, { ...result, env: process.env, log });
+    const cap = result.summary.costCap;
+    if (cap && cap.notAttempted > 0) {
+      log(`--max-cost: spent ${usd(cap.spentUsd)} of the ${usd(cap.capUsd)} cap; ${cap.notAttempted} calls not attempted (continue with --resume ${result.runId} and a higher --max-cost)`);
     }
     const table = formatRunSummary(result.summary, { color: useColor() });
     if (jsonToStdout) process.stderr.write(`${table}\n`);

@@ -1,0 +1,45 @@
+/**
+ * The result files a gate run can write — JSON, Markdown (PR comment / step summary), JUnit and the HTML
+ * report — shared by `run` and `gate` so both commands offer the same outputs with the same meaning.
+ */
+import { appendFileSync } from 'node:fs';
+import type { CaseResult, Golden, RunSummary } from '../core/types.js';
+import { formatJunit } from '../report/junit.js';
+import { formatMarkdown } from '../report/markdown.js';
+import { writeOutputFile } from './output.js';
+
+export interface OutputFlags {
+  json?: string;
+  markdown?: string;
+  junit?: string;
+  report?: string;
+}
+
+export interface RunOutputs {
+  summary: RunSummary;
+  results: CaseResult[];
+  goldens?: ReadonlyMap<string, Golden>;
+  dbFile: string;
+  runId: string;
+  /** The JSON document when it is more than the summary (gate adds base and moved). */
+  json?: unknown;
+  env: Record<string, string | undefined>;
+  log: (line: string) => void;
+}
+
+export async function writeRunOutputs(flags: OutputFlags, out: RunOutputs): Promise<void> {
+  if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(out.json ?? out.summary, null, 2)}\n`);
+  if (flags.junit) writeOutputFile(flags.junit, formatJunit(out.summary, out.results, out.goldens ? { goldens: out.goldens } : {}));
+  const stepSummary = out.env.GITHUB_STEP_SUMMARY;
+  if (flags.markdown || stepSummary) {
+    const markdown = formatMarkdown(out.summary);
+    if (flags.markdown) writeOutputFile(flags.markdown, markdown);
+    // GitHub Actions renders this file on the run's summary page; appending keeps earlier steps' output.
+    if (stepSummary) appendFileSync(stepSummary, `${markdown}\n`);
+  }
+  if (flags.report) {
+    const { writeRunReport } = await import('./report-writer.js');
+    writeRunReport(out.dbFile, out.runId, flags.report);
+    out.log(`HTML report: ${flags.report}`);
+  }
+}

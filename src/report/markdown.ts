@@ -1,0 +1,207 @@
+/**
+ * The gate result as GitHub-flavoured Markdown: the PR comment and the job's step summary. Pure: the CLI
+ * decides where it goes. The figures are rendered with the same helpers as the console and JUnit
+ * outputs, so a reviewer sees the same interval and p-value everywhere.
+ */
+import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
+import { approx, int, pct, pts, usd } from './format.js';
+
+/** First line of the comment; workflows find (and update) their earlier comment by it. */
+export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
+
+export interface MarkdownOptions {
+  /** Link to the full HTML report (e.g. the workflow run's artifact page). */
+  reportUrl?: string;
+  /** The run of the base routing (target branch), for a base → head comparison. */
+  baseSummary?: RunSummary;
+}
+
+// ─────────── shared display strings (console, Markdown, JUnit must print the same) ───────────
+
+export const isBaselineTier = (t: TierVerdict): boolean => t.model === t.baselineModel;
+
+/** "−28.5 pts … −15.8 pts", or "—" when the tier has no interval (baseline tier, no cases). */
+export function intervalText(t: Pick<TierVerdict, 'ci'>): string {
+  return t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—';
+}
+
+/** McNemar's exact p: "<0.001", "0.042", or "—". */
+export function pValueText(p: number | undefined): string {
+  if (p === undefined) return '—';
+  return p < 0.001 ? '<0.001' : p.toFixed(3);
+}
+
+export function verdictText(t: Pick<TierVerdict, 'pass'>): string {
+  return t.pass ? '✔ PASS' : '✘ FAIL';
+}
+
+export function deltaText(t: TierVerdict): string {
+  return isBaselineTier(t) ? '—' : pts(t.delta);
+}
+
+/** One line per run: why the gate passed or failed, without the emoji (JUnit reuses it). */
+export function gateHeadline(summary: RunSummary): string {
+  if (summary.status !== 'complete') return `run ${summary.status}: not enough data to gate on`;
+  if (summary.pass) return 'gate passed: every routed tier holds against the baseline';
+  const why: string[] = [];
+  const regressed = summary.tiers.filter((t) => !t.pass).map((t) => t.tier);
+  if (regressed.length) why.push(`${regressed.length === 1 ? 'tier' : 'tiers'} ${regressed.join(', ')} regressed`);
+  const over = [...new Set((summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase))];
+  if (over.length) why.push(`over budget: ${over.join(', ')}`);
+  return `gate failed: ${why.join('; ') || 'see the reasons below'}`;
+}
+
+// ───────────────────────────── Markdown ─────────────────────────────
+
+/**
+ * Escapes text for a table cell or a list item: pipes would split the cell, newlines end the row, and
+ * anything that looks like an HTML tag would be interpreted by GitHub (model output, tier names). A bare
+ * "<0.001" is left alone so numbers read the same as in the console.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
+    .replace(/\r?\n/g, '<br>');
+}
+
+/** Parentheses and spaces would end a Markdown link target early. */
+function linkTarget(url: string): string {
+  return url.replace(/[()\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+}
+
+function mdTable(header: string[], align: ('l' | 'r')[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(align.map((a) => (a === 'r' ? '--:' : ':--'))), ...rows.map((r) => line(r.map(escapeMarkdown)))].join('\n');
+}
+
+export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}): string {
+  const out: string[] = [MARKDOWN_MARKER];
+  const icon = summary.status !== 'complete' ? '⚠️' : summary.pass ? '✅' : '❌';
+  out.push(`## ${icon} evalroute ${escapeMarkdown(gateHeadline(summary))}`);
+  out.push('');
+  const cases = summary.tiers.reduce((n, t) => n + t.cases, 0);
+  const baseline = summary.tiers[0]?.baselineModel;
+  const meta = [
+    `Suite **${escapeMarkdown(summary.suite)}**`,
+    `run \`${summary.runId.replace(/`/g, '')}\``,
+    `${int(cases)} cases`,
+    ...(baseline ? [`baseline \`${baseline.replace(/`/g, '')}\``] : []),
+  ];
+  if (opts.reportUrl) meta.push(`[full report](${linkTarget(opts.reportUrl)})`);
+  out.push(meta.join(' · '));
+  out.push('');
+  out.push(tierTable(summary));
+
+  const reasons = summary.tiers.flatMap((t) => t.reasons.map((r) => `- ${t.pass ? '·' : '✘'} **${escapeMarkdown(t.tier)}**: ${escapeMarkdown(r)}`));
+  if (reasons.length) out.push('', ...reasons);
+
+  const cost = costLine(summary);
+  if (cost) out.push('', cost);
+  const budgets = budgetLines(summary.budgets ?? []);
+  if (budgets.length) out.push('', '**Budgets**', '', ...budgets);
+  if (opts.baseSummary) out.push('', baseComparison(opts.baseSummary, summary));
+
+  out.push('', '<details><summary>Model usage</summary>', '');
+  out.push(
+    mdTable(
+      ['model', 'calls', 'errors', 'input tokens', 'output tokens', 'cost'],
+      ['l', 'r', 'r', 'r', 'r', 'r'],
+      summary.models.map((m) => [
+        m.model,
+        int(m.calls),
+        int(m.errors),
+        approx(m.estimatedTokens, int(m.inputTokens)),
+        approx(m.estimatedTokens, int(m.outputTokens)),
+        approx(m.estimatedTokens, usd(m.costUsd)),
+      ]),
+    ),
+  );
+  out.push('', '</details>', '');
+  return out.join('\n');
+}
+
+function tierTable(summary: RunSummary): string {
+  const estimated = new Set(summary.models.filter((m) => m.estimatedTokens).map((m) => m.model));
+  return mdTable(
+    ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', '95% CI', 'p', 'rule', 'verdict', 'cost / 1k', 'baseline / 1k', 'savings'],
+    ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'l', 'l', 'r', 'r', 'r'],
+    summary.tiers.map((t) => {
+      const est = estimated.has(t.model) || estimated.has(t.baselineModel);
+      return [
+        t.tier,
+        t.model,
+        int(t.cases),
+        pct(t.passRate),
+        pct(t.baselinePassRate),
+        deltaText(t),
+        intervalText(t),
+        pValueText(t.pValue),
+        t.rule ?? '—',
+        verdictText(t),
+        money(t, t.costPer1k, est),
+        money(t, t.baselineCostPer1k, est),
+        savingsText(t),
+      ];
+    }),
+  );
+}
+
+/** null = a model without a price ("unpriced", never free); absent = not computed for this run. */
+function money(t: TierVerdict, x: number | null | undefined, estimated: boolean): string {
+  if (t.cases === 0 || x === undefined) return '—';
+  return approx(estimated, usd(x));
+}
+
+function savingsText(t: TierVerdict): string {
+  if (t.cases === 0 || isBaselineTier(t)) return '—';
+  if (t.savings !== null && t.savings !== undefined) return pct(t.savings);
+  return t.costPer1k === null || t.baselineCostPer1k === null ? 'unpriced' : '—';
+}
+
+function costLine(summary: RunSummary): string {
+  const cost = summary.cost;
+  if (!cost) return '';
+  const est = cost.estimatedTokens;
+  const saved =
+    cost.savings === null || cost.savedUsd === null
+      ? cost.unpricedModels.length
+        ? `savings unknown (unpriced: ${cost.unpricedModels.join(', ')})`
+        : 'no savings figure'
+      : `saves **${approx(est, usd(cost.savedUsd))} (${pct(cost.savings)})**`;
+  const per1k = cost.routedPer1k !== null && cost.allFrontierPer1k !== null ? ` · per 1k requests ${approx(est, usd(cost.routedPer1k))} vs ${approx(est, usd(cost.allFrontierPer1k))}` : '';
+  return escapeMarkdown(`Routed vs all-frontier on ${int(cost.cases)} cases: ${approx(est, usd(cost.routedUsd))} vs ${approx(est, usd(cost.allFrontierUsd))}, `) + saved + escapeMarkdown(per1k);
+}
+
+function budgetLines(budgets: BudgetStatus[]): string[] {
+  return budgets.map((b) => {
+    const mark = b.status === 'fail' ? '✘' : b.status === 'warn' ? '⚠' : b.status === 'ok' ? '✔' : '·';
+    return `- ${mark} **${escapeMarkdown(b.useCase)}** (${b.status}): ${escapeMarkdown(b.message)}`;
+  });
+}
+
+/** Base routing → head routing, tier by tier (matched by tier name). */
+function baseComparison(base: RunSummary, head: RunSummary): string {
+  const names = [...new Set([...base.tiers.map((t) => t.tier), ...head.tiers.map((t) => t.tier)])];
+  const arrow = (a: string, b: string) => (a === b ? a : `${a} → ${b}`);
+  const rows = names.map((name) => {
+    const b = base.tiers.find((t) => t.tier === name);
+    const h = head.tiers.find((t) => t.tier === name);
+    return [
+      name,
+      arrow(b ? int(b.cases) : '—', h ? int(h.cases) : '—'),
+      arrow(b ? pct(b.passRate) : '—', h ? pct(h.passRate) : '—'),
+      arrow(b ? deltaText(b) : '—', h ? deltaText(h) : '—'),
+      arrow(b ? verdictText(b) : '—', h ? verdictText(h) : '—'),
+    ];
+  });
+  const out = ['**Base routing → this change**', '', mdTable(['tier', 'cases', 'pass rate', 'delta', 'verdict'], ['l', 'r', 'r', 'r', 'l'], rows)];
+  if (base.cost && head.cost) {
+    const b = base.cost.routedPer1k;
+    const h = head.cost.routedPer1k;
+    const change = b !== null && h !== null && b > 0 ? ` (${h <= b ? '−' : '+'}${pct(Math.abs(h - b) / b)})` : '';
+    out.push('', escapeMarkdown(`Routed cost per 1k requests: ${usd(b)} → ${usd(h)}${change}`));
+  }
+  return out.join('\n');
+}
