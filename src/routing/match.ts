@@ -3,7 +3,14 @@
  * all hold wins, as in the routing file. Regexes are compiled once per Routing; tokens are counted only
  * when a rule needs them, at most once per case.
  */
-import { countTokens } from 'gpt-tokenizer';
+import { createRequire } from 'node:module';
+import type * as GptTokenizer from 'gpt-tokenizer';
+
+// Loaded on first use: the tokenizer's tables cost ~60 MB and ~50 ms, and most routing files never
+// count tokens. Synchronous require keeps routing synchronous.
+let tokenizer: typeof GptTokenizer | undefined;
+const countTokens = (text: string): number =>
+  (tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer') as typeof GptTokenizer).countTokens(text);
 import { ConfigError } from '../core/errors.js';
 import type { Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
 
