@@ -27,6 +27,7 @@ import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
+import { inShard, type Shard } from '../engine/shard.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -43,6 +44,8 @@ export interface RunOptions {
   maxErrorRate?: number;
   /** Requests per month the routing file serves: enables the cost projection and budgets. */
   monthlyRequests?: number;
+  /** Run only this deterministic slice of the cases (CI matrix); shard stores combine with `evalroute merge`. */
+  shard?: Shard;
   /** Gate on goldens still marked `unreviewed` (drafts from `suite sample`). Default: refuse. */
   allowUnreviewed?: boolean;
   /**
@@ -108,8 +111,10 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
-  const { config, routing, suite } = loadProject({ ...opts, cwd });
-  checkGoldensReviewed(suite, opts.allowUnreviewed === true);
+  const { config, routing, suite: loaded } = loadProject({ ...opts, cwd });
+  checkGoldensReviewed(loaded, opts.allowUnreviewed === true);
+  // Sharding filters after loading, so goldens and ids are still checked against the whole suite.
+  const suite = opts.shard ? { ...loaded, cases: loaded.cases.filter((c) => inShard(c.id, opts.shard!)) } : loaded;
   if (opts.monthlyRequests !== undefined && !(Number.isFinite(opts.monthlyRequests) && opts.monthlyRequests > 0)) {
     throw new UsageError(`monthlyRequests must be a positive number, got ${opts.monthlyRequests}`);
   }

@@ -34,6 +34,7 @@ program
   .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
   .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
   .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
+  .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
   .addOption(new Option('--concurrency <n>', 'max calls in flight per model (overrides the config)').argParser(positiveInt))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
@@ -242,6 +243,7 @@ program
   });
 
 export interface RunFlags {
+  shard?: string;
   markdown?: string;
   junit?: string;
   monthlyRequests?: number;

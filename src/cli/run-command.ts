@@ -1,4 +1,5 @@
 import { run } from '../api/run.js';
+import { parseShard } from '../engine/shard.js';
 import type { ProgressEvent } from '../engine/run-cases.js';
 import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
@@ -38,6 +39,7 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
       maxErrorRate: flags.maxErrorRate,
       ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
       ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
+      ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
       ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
       signal: controller.signal,
       onStart: (info) =>

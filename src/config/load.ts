@@ -86,6 +86,9 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
       concurrency: m.concurrency ?? 8,
       timeoutMs: m.timeoutMs ?? 60_000,
       maxRetries: m.maxRetries ?? 4,
+      ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
+      ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
+      ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
       ...(m.path !== undefined ? { path: resolve(base, m.path) } : {}),
     });
   }

@@ -46,6 +46,16 @@ export const modelSchema = z
     concurrency: z.int().positive().optional().describe('Max calls in flight for this model (default 8)'),
     timeoutMs: z.int().positive().optional().describe('Per-call timeout in milliseconds (default 60000)'),
     maxRetries: z.int().nonnegative().optional().describe('Retries of a retryable failure (default 4)'),
+    rpm: z.number().positive().optional().describe('Requests per minute evalroute paces this model to (every retry counts)'),
+    tpm: z
+      .number()
+      .positive()
+      .optional()
+      .describe('Tokens per minute evalroute paces this model to (prompt estimate + max output tokens, corrected by reported usage)'),
+    adaptiveConcurrency: z
+      .boolean()
+      .optional()
+      .describe('Halve calls in flight after repeated 429s (3 within 10 s) and recover gradually (default true)'),
     path: z.string().min(1).optional().describe('`recorded` provider: JSONL of recorded outputs, relative to the config file'),
   })
   .describe('One model the suite can call');
@@ -176,9 +186,14 @@ export const chatMessageSchema = z.strictObject({
   content: z.string(),
 });
 
+// Ids end up in tables, file names of reports, JUnit XML and terminal lines: any printable text is fine
+// (spaces, quotes, any script), control characters (newlines, tabs, escapes) are not.
+// eslint-disable-next-line no-control-regex
+const caseId = z.string().min(1).regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'must not contain control characters (newlines, tabs, escapes)');
+
 export const caseSchema = z
   .strictObject({
-    id: z.string().min(1),
+    id: caseId,
     vars: z.record(z.string(), z.unknown()).optional().describe('Variables of the prompt template'),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A ready conversation, used as is'),
     task: z.string().min(1).optional(),
@@ -189,7 +204,7 @@ export const caseSchema = z
 
 export const goldenSchema = z
   .strictObject({
-    id: z.string().min(1).describe('Id of the case this golden belongs to'),
+    id: caseId.describe('Id of the case this golden belongs to'),
     expected: z.unknown().optional().describe('Accepted value, list of accepted values, or JSON object'),
     reference: z.string().optional(),
     rubric: z.string().optional(),

@@ -28,8 +28,36 @@ export function readText(file: string, what: string, hint?: string): { raw: Buff
     throw new ConfigError({ file }, `${what} not found`, hint);
   }
   const raw = readFileSync(file);
-  return { raw, text: stripBom(raw.toString('utf8')) };
+  return { raw, text: stripBom(decodeUtf8(raw, file)) };
 }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Strict UTF-8: a Latin-1 or Windows-1252 file decoded leniently would reach the models with U+FFFD
+ * where the user's characters were, and be cached and graded that way without anyone noticing.
+ */
+function decodeUtf8(raw: Buffer, file: string): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const end = raw.indexOf(0x0a, start);
+      const slice = raw.subarray(start, end === -1 ? raw.length : end);
+      try {
+        utf8.decode(slice);
+      } catch {
+        throw new ConfigError({ file, line }, 'the file is not valid UTF-8 (this line holds bytes that are not UTF-8 text)', 'save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)');
+      }
+      if (end === -1) throw new ConfigError({ file }, 'the file is not valid UTF-8', 'save the file as UTF-8');
+      start = end + 1;
+    }
+  }
+}
+
+/** Longest line a JSONL file may have; a longer one is almost always a broken export, not a case. */
+export const MAX_JSONL_LINE_CHARS = 10 * 1024 * 1024;
 
 function stripBom(s: string): string {
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
@@ -228,8 +256,15 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S, what: st
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const src = lines[i]!;
-    if (!src.trim()) continue;
     const line = i + 1;
+    if (src.length > MAX_JSONL_LINE_CHARS) {
+      throw new ConfigError(
+        { file, line },
+        `line is ${(src.length / 1024 / 1024).toFixed(1)} MB; evalroute accepts lines of up to ${MAX_JSONL_LINE_CHARS / 1024 / 1024} MB`,
+        'check the line is one record (not a whole export on one line), or shorten the case',
+      );
+    }
+    if (!src.trim()) continue;
     let value: unknown;
     try {
       value = JSON.parse(src);

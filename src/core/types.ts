@@ -76,6 +76,12 @@ export interface ModelConfig {
   concurrency: number;
   timeoutMs: number;
   maxRetries: number;
+  /** Requests per minute the engine paces this model to (client-side token bucket). */
+  rpm?: number;
+  /** Tokens per minute (prompt estimate + max output, corrected by the usage the API reports). */
+  tpm?: number;
+  /** Halve calls in flight on repeated 429s and recover gradually. Default true. */
+  adaptiveConcurrency?: boolean;
   /** `recorded` provider: JSONL file of recorded outputs, absolute path. */
   path?: string;
 }
@@ -288,6 +294,8 @@ export interface CallError {
   message: string;
   requestId?: string;
   status?: number;
+  /** Attempts made before giving up (1 = failed without a retry). */
+  attempts?: number;
 }
 
 /** One (case, model, repeat) call and its grades. */
@@ -424,6 +432,18 @@ export interface RunSummary {
   budgets?: BudgetStatus[];
   /** `asOf` date of the bundled price table, when some model's price comes from it. */
   priceTableDate?: string;
+  /** Errored calls grouped by kind and model, most frequent first; absent when none errored. */
+  errors?: RunErrorGroup[];
+  /** `--max-cost`: the cap, what the run spent, and the calls left unmade because of it. */
+  costCap?: { capUsd: number; spentUsd: number; notAttempted: number };
+}
+
+export interface RunErrorGroup {
+  kind: string;
+  model: string;
+  count: number;
+  /** One message of the group (redacted), to show what went wrong. */
+  example?: string;
 }
 
 // ───────────────────────────── Store ─────────────────────────────

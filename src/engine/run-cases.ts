@@ -15,6 +15,8 @@ import type {
   Provider,
   Store,
 } from '../core/types.js';
+import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
+import { ModelThrottle } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { type RetryPolicy, toProviderError, withRetries } from './retry.js';
 
@@ -28,6 +30,11 @@ export interface EngineModel {
   retry: RetryPolicy;
   /** Hard per-call deadline, a safety net over the SDK's own timeout so a stuck socket cannot hang a run. */
   timeoutMs: number;
+  /** Requests / tokens per minute to pace this model to. */
+  rpm?: number;
+  tpm?: number;
+  /** Halve calls in flight on repeated 429s, recover gradually. Default true. */
+  adaptiveConcurrency?: boolean;
 }
 
 export interface ProgressEvent {
@@ -59,6 +66,14 @@ export interface EngineOptions {
   signal: AbortSignal;
   /** Calls already stored for this run (resume): they are reused, never repeated. */
   previous?: CallOutcome[];
+  /**
+   * Spending cap in USD (`--max-cost`) over this run's API calls, judge calls included. A call whose
+   * estimate would take spent + in-flight estimates over it is not made (nor any call after it); such
+   * calls are not stored, so a resume with a higher cap makes them. Every model needs a price.
+   */
+  maxCostUsd?: number;
+  /** Price of the judge model, so judge calls count against `maxCostUsd`. */
+  judgePrice?: Price;
   onProgress?: (event: ProgressEvent) => void;
 }
 
@@ -66,6 +81,10 @@ export interface EngineResult {
   results: CaseResult[];
   outcomes: CallOutcome[];
   interrupted: boolean;
+  /** Calls not made because of `maxCostUsd` (their cases are left out of `results`). */
+  notAttempted: number;
+  /** USD this run has spent on API calls (fresh calls only, earlier invocations of a resumed run included). */
+  spentUsd: number;
 }
 
 const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u0000${modelKey}\u0000${repeat}`;
@@ -76,11 +95,34 @@ const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u00
  * killed run loses at most the calls in flight.
  */
 export async function runCases(opts: EngineOptions): Promise<EngineResult> {
-  const limits = new Map([...opts.models].map(([k, m]) => [k, pLimit(Math.max(1, m.concurrency))]));
+  const throttles = new Map(
+    [...opts.models].map(([k, m]) => {
+      const concurrency = Math.max(1, m.concurrency);
+      return [
+        k,
+        new ModelThrottle(pLimit(concurrency), {
+          concurrency,
+          ...(m.rpm ? { rpm: m.rpm } : {}),
+          ...(m.tpm ? { tpm: m.tpm } : {}),
+          adaptive: m.adaptiveConcurrency ?? true,
+        }),
+      ];
+    }),
+  );
   const previous = new Map((opts.previous ?? []).map((o) => [key(o.caseId, o.modelKey, o.repeat), o]));
+  const budget = opts.maxCostUsd === undefined ? undefined : new CostBudget(opts.maxCostUsd);
+  for (const o of previous.values()) if (o.completion && !o.completion.cached) budget?.spend(o.completion.costUsd ?? 0);
+  const judge = opts.judge && budget ? budget.track(opts.judge, opts.judgePrice) : opts.judge;
+  const ctx: CallContext = { opts, budget, ...(judge ? { judge } : {}) };
   const needsBaseline = opts.graders.some((g) => g.needsBaseline);
   const baselineCompletions = new Map<string, Promise<Completion | undefined>>();
   const progress: ProgressEvent = { done: 0, total: 0, errors: 0, cached: 0, costUsd: 0 };
+  let notAttempted = 0;
+  const candidateModel = (c: Case): string => {
+    const tier = opts.tierOf.get(c.id);
+    if (tier === undefined) throw new Error(`internal: case ${c.id} has no tier`);
+    return opts.tierModel.get(tier) ?? opts.baseline;
+  };
 
   const settle = (outcome: CallOutcome): CallOutcome => {
     progress.done++;
@@ -101,12 +143,18 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     const base = { caseId: c.id, modelKey, repeat: 0, requestHash: hash };
 
     let completion: Completion;
+    const throttle = throttles.get(modelKey)!;
     try {
-      completion = await limits.get(modelKey)!(() => obtainCompletion(model, request, hash, opts));
+      completion = await throttle.limit(() => obtainCompletion(model, throttle, request, hash, ctx));
     } catch (err) {
+      if (err instanceof CallSkipped) {
+        notAttempted++;
+        throw err;
+      }
       if (err instanceof EvalrouteError && !(err instanceof ProviderError)) throw err;
+      // Whatever fails once the run is stopping is a consequence of stopping: not stored, redone on resume.
+      if (opts.signal.aborted) throw stopping();
       const error = toProviderError(err);
-      if (error.kind === 'aborted' && opts.signal.aborted) throw error;
       const outcome: CallOutcome = { ...base, error: describeError(error), grades: [], pass: false, score: 0 };
       opts.store.saveCall(opts.runId, outcome);
       return settle(outcome);
@@ -114,7 +162,10 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
 
     const baseline =
       needsBaseline && modelKey !== opts.baseline ? await baselineCompletions.get(c.id) : undefined;
-    const grades = await gradeAll(opts, c, completion, request, baseline);
+    const grades = await gradeAll(ctx, c, completion, request, baseline);
+    // A judge cut off by the stop gave no verdict: keep the call out of the store so a resume grades it
+    // again instead of reusing a grade error.
+    if (opts.signal.aborted && grades.some((g) => g.error)) throw stopping();
     const pass = grades.length > 0 && grades.every((g) => g.pass && !g.error);
     const score = grades.length ? grades.reduce((s, g) => s + g.score, 0) / grades.length : 0;
     const outcome: CallOutcome = { ...base, completion, grades, pass, score };
@@ -123,17 +174,17 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
   };
 
   const pending: Array<Promise<{ c: Case; tier: string; baseline: CallOutcome; candidate: CallOutcome }>> = [];
+  // Counted up front: stored calls of a resumed run settle synchronously, before the loop below ends.
+  progress.total = opts.cases.reduce((n, c) => n + (candidateModel(c) === opts.baseline ? 1 : 2), 0);
   for (const c of opts.cases) {
-    const tier = opts.tierOf.get(c.id);
-    if (tier === undefined) throw new Error(`internal: case ${c.id} has no tier`);
-    const tierModel = opts.tierModel.get(tier) ?? opts.baseline;
+    const tier = opts.tierOf.get(c.id)!;
+    const tierModel = candidateModel(c);
     const baselineCall = callAndGrade(c, opts.baseline);
     baselineCompletions.set(
       c.id,
       baselineCall.then((o) => o.completion, () => undefined),
     );
     const candidateCall = tierModel === opts.baseline ? baselineCall : callAndGrade(c, tierModel);
-    progress.total += tierModel === opts.baseline ? 1 : 2;
     pending.push(Promise.all([baselineCall, candidateCall]).then(([b, cand]) => ({ c, tier, baseline: b, candidate: cand })));
   }
 
@@ -147,6 +198,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
         interrupted = true;
         continue;
       }
+      if (s.reason instanceof CallSkipped) continue;
       throw s.reason;
     }
     const { c, tier, baseline, candidate } = s.value;
@@ -154,15 +206,68 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     outcomes.push(baseline);
     if (candidate !== baseline) outcomes.push(candidate);
   }
-  return { results, outcomes, interrupted: interrupted || opts.signal.aborted };
+  return { results, outcomes, interrupted: interrupted || opts.signal.aborted, notAttempted, spentUsd: budget?.spent ?? progressSpend(outcomes) };
+}
+
+interface CallContext {
+  opts: EngineOptions;
+  budget: CostBudget | undefined;
+  /** The judge as graders see it: wrapped to count its spend when there is a cost cap. */
+  judge?: Provider;
+}
+
+function progressSpend(outcomes: CallOutcome[]): number {
+  return outcomes.reduce((s, o) => s + (o.completion && !o.completion.cached ? (o.completion.costUsd ?? 0) : 0), 0);
+}
+
+function stopping(): ProviderError {
+  return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
+}
+
+/**
+ * Extra time the engine gives a call beyond the model's timeoutMs before it stops waiting on its own:
+ * the SDK's timeout should fire first (with its own message), this catches a provider that ignores it.
+ * At least a second, because a provider's first call also loads its SDK, which the SDK's timer does
+ * not count.
+ */
+export function hardDeadlineMs(timeoutMs: number): number {
+  return timeoutMs + Math.max(1_000, Math.min(5_000, timeoutMs));
+}
+
+/**
+ * Runs one attempt under a hard deadline. The provider is asked to stop through the signal; if it does
+ * not, the engine stops waiting anyway and reports a timeout, so no provider can hang a run.
+ */
+export function withDeadline<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+  outer: AbortSignal,
+  describe: () => string,
+): Promise<T> {
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));
+      reject(new ProviderError(`timeout: ${describe()} gave no answer within ${ms} ms; the engine stopped waiting`, { kind: 'timeout', retryable: true }));
+    }, ms);
+  });
+  const call = work(AbortSignal.any([outer, deadline.signal]));
+  // Whichever loses the race must not surface later as an unhandled rejection.
+  call.catch(() => undefined);
+  expired.catch(() => undefined);
+  return Promise.race([call, expired]).finally(() => clearTimeout(timer));
 }
 
 async function obtainCompletion(
   model: EngineModel,
+  throttle: ModelThrottle,
   request: CompletionRequest,
   hash: string,
-  opts: EngineOptions,
+  ctx: CallContext,
 ): Promise<Completion> {
+  const { opts, budget } = ctx;
+  if (opts.signal.aborted) throw stopping();
   if (opts.cache !== 'refresh') {
     const hit = opts.store.findCachedCompletion(hash);
     if (hit) return hit;
@@ -174,37 +279,60 @@ async function obtainCompletion(
       );
     }
   }
-  const { value, attempts } = await withRetries(
-    () => {
-      const deadline = AbortSignal.timeout(model.timeoutMs + 5_000);
-      return model.provider.complete(request, AbortSignal.any([opts.signal, deadline]));
-    },
-    model.retry,
-    opts.signal,
-  );
-  const cost = callCost(value.usage, model.price);
-  return { ...value, attempts, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
+  const estimate: TokenEstimate | undefined =
+    budget || throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
+  const reservation = budget?.reserve(estimate!, model.price, request.caseId, model.provider.key);
+  const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
+  const describe = () => `model "${model.provider.key}", case "${request.caseId}"`;
+  try {
+    const { value, attempts } = await withRetries(
+      async () => {
+        await throttle.beforeAttempt(estimatedTokens, opts.signal);
+        try {
+          const completion = await withDeadline(
+            (signal) => model.provider.complete(request, signal),
+            hardDeadlineMs(model.timeoutMs),
+            opts.signal,
+            describe,
+          );
+          throttle.afterAttempt({ rateLimited: false, estimatedTokens, usedTokens: completion.usage.input + completion.usage.output });
+          return completion;
+        } catch (err) {
+          throttle.afterAttempt({ rateLimited: err instanceof ProviderError && err.kind === 'rate_limit', estimatedTokens });
+          throw err;
+        }
+      },
+      model.retry,
+      opts.signal,
+    );
+    const cost = callCost(value.usage, model.price);
+    budget?.spend(cost ?? 0);
+    return { ...value, attempts, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
+  } finally {
+    if (reservation !== undefined) budget?.release(reservation);
+  }
 }
 
 async function gradeAll(
-  opts: EngineOptions,
+  ctx: CallContext,
   c: Case,
   completion: Completion,
   request: CompletionRequest,
   baseline: Completion | undefined,
 ): Promise<Grade[]> {
+  const { opts, judge } = ctx;
   const golden = opts.goldens.get(c.id);
-  const ctx = {
+  const gradeCtx = {
     request,
     signal: opts.signal,
     ...(golden ? { golden } : {}),
     ...(baseline ? { baseline } : {}),
-    ...(opts.judge ? { judge: opts.judge } : {}),
+    ...(judge ? { judge } : {}),
   };
   const grades: Grade[] = [];
   for (const grader of opts.graders) {
     try {
-      grades.push(await grader.grade(c, completion, ctx));
+      grades.push(await grader.grade(c, completion, gradeCtx));
     } catch (err) {
       const message = redact(err instanceof Error ? err.message : String(err));
       grades.push({ grader: grader.name, score: 0, pass: false, error: message, explanation: `grader error: ${message}` });
@@ -214,10 +342,13 @@ async function gradeAll(
 }
 
 function describeError(error: ProviderError): CallOutcome['error'] & object {
+  // withRetries tags the error it gives up with with the attempts it made.
+  const attempts = (error as { attempts?: unknown }).attempts;
   return {
     kind: error.kind,
     message: redact(error.message),
     ...(error.requestId ? { requestId: error.requestId } : {}),
     ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(typeof attempts === 'number' ? { attempts } : {}),
   };
 }

@@ -6,6 +6,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
+import { httpFetch } from './http-fetch.js';
 import { elapsedSince, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
@@ -40,6 +41,7 @@ export class AnthropicProvider implements Provider {
       // Explicit even by default: the SDK would otherwise read a base URL from the environment, which
       // only the CLI may do and which the cache identity would not see.
       baseURL: this.model.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL,
+      fetch: httpFetch, // CPU per call: see http-fetch.ts
     });
     // The Messages API takes the system prompt as a parameter, not as a message.
     const system = req.messages.filter((m) => m.role === 'system').map((m) => m.content);

@@ -8,6 +8,7 @@ import type OpenAI from 'openai';
 import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
+import { httpFetch } from './http-fetch.js';
 import { elapsedSince, estimateUsage, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
@@ -47,12 +48,14 @@ export class OpenAIProvider implements Provider {
             endpoint: this.model.baseURL ?? '',
             deployment: this.model.model,
             apiVersion: this.model.apiVersion ?? AZURE_DEFAULT_API_VERSION,
+            fetch: httpFetch, // CPU per call: see http-fetch.ts
           })
         : new sdk.default({
             apiKey: this.#apiKey,
             maxRetries: 0,
             timeout: this.model.timeoutMs,
             baseURL: this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL,
+            fetch: httpFetch,
           });
     // `stream` would change the response shape; model and messages are ours to set.
     const { stream: _stream, ...params } = req.params;

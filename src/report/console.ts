@@ -47,9 +47,33 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   );
   const cost = formatCostSection(summary, style);
   if (cost) out.push('', cost);
+  const reliability = formatReliabilitySection(summary, style);
+  if (reliability) out.push('', reliability);
   out.push('');
   out.push(gateVerdict(summary, style));
   return out.join('\n');
+}
+
+/** Errors by kind and model, and the --max-cost outcome: what made a run incomplete, at a glance. */
+export function formatReliabilitySection(summary: RunSummary, style: ConsoleStyle): string {
+  const out: string[] = [];
+  const errors = summary.errors ?? [];
+  if (errors.length) {
+    out.push(paint(style.color, 33, `Errors (${int(errors.reduce((n, e) => n + e.count, 0))} calls; errored calls count as failures)`));
+    out.push(table(['kind', 'model', 'calls', 'example'], errors.map((e) => [e.kind, e.model, int(e.count), oneLine(e.example ?? '')])));
+  }
+  const cap = summary.costCap;
+  if (cap) {
+    if (out.length) out.push('');
+    const left = cap.notAttempted > 0 ? `; ${int(cap.notAttempted)} calls not attempted (resume with a higher --max-cost)` : '';
+    out.push(`Cost cap: spent ${usd(cap.spentUsd)} of ${usd(cap.capUsd)}${left}`);
+  }
+  return out.join('\n');
+}
+
+function oneLine(text: string, max = 100): string {
+  const first = text.split('\n')[0] ?? '';
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
 function gateVerdict(summary: RunSummary, style: ConsoleStyle): string {

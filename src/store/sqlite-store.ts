@@ -482,7 +482,7 @@ export class SqliteStore implements Store {
       cost_usd: c?.costUsd ?? null,
       request_id: c?.requestId ?? o.error?.requestId ?? null,
       api_model: c?.model ?? null,
-      attempts: c?.attempts ?? null,
+      attempts: c?.attempts ?? o.error?.attempts ?? null,
       cached: bool(c?.cached),
       error_kind: o.error?.kind ?? null,
       error_message: o.error?.message ?? null,
@@ -578,6 +578,7 @@ export class SqliteStore implements Store {
         const error: CallError = { kind: row.error_kind, message: row.error_message ?? '' };
         if (row.request_id !== null) error.requestId = row.request_id;
         if (row.error_status !== null) error.status = row.error_status;
+        if (row.attempts !== null) error.attempts = row.attempts;
         outcome.error = error;
       }
       return outcome;

@@ -79,6 +79,9 @@ export interface MockFaults {
   retryAfterMs?: number;
 }
 
+/** An extra endpoint mounted by a test helper (e.g. mock-batch.ts); returns true when it handled the request. */
+export type MockRoute = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
+
 export interface MockLlmServerOptions {
   /** Fixed delay before every answer. */
   latencyMs?: number;
@@ -101,6 +104,8 @@ export interface MockLlmServer {
   setLatency(ms: number): void;
   /** The next `n` requests (any API) get this fault, before any probabilistic one. */
   failNext(n: number, kind: FaultKind): void;
+  /** Mounts extra endpoints, tried in order before the chat routes; the route reads the body itself. */
+  addRoute(route: MockRoute): void;
   /** Empties the request log and the pending `failNext` queue. */
   reset(): void;
   close(): Promise<void>;
@@ -128,6 +133,7 @@ export async function startMockLlmServer(opts: MockLlmServerOptions = {}): Promi
   const pendingFaults: FaultKind[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const seen = new Map<string, number>();
+  const routes: MockRoute[] = [];
   let responder: MockResponder = opts.responder ?? ((r) => defaultMockAnswer(r.model, r.lastUserText));
   let faults: MockFaults = opts.faults ?? {};
   let latencyMs = opts.latencyMs ?? 0;
@@ -183,6 +189,7 @@ export async function startMockLlmServer(opts: MockLlmServerOptions = {}): Promi
         : path === '/v1/messages'
           ? 'anthropic'
           : undefined;
+    for (const route of routes) if (await route(req, res, path ?? '')) return;
     const raw = await readBody(req);
     const id = `req_mock_${String(++counter).padStart(6, '0')}`;
     const send = (status: number, payload: string, extra: Record<string, string> = {}) => {
@@ -293,6 +300,9 @@ export async function startMockLlmServer(opts: MockLlmServerOptions = {}): Promi
     },
     setLatency(ms) {
       latencyMs = ms;
+    },
+    addRoute(route) {
+      routes.push(route);
     },
     failNext(n, kind) {
       for (let i = 0; i < n; i++) pendingFaults.push(kind);

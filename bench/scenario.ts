@@ -1,0 +1,37 @@
+/**
+ * A benchmarked child process: one library `run()` of a temp project, timed around the call only, so
+ * the figure is the engine's (module loading is the start-up scenario's business). Prints one JSON line.
+ *
+ *   node scenario.js <suite-dir> <project-dir> <concurrency> <use|refresh>
+ */
+import { performance } from 'node:perf_hooks';
+import { run } from '../src/api/run.js';
+import type { CacheMode } from '../src/engine/run-cases.js';
+import { BENCH_ENV } from './project.js';
+
+const [suiteDir, cwd, concurrency, cache] = process.argv.slice(2);
+if (!suiteDir || !cwd || !concurrency || !cache) throw new Error('usage: scenario.js <suite-dir> <project-dir> <concurrency> <use|refresh>');
+
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
+// Phase marks, to tell set-up (loading, routing, opening the store) from the calls and the wrap-up.
+let callsFrom = started;
+let callsTo = started;
+const result = await run({
+  suiteDir,
+  cwd,
+  env: BENCH_ENV,
+  concurrency: Number(concurrency),
+  cache: cache as CacheMode,
+  onStart: () => (callsFrom = performance.now()),
+  onProgress: () => (callsTo = performance.now()),
+});
+const wallMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const phases = { setupMs: callsFrom - started, callsMs: callsTo - callsFrom, wrapUpMs: performance.now() - callsTo };
+const calls = result.summary.models.reduce((n, m) => n + m.calls, 0);
+const errors = result.summary.models.reduce((n, m) => n + m.errors, 0);
+process.stdout.write(
+  `${JSON.stringify({ wallMs, cpuMs, ...phases, calls, errors, status: result.summary.status, pass: result.summary.pass, runId: result.runId, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+);

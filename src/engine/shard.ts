@@ -1,0 +1,38 @@
+/**
+ * Splitting a suite across CI jobs (`--shard i/n`). A case's shard depends only on its id, never on its
+ * position in cases.jsonl, so adding or removing cases moves no other case to another shard: a shard's
+ * response cache stays warm as the suite grows, and the union of all shards is always the whole suite.
+ */
+import { createHash } from 'node:crypto';
+import { UsageError } from '../core/errors.js';
+
+export interface Shard {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+const SHARD = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
+
+/** Parses `i/n` (1 ≤ i ≤ n); anything else is a UsageError saying what a valid value looks like. */
+export function parseShard(text: string): Shard {
+  const m = SHARD.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
+    throw new UsageError(
+      `--shard "${text}" is not a valid shard: expected i/n with 1 ≤ i ≤ n (1-based), e.g. --shard 2/4\n` +
+        '  → in a GitHub Actions matrix use shard: [1, 2, 3, 4] and --shard ${{ matrix.shard }}/4',
+    );
+  }
+  return { index, count };
+}
+
+/** The 0-based shard bucket of a case id: the first 8 hex digits of its sha256, modulo `count`. */
+export function shardOf(caseId: string, count: number): number {
+  return parseInt(createHash('sha256').update(caseId, 'utf8').digest('hex').slice(0, 8), 16) % count;
+}
+
+export function inShard(caseId: string, shard: Shard): boolean {
+  return shardOf(caseId, shard.count) === shard.index - 1;
+}

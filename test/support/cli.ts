@@ -1,0 +1,97 @@
+/**
+ * Running the real `evalroute` binary from tests. The binary runs the compiled dist/, so the first
+ * caller builds it when any source file is newer than the last build; a lock directory keeps parallel
+ * test files from compiling into dist/ at the same time. The child runs asynchronously so a mock LLM
+ * server living in the test process keeps answering it.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'bin/evalroute.js');
+const DIST_MAIN = join(ROOT, 'dist/cli/main.js');
+const STAMP = join(ROOT, 'dist/.test-build-stamp');
+const LOCK = join(ROOT, 'dist/.test-build-lock');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const isFresh = () => existsSync(DIST_MAIN) && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newestSource(join(ROOT, 'src'));
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Builds dist/ unless it is newer than every file under src/. Returns the path of the binary. */
+export function ensureCliBuilt(): string {
+  if (isFresh()) return CLI;
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      // Another test file is building; a lock older than two minutes belongs to a dead process.
+      if (existsSync(LOCK) && Date.now() - statSync(LOCK).mtimeMs > 120_000) rmSync(LOCK, { recursive: true, force: true });
+      sleepSync(200);
+    }
+  }
+  try {
+    if (isFresh()) return CLI;
+    const started = new Date();
+    try {
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    } catch (err) {
+      // Type errors elsewhere do not stop tsc from emitting; only a missing output is fatal.
+      if (!existsSync(DIST_MAIN)) throw err;
+    }
+    execFileSync(process.execPath, [join(ROOT, 'scripts/copy-assets.mjs')], { cwd: ROOT, stdio: 'pipe' });
+    // The stamp carries the build's start time, so an edit made during the build triggers another one.
+    writeFileSync(STAMP, '');
+    utimesSync(STAMP, started, started);
+    return CLI;
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+}
+
+/** Starts `evalroute …` with exactly `env` (plus PATH), no colour. */
+export function startCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<CliResult>((resolveDone, reject) => {
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolveDone({ status, signal, stdout, stderr }));
+  });
+  return { child, done };
+}
+
+export function runCli(args: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliResult> {
+  return startCli(args, opts).done;
+}
