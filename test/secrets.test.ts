@@ -1,0 +1,102 @@
+/**
+ * API keys never leave evalroute, even when an API echoes them back: here a server answers every call
+ * with a 401 whose body quotes the Authorization / x-api-key header it received (as some gateways and
+ * proxies do). The key must appear nowhere: not in the database file, the JSON result, the HTML
+ * report, stdout or stderr.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, runCli } from './support/cli.js';
+import { startMockLlmServer } from './support/mock-llm-server.js';
+import { createProject } from './support/project.js';
+
+const OPENAI_KEY = 'sk-test-PLANTED-0123456789abcdef';
+const ANTHROPIC_KEY = 'sk-ant-test-PLANTED-fedcba9876543210';
+/** A key in no known key format: only the registered-secret list can catch it. */
+const GATEWAY_KEY = 'gw_PLANTED_7f3a9c1e5b2d4f60';
+
+let echo: Server;
+let url: string;
+const seen: string[] = [];
+
+beforeAll(async () => {
+  ensureCliBuilt();
+  echo = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const presented = [req.headers.authorization, req.headers['x-api-key']].filter(Boolean).join(' ');
+      seen.push(presented);
+      const body = req.url?.startsWith('/v1/messages')
+        ? { type: 'error', error: { type: 'authentication_error', message: `invalid x-api-key: ${presented}` } }
+        : { error: { message: `Incorrect API key provided: ${presented}. Header was "Authorization: ${presented}"`, type: 'invalid_request_error', code: 'invalid_api_key' } };
+      res.writeHead(401, { 'content-type': 'application/json', 'x-echo-key': presented.replace(/^Bearer /, '') });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => echo.close(() => r())));
+
+describe('secrets', () => {
+  it('a key echoed back by the API appears in no output: store, JSON, HTML report, stdout, stderr', async () => {
+    const mock = await startMockLlmServer();
+    const p = createProject(mock, { cases: 6 });
+    await mock.close();
+    p.write(
+      'evalroute.config.yaml',
+      `store: .evalroute/test.db
+models:
+  big:   { provider: openai, model: big-1, baseURL: ${url}/v1, apiKeyEnv: BIG_KEY, price: { input: 10, output: 30 }, maxRetries: 0 }
+  small: { provider: anthropic, model: small-1, baseURL: ${url}, apiKeyEnv: SMALL_KEY, price: { input: 0.5, output: 1.5 }, maxRetries: 0 }
+  gw:    { provider: openai, model: gw-1, baseURL: ${url}/v1, apiKeyEnv: GW_KEY, maxRetries: 0 }
+routing: routing.yaml
+`,
+    );
+    p.write(
+      'routing.yaml',
+      `baseline: big
+tiers:
+  cheap: { model: small }
+  gateway: { model: gw }
+  frontier: { model: big }
+rules:
+  - { name: easy, when: { tags: [easy] }, tier: cheap }
+  - { name: gw, when: { metadata: { via: gw } }, tier: gateway }
+  - { tier: frontier }
+`,
+    );
+    p.write('suites/arith/cases.jsonl', readFileSync(join(p.suiteDir, 'cases.jsonl'), 'utf8').replace('"id":"c001"', '"id":"c001","metadata":{"via":"gw"}'));
+    const env = { BIG_KEY: OPENAI_KEY, SMALL_KEY: ANTHROPIC_KEY, GW_KEY: GATEWAY_KEY };
+    const out = await runCli(['run', p.suiteDir, '--json', 'out.json', '--report', 'out.html'], { cwd: p.dir, env });
+
+    // Every call failed with the echoing 401, so the run is incomplete — and the echo really happened.
+    expect(out.status, out.stderr).toBe(3);
+    expect(seen).toContain(`Bearer ${OPENAI_KEY}`);
+    expect(seen.some((h) => h.includes(ANTHROPIC_KEY))).toBe(true);
+    expect(seen).toContain(`Bearer ${GATEWAY_KEY}`);
+    expect(out.stdout).toContain('auth');
+
+    const outputs: Record<string, string> = {
+      stdout: out.stdout,
+      stderr: out.stderr,
+      json: readFileSync(join(p.dir, 'out.json'), 'latin1'),
+      store: readFileSync(p.dbFile).toString('latin1'),
+    };
+    for (const side of ['-wal', '-shm']) if (existsSync(p.dbFile + side)) outputs[`store${side}`] = readFileSync(p.dbFile + side).toString('latin1');
+    if (existsSync(join(p.dir, 'out.html'))) outputs.html = readFileSync(join(p.dir, 'out.html'), 'latin1');
+    expect(Object.keys(outputs)).toContain('html');
+
+    // The error messages are there, redacted: the store keeps what went wrong, not the key.
+    expect(outputs.store).toContain('[REDACTED]');
+    for (const [where, text] of Object.entries(outputs)) {
+      for (const key of Object.values(env)) {
+        expect(text.includes(key), `${where} contains ${key}`).toBe(false);
+        expect(text.includes(key.slice(0, 20)), `${where} contains a prefix of ${key}`).toBe(false);
+      }
+    }
+  });
+});
