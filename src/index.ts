@@ -22,11 +22,12 @@ export { gate, type GateOptions, type GateResult, type GateJson, type MovedCases
 export { suggest, type SuggestOptions, type SuggestResult, type ClassChoice, type CandidateVerdict } from './api/suggest.js';
 export type { GateVerdict } from './gate/decide.js';
 export type { CacheMode, ProgressEvent } from './engine/run-cases.js';
+export type { Shard } from './engine/shard.js';
 export { agreement, type AgreementResult } from './stats/agreement.js';
 export * from './core/types.js';
 export * from './core/errors.js';
 export { registerProvider } from './providers/registry.js';
-export { registerGrader } from './graders/registry.js';
+export { registerGrader, type GraderDefinition } from './graders/registry.js';
 
 /** What evalroute.config.yaml may hold, as written (before defaults), checked by the same zod schema. */
 export type ConfigFileShape = z.input<typeof configSchema>;

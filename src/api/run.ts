@@ -6,6 +6,7 @@ import type {
   CaseResult,
   ChatMessage,
   Golden,
+  RepeatPolicy,
   EvalConfig,
   Provider,
   Routing,
@@ -28,6 +29,7 @@ import { defaultRetryPolicy } from '../engine/retry.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
+import { flakyCases } from '../gate/repeats.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -54,6 +56,10 @@ export interface RunOptions {
    * the run calls (and the judge) to have a price.
    */
   maxCostUsd?: number;
+  /** Samples per (case, model); each is cached separately, so repeats are independent. Default 1. */
+  repeats?: number;
+  /** How the samples of a case make its verdict. Default majority. */
+  repeatPolicy?: RepeatPolicy;
   /** Retry backoff tuning (library use, tests); the defaults suit real APIs. */
   retry?: { baseDelayMs?: number; maxDelayMs?: number };
   /** Where API keys are read from. Default: process.env. */
@@ -183,11 +189,13 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       signal: opts.signal ?? new AbortController().signal,
       previous,
       ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
+      ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(judgePrice ? { judgePrice } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
 
-    const tiers = decideAll(routing, engine.results);
+    const repeatPolicy = opts.repeatPolicy ?? 'majority';
+    const tiers = decideAll(routing, engine.results, { repeatPolicy });
     const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
     const errored = engine.outcomes.filter((o) => o.error).length;
     const maxErrorRate = opts.maxErrorRate ?? 0.02;
@@ -204,6 +212,9 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       pass: status === 'complete' && tiers.every((t) => t.pass),
       tiers,
       models: modelUsage,
+      ...(opts.repeats && opts.repeats > 1
+        ? { repeats: { samples: opts.repeats, policy: repeatPolicy, flaky: flakyCases(engine.results) } }
+        : {}),
     };
     const errors = groupErrors(engine.outcomes);
     if (errors.length) summary.errors = errors;

@@ -34,6 +34,8 @@ program
   .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
   .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
   .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
+  .addOption(new Option('--repeat <n>', 'sample each (case, model) n times; flaky cases are reported').argParser(positiveInt))
+  .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
   .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
   .addOption(new Option('--concurrency <n>', 'max calls in flight per model (overrides the config)').argParser(positiveInt))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
@@ -243,6 +245,8 @@ program
   });
 
 export interface RunFlags {
+  repeat?: number;
+  repeatPolicy: 'majority' | 'pass@k' | 'pass^k';
   shard?: string;
   markdown?: string;
   junit?: string;

@@ -40,6 +40,7 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
       ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
       ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
       ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
+      ...(flags.repeat ? { repeats: flags.repeat, repeatPolicy: flags.repeatPolicy } : {}),
       ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
       signal: controller.signal,
       onStart: (info) =>

@@ -321,6 +321,21 @@ export interface CaseResult {
   baseline: CallOutcome;
   /** Same object as `baseline` when the tier's model is the baseline model. */
   candidate: CallOutcome;
+  /** Every sample when the run repeats calls (`--repeat N`); `baseline`/`candidate` are then sample 0. */
+  repeats?: { baseline: CallOutcome[]; candidate: CallOutcome[] };
+}
+
+/** How several samples of one (case, model) make one verdict: most of them, any of them, or all of them. */
+export type RepeatPolicy = 'majority' | 'pass@k' | 'pass^k';
+
+/** A (case, model) whose outcome flipped across repeated samples. */
+export interface FlakyCase {
+  caseId: string;
+  model: string;
+  passes: number;
+  samples: number;
+  /** Share of samples that disagree with the majority (0..0.5). */
+  flipRate: number;
 }
 
 export interface TierVerdict {
@@ -334,7 +349,7 @@ export interface TierVerdict {
   /** Calls of this tier's model that errored (counted as failures). */
   errors: number;
   pass: boolean;
-  /** Why the tier failed (or warnings); empty when it holds cleanly. */
+  /** Which rule decided, the interval, and any warnings; every verdict explains itself. */
   reasons: string[];
   /** Confidence interval of delta (paired). */
   ci?: [number, number];
@@ -436,6 +451,8 @@ export interface RunSummary {
   errors?: RunErrorGroup[];
   /** `--max-cost`: the cap, what the run spent, and the calls left unmade because of it. */
   costCap?: { capUsd: number; spentUsd: number; notAttempted: number };
+  /** With `--repeat N`: samples per (case, model), the per-case policy, and the cases that flipped. */
+  repeats?: { samples: number; policy: RepeatPolicy; flaky: FlakyCase[] };
 }
 
 export interface RunErrorGroup {

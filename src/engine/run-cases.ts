@@ -64,6 +64,8 @@ export interface EngineOptions {
   store: Store;
   cache: CacheMode;
   signal: AbortSignal;
+  /** Samples per (case, model), each with its own repeat index (and so its own cache entry). Default 1. */
+  repeats?: number;
   /** Calls already stored for this run (resume): they are reused, never repeated. */
   previous?: CallOutcome[];
   /**
@@ -133,14 +135,14 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     return outcome;
   };
 
-  const callAndGrade = async (c: Case, modelKey: string): Promise<CallOutcome> => {
-    const prior = previous.get(key(c.id, modelKey, 0));
+  const callAndGrade = async (c: Case, modelKey: string, repeat: number): Promise<CallOutcome> => {
+    const prior = previous.get(key(c.id, modelKey, repeat));
     if (prior && !prior.error) return settle(prior);
     const model = opts.models.get(modelKey);
     if (!model) throw new Error(`internal: model ${modelKey} has no provider`);
-    const request = opts.requestFor(c, modelKey, 0);
+    const request = opts.requestFor(c, modelKey, repeat);
     const hash = requestHash(model.provider, request);
-    const base = { caseId: c.id, modelKey, repeat: 0, requestHash: hash };
+    const base = { caseId: c.id, modelKey, repeat, requestHash: hash };
 
     let completion: Completion;
     const throttle = throttles.get(modelKey)!;
@@ -161,7 +163,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     }
 
     const baseline =
-      needsBaseline && modelKey !== opts.baseline ? await baselineCompletions.get(c.id) : undefined;
+      needsBaseline && modelKey !== opts.baseline ? await baselineCompletions.get(key(c.id, opts.baseline, repeat)) : undefined;
     const grades = await gradeAll(ctx, c, completion, request, baseline);
     // A judge cut off by the stop gave no verdict: keep the call out of the store so a resume grades it
     // again instead of reusing a grade error.
@@ -173,19 +175,27 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     return settle(outcome);
   };
 
-  const pending: Array<Promise<{ c: Case; tier: string; baseline: CallOutcome; candidate: CallOutcome }>> = [];
+  const repeats = Math.max(1, opts.repeats ?? 1);
+  const pending: Array<Promise<{ c: Case; tier: string; baseline: CallOutcome[]; candidate: CallOutcome[] }>> = [];
   // Counted up front: stored calls of a resumed run settle synchronously, before the loop below ends.
-  progress.total = opts.cases.reduce((n, c) => n + (candidateModel(c) === opts.baseline ? 1 : 2), 0);
+  progress.total = repeats * opts.cases.reduce((n, c) => n + (candidateModel(c) === opts.baseline ? 1 : 2), 0);
   for (const c of opts.cases) {
     const tier = opts.tierOf.get(c.id)!;
     const tierModel = candidateModel(c);
-    const baselineCall = callAndGrade(c, opts.baseline);
-    baselineCompletions.set(
-      c.id,
-      baselineCall.then((o) => o.completion, () => undefined),
+    const baselineCalls: Array<Promise<CallOutcome>> = [];
+    const candidateCalls: Array<Promise<CallOutcome>> = [];
+    for (let r = 0; r < repeats; r++) {
+      const baselineCall = callAndGrade(c, opts.baseline, r);
+      baselineCompletions.set(
+        key(c.id, opts.baseline, r),
+        baselineCall.then((o) => o.completion, () => undefined),
+      );
+      baselineCalls.push(baselineCall);
+      candidateCalls.push(tierModel === opts.baseline ? baselineCall : callAndGrade(c, tierModel, r));
+    }
+    pending.push(
+      Promise.all([Promise.all(baselineCalls), Promise.all(candidateCalls)]).then(([b, cand]) => ({ c, tier, baseline: b, candidate: cand })),
     );
-    const candidateCall = tierModel === opts.baseline ? baselineCall : callAndGrade(c, tierModel);
-    pending.push(Promise.all([baselineCall, candidateCall]).then(([b, cand]) => ({ c, tier, baseline: b, candidate: cand })));
   }
 
   const settled = await Promise.allSettled(pending);
@@ -202,9 +212,15 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
       throw s.reason;
     }
     const { c, tier, baseline, candidate } = s.value;
-    results.push({ caseId: c.id, tier, baseline, candidate });
-    outcomes.push(baseline);
-    if (candidate !== baseline) outcomes.push(candidate);
+    results.push({
+      caseId: c.id,
+      tier,
+      baseline: baseline[0]!,
+      candidate: candidate[0]!,
+      ...(repeats > 1 ? { repeats: { baseline, candidate } } : {}),
+    });
+    outcomes.push(...baseline);
+    if (candidate[0] !== baseline[0]) outcomes.push(...candidate);
   }
   return { results, outcomes, interrupted: interrupted || opts.signal.aborted, notAttempted, spentUsd: budget?.spent ?? progressSpend(outcomes) };
 }

@@ -29,7 +29,8 @@
  * few discordant cases it is too narrow, which is why it does not decide.
  */
 import { ConfigError } from '../core/errors.js';
-import type { CallOutcome, CaseResult, GateRule, Routing, TierConfig, TierVerdict } from '../core/types.js';
+import type { CaseResult, GateRule, RepeatPolicy, Routing, TierConfig, TierVerdict } from '../core/types.js';
+import { casePassed, flakyCases } from './repeats.js';
 import { pairedBootstrap } from '../stats/bootstrap.js';
 import { mcnemarExact } from '../stats/mcnemar.js';
 import { newcombePairedInterval, pairedCounts, type PairedCounts } from '../stats/newcombe.js';
@@ -58,6 +59,8 @@ export interface GateVerdict extends TierVerdict {
 }
 
 export interface DecideOptions {
+  /** How repeated samples make one per-case verdict (runs with `--repeat N`); default majority. */
+  repeatPolicy?: RepeatPolicy;
   /** Bootstrap seed; default DEFAULT_SEED. */
   seed?: number;
   /** Bootstrap resamples; default DEFAULT_RESAMPLES. */
@@ -78,9 +81,6 @@ export interface DecideTierInput extends DecideOptions {
  * a case's outcome becomes the share of passing repeats, the differences become real-valued, and the
  * bootstrap (which already handles real differences) takes over as the decision interval.
  */
-function passed(outcome: CallOutcome): boolean {
-  return outcome.pass && !outcome.error;
-}
 
 export function decideTier(input: DecideTierInput): GateVerdict {
   const { tier, baselineModel } = input;
@@ -88,7 +88,9 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   // Sorting makes the bootstrap independent of the order the engine finished the calls in.
   const results = [...input.results].sort((x, y) => (x.caseId < y.caseId ? -1 : x.caseId > y.caseId ? 1 : 0));
   const n = results.length;
-  const counts = pairedCounts(results.map((r) => ({ baseline: passed(r.baseline), candidate: passed(r.candidate) })));
+  const policy = input.repeatPolicy ?? 'majority';
+  const passes = results.map((r) => ({ baseline: casePassed(r, 'baseline', policy), candidate: casePassed(r, 'candidate', policy) }));
+  const counts = pairedCounts(passes);
   const errors = results.filter((r) => r.candidate.error).length;
   const baselineErrors = results.filter((r) => r.baseline.error).length;
   const passRate = n ? (counts.a + counts.c) / n : 0;
@@ -126,7 +128,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   verdict.pValue = mcnemarExact(counts.b, counts.c);
   verdict.rule = gate.rule;
   const diffs = new Int8Array(n);
-  results.forEach((r, i) => (diffs[i] = Number(passed(r.candidate)) - Number(passed(r.baseline))));
+  passes.forEach((p, i) => (diffs[i] = Number(p.candidate) - Number(p.baseline)));
   verdict.bootstrapCi = pairedBootstrap(Float64Array.from(diffs), {
     seed: input.seed ?? DEFAULT_SEED,
     resamples: input.resamples ?? DEFAULT_RESAMPLES,
@@ -174,6 +176,16 @@ export function decideTier(input: DecideTierInput): GateVerdict {
     verdict.reasons.push(
       errorReason(baselineErrors, `baseline calls (${baselineModel}) errored (counted as baseline failures, which flatters this tier)`),
     );
+  }
+  if (results.some((r) => r.repeats)) {
+    const flaky = flakyCases(results);
+    verdict.flaky = flaky.length;
+    if (flaky.length) {
+      const meanFlip = flaky.reduce((sum, f) => sum + f.flipRate, 0) / flaky.length;
+      verdict.reasons.push(
+        `${flaky.length} flaky (case, model) pair${flaky.length === 1 ? '' : 's'}: the outcome flipped across repeats (mean flip rate ${pct(meanFlip)}); each case counted by ${policy}`,
+      );
+    }
   }
   return verdict;
 }

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../src/api/run.js';
+import type { CallOutcome } from '../src/core/types.js';
+import { repeatVerdict } from '../src/gate/repeats.js';
+import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { createProject } from './support/project.js';
+
+const sample = (pass: boolean, error = false): CallOutcome => ({
+  caseId: 'c',
+  modelKey: 'm',
+  repeat: 0,
+  requestHash: 'h',
+  grades: [],
+  pass,
+  score: Number(pass),
+  ...(error ? { error: { kind: 'server', message: 'boom' } } : {}),
+});
+
+describe('per-case verdict over repeated samples', () => {
+  it('applies majority (a tie fails), pass@k and pass^k, and never counts an errored sample', () => {
+    const twoOfThree = [sample(true), sample(false), sample(true)];
+    expect(repeatVerdict(twoOfThree, 'majority')).toEqual({ pass: true, passes: 2, samples: 3, flipRate: 1 / 3 });
+    expect(repeatVerdict(twoOfThree, 'pass^k').pass).toBe(false);
+    expect(repeatVerdict([sample(false), sample(false), sample(true)], 'pass@k').pass).toBe(true);
+    expect(repeatVerdict([sample(true), sample(false)], 'majority').pass).toBe(false);
+    expect(repeatVerdict([sample(true, true), sample(true, true), sample(true)], 'majority')).toMatchObject({ pass: false, passes: 1 });
+    expect(repeatVerdict([sample(true), sample(true)], 'majority').flipRate).toBe(0);
+  });
+});
+
+describe('--repeat through the engine and both SDKs', () => {
+  let server: MockLlmServer;
+  beforeAll(async () => {
+    server = await startMockLlmServer();
+  });
+  afterAll(() => server.close());
+  beforeEach(() => server.reset());
+
+  it('samples each (case, model) N times independently, reports flaky cases, and caches every sample', async () => {
+    // Every case goes to the cheap tier; its model answers wrongly the 2nd time it sees the prompt of
+    // cases 1, 3, 5 and 7: a flake that majority forgives and pass^k does not.
+    const seen = new Map<string, number>();
+    server.script((req) => {
+      const m = /What is (\d+) \+ (\d+)\?/.exec(req.lastUserText)!;
+      const a = Number(m[1]);
+      const nth = (seen.get(req.model + req.lastUserText) ?? 0) + 1;
+      seen.set(req.model + req.lastUserText, nth);
+      const flaky = req.model === 'small-1' && a % 2 === 1 && a < 8 && nth === 2;
+      return String(a + Number(m[2]) + (flaky ? 1 : 0));
+    });
+    const p = createProject(server, { cases: 10, rules: '  - { name: all, when: { task: arithmetic }, tier: cheap }\n  - { tier: frontier }' });
+
+    const majority = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3 });
+    expect(server.requests).toHaveLength(60);
+    const cheap = majority.summary.tiers.find((t) => t.tier === 'cheap')!;
+    expect(cheap).toMatchObject({ passRate: 1, baselinePassRate: 1, flaky: 4, pass: true });
+    expect(cheap.reasons.join(' ')).toContain('4 flaky (case, model) pairs');
+    expect(majority.summary.repeats).toMatchObject({ samples: 3, policy: 'majority' });
+    expect(majority.summary.repeats!.flaky.map((f) => f.caseId).sort()).toEqual(['c001', 'c003', 'c005', 'c007']);
+    expect(majority.summary.repeats!.flaky[0]).toMatchObject({ model: 'small', passes: 2, samples: 3 });
+
+    // Every sample is its own cache entry: the strict policy re-decides from the cache with zero calls.
+    server.reset();
+    const strict = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3, repeatPolicy: 'pass^k' });
+    expect(server.requests).toHaveLength(0);
+    const strictCheap = strict.summary.tiers.find((t) => t.tier === 'cheap')!;
+    expect(strictCheap.passRate).toBeCloseTo(0.6, 12);
+    expect(strictCheap.pass).toBe(false);
+    expect(strict.exitCode).toBe(1);
+  });
+});
