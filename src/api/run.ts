@@ -3,12 +3,14 @@ import { resolve } from 'node:path';
 import { RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
+  Case,
   CaseResult,
   ChatMessage,
+  CompletionRequest,
   Golden,
+  ModelConfig,
   RepeatPolicy,
   EvalConfig,
-  Provider,
   Routing,
   RunErrorGroup,
   RunStatus,
@@ -26,6 +28,7 @@ import { decideAll } from '../gate/decide.js';
 import { runCases, type CacheMode, type EngineModel, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
+import { managedJudge } from '../engine/managed-judge.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
@@ -105,6 +108,19 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
   return { config, routing, suite };
 }
 
+/**
+ * The request a model receives for a case: the rendered conversation, the model's params with the
+ * suite's on top. `run`, `simulate` and `gate` must build it identically, or the cache would miss.
+ */
+export function requestBuilder(config: EvalConfig, suite: Suite, inputs: Map<string, ChatMessage[]>) {
+  return (c: Case, modelKey: string, repeat: number): CompletionRequest => ({
+    caseId: c.id,
+    messages: inputs.get(c.id)!,
+    params: { ...config.models.get(modelKey)!.params, ...suite.params },
+    repeat,
+  });
+}
+
 export function inputText(messages: ChatMessage[]): string {
   return messages.map((m) => m.content).join('\n');
 }
@@ -135,28 +151,27 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const used = new Set([routing.baseline, ...[...tierOf.values()].map((t) => tierModel.get(t)!)]);
   if (opts.maxCostUsd !== undefined) checkPriced(config, [...used, ...(config.judge ? [config.judge.model] : [])], opts.maxCostUsd);
   const providerEnv = cache === 'offline' ? offlineEnv(config, env) : env;
-  const models = new Map<string, EngineModel>();
-  for (const key of used) {
-    const m = config.models.get(key)!;
-    models.set(key, {
-      provider: createProvider(m, { env: providerEnv }),
-      concurrency: opts.concurrency ?? m.concurrency,
-      ...(m.price ? { price: m.price } : {}),
-      retry: { ...defaultRetryPolicy, ...opts.retry, maxRetries: m.maxRetries },
-      timeoutMs: m.timeoutMs,
-      ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
-      ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
-      ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
-    });
-  }
-  let judge: Provider | undefined;
-  if (config.judge) judge = createProvider(config.models.get(config.judge.model)!, { env: providerEnv });
-  const judgePrice = config.judge ? config.models.get(config.judge.model)!.price : undefined;
+  const engineModel = (m: ModelConfig): EngineModel => ({
+    provider: createProvider(m, { env: providerEnv }),
+    concurrency: opts.concurrency ?? m.concurrency,
+    ...(m.price ? { price: m.price } : {}),
+    retry: { ...defaultRetryPolicy, ...opts.retry, maxRetries: m.maxRetries },
+    timeoutMs: m.timeoutMs,
+    ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
+    ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
+    ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
+  });
+  const models = new Map([...used].map((key) => [key, engineModel(config.models.get(key)!)]));
+  // The judge is built only when a grader uses it, so an unused judge's missing key blocks nothing.
+  const judgeConfig = config.judge && suite.graders.some((g) => g.type === 'judge') ? config.models.get(config.judge.model)! : undefined;
+  const judgeModel = judgeConfig ? engineModel(judgeConfig) : undefined;
+  const judgePrice = judgeConfig?.price;
   const graders = await createGraders(suite);
 
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile);
   try {
+    const judge = judgeModel && judgeConfig ? managedJudge(judgeModel, judgeConfig.params, store, cache) : undefined;
     const { runId, previous } = startOrResume(store, opts.resume, {
       suite,
       routing,
@@ -176,12 +191,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       tierModel,
       baseline: routing.baseline,
       models,
-      requestFor: (c, modelKey, repeat) => ({
-        caseId: c.id,
-        messages: inputs.get(c.id)!,
-        params: { ...config.models.get(modelKey)!.params, ...suite.params },
-        repeat,
-      }),
+      requestFor: requestBuilder(config, suite, inputs),
       graders,
       ...(judge ? { judge } : {}),
       store,
@@ -321,7 +331,7 @@ function readGitCommit(cwd: string): string | undefined {
  * In --offline mode no call is made, so keys are not needed; placeholder values let providers be built
  * (their identity, which keys the cache, never includes the key).
  */
-function offlineEnv(config: EvalConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
+export function offlineEnv(config: EvalConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const filled = { ...env };
   for (const m of config.models.values()) {
     const name = m.apiKeyEnv ?? (m.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY');

@@ -40,7 +40,7 @@ import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 import { decideAll, type GateVerdict } from '../gate/decide.js';
 import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
-import { inputText, run } from './run.js';
+import { inputText, offlineEnv, requestBuilder, run } from './run.js';
 import {
   oracleCurve,
   randomCurve,
@@ -174,7 +174,7 @@ export class Scorer {
       tierModel,
       baseline,
       models,
-      requestFor: (c, modelKey, repeat) => this.#request(c, modelKey, repeat),
+      requestFor: requestBuilder(this.config, this.suite, this.inputs),
       graders: await this.#gradersFor(),
       store: new ReadThroughStore(this.store),
       cache: 'offline',
@@ -249,20 +249,10 @@ export class Scorer {
   #provider(key: string): Provider {
     let p = this.#providers.get(key);
     if (!p) {
-      p = createProvider(this.config.models.get(key)!, { env: placeholderKeys(this.config) });
+      p = createProvider(this.config.models.get(key)!, { env: offlineEnv(this.config, {}) });
       this.#providers.set(key, p);
     }
     return p;
-  }
-
-  // Same request as run.ts builds (it keeps this inline and unexported): model params, then suite params.
-  #request(c: Case, modelKey: string, repeat: number) {
-    return {
-      caseId: c.id,
-      messages: this.inputs.get(c.id)!,
-      params: { ...this.config.models.get(modelKey)!.params, ...this.suite.params },
-      repeat,
-    };
   }
 
   async #gradersFor(): Promise<Grader[]> {
@@ -534,6 +524,7 @@ class ReadThroughStore implements Store {
     return this.inner.findCachedCompletion(requestHash);
   }
   saveCall(): void {}
+  cacheCompletion(): void {}
   beginRun(): string {
     throw new Error('internal: scoring never starts a run');
   }
@@ -555,12 +546,3 @@ class ReadThroughStore implements Store {
   close(): void {}
 }
 
-/**
- * Providers are built only for their identity (the cache key never includes the key), so placeholder
- * keys let them be built with an empty environment. Same idea as run.ts's offline mode (not exported).
- */
-function placeholderKeys(config: EvalConfig): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const m of config.models.values()) env[m.apiKeyEnv ?? (m.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY')] = 'offline-no-key';
-  return env;
-}

@@ -512,6 +512,8 @@ export interface Store {
   beginRun(run: NewRun): string;
   /** A successful completion for this request hash from any earlier run, for the response cache. */
   findCachedCompletion(requestHash: string): Completion | undefined;
+  /** Keep a successful call that belongs to no case row (a judge call) for the response cache. */
+  cacheCompletion(requestHash: string, completion: Completion): void;
   /** Persist one call with its grades atomically. Saving the same (run, case, model, repeat) twice replaces it. */
   saveCall(runId: string, outcome: CallOutcome): void;
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void;

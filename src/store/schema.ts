@@ -90,6 +90,14 @@ export const MIGRATIONS: readonly string[] = [
       REFERENCES responses (run_id, case_id, model_key, repeat) ON DELETE CASCADE
   );
   `,
+  // v2: calls that belong to no (case, model) row — judge calls — so reruns can reuse them too.
+  `
+  CREATE TABLE call_cache (
+    request_hash    TEXT PRIMARY KEY,
+    completion_json TEXT NOT NULL,
+    created_at      TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes and understands. */

@@ -367,6 +367,10 @@ export class SqliteStore implements Store {
          WHERE request_hash = ? AND error_kind IS NULL AND text IS NOT NULL
          ORDER BY cached ASC, id DESC LIMIT 1`,
       ),
+      findExtraCached: db.prepare<[string], { completion_json: string }>('SELECT completion_json FROM call_cache WHERE request_hash = ?'),
+      cacheExtra: db.prepare<[string, string, string]>(
+        'INSERT INTO call_cache (request_hash, completion_json, created_at) VALUES (?, ?, ?) ON CONFLICT (request_hash) DO UPDATE SET completion_json = excluded.completion_json, created_at = excluded.created_at',
+      ),
       listRuns: db.prepare<[number], RunRow>('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?'),
       getRun: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
       // GLOB is case-sensitive and index-friendly; callers only pass [A-Za-z0-9_-], so no escaping is needed.
@@ -498,9 +502,23 @@ export class SqliteStore implements Store {
 
   findCachedCompletion(requestHash: string): Completion | undefined {
     const row = this.#stmt.findCached.get(requestHash);
-    const c = row ? rowToCompletion(row) : undefined;
+    let c = row ? rowToCompletion(row) : undefined;
+    if (!c) {
+      const extra = this.#stmt.findExtraCached.get(requestHash);
+      if (extra) c = JSON.parse(extra.completion_json) as Completion;
+    }
     if (c) c.cached = true;
     return c;
+  }
+
+  cacheCompletion(requestHash: string, completion: Completion): void {
+    this.#assertWritable('cache a call');
+    const { cached: _cached, ...stored } = completion;
+    try {
+      this.#stmt.cacheExtra.run(requestHash, JSON.stringify(stored), new Date().toISOString());
+    } catch (e) {
+      throw toStoreError(this.file, 'cache a judge call', e);
+    }
   }
 
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void {

@@ -1,0 +1,57 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../src/api/run.js';
+import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { arithmeticResponder, createProject } from './support/project.js';
+
+// A run whose suite has a reference judge next to the exact grader: the judge goes through the engine's
+// response cache and retry policy, and its cost is reported as the judge's, not the tier's.
+let server: MockLlmServer;
+beforeAll(async () => {
+  server = await startMockLlmServer();
+});
+afterAll(() => server.close());
+beforeEach(() => server.reset());
+
+function projectWithJudge() {
+  const p = createProject(server, { cases: 6 });
+  const config = readFileSync(p.configFile, 'utf8').replace(
+    'routing: routing.yaml',
+    `  judge: { provider: openai, model: judge-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY, price: { input: 3, output: 15 }, maxRetries: 2 }\njudge: { model: judge }\nrouting: routing.yaml`,
+  );
+  writeFileSync(p.configFile, config);
+  const suite = readFileSync(`${p.suiteDir}/suite.yaml`, 'utf8').replace(
+    'graders:\n',
+    'graders:\n  - { type: judge, mode: reference }\n',
+  );
+  writeFileSync(`${p.suiteDir}/suite.yaml`, suite);
+  return p;
+}
+
+describe('judge calls inside a run', () => {
+  it('are cached (zero judge calls on rerun), retried on 429, and costed as the judge', async () => {
+    const answer = arithmeticResponder();
+    server.script((req) => (req.model === 'judge-1' ? '{"score": 9, "reasoning": "matches the reference number"}' : answer(req)));
+    const p = projectWithJudge();
+    server.failNext(1, 'rate429');
+
+    const first = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+    const judgeCalls = server.requests.filter((r) => r.model === 'judge-1' && r.status === 200);
+    // 9 graded outputs (6 baseline + 3 cheap tier); the cheap model's answers equal the baseline's, so
+    // their judge requests are identical and usually come from the cache (unless both are in flight at once).
+    expect(judgeCalls.length).toBeGreaterThanOrEqual(6);
+    expect(judgeCalls.length).toBeLessThanOrEqual(9);
+    expect(server.requests.filter((r) => r.status === 429)).toHaveLength(1);
+    expect(first.exitCode).toBe(0);
+    const judge = first.summary.cost!.judge!;
+    expect(judge).toMatchObject({ model: 'judge', calls: 9 });
+    expect(judge.costUsd).toBeCloseTo((judge.inputTokens * 3 + judge.outputTokens * 15) / 1e6, 12);
+    // The judge's spend is not in the tier models' usage.
+    expect(first.summary.models.map((m) => m.model).sort()).toEqual(['big', 'small']);
+
+    server.reset();
+    const second = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
+    expect(server.requests).toHaveLength(0);
+    expect(second.summary.tiers).toEqual(first.summary.tiers);
+  });
+});
