@@ -54,4 +54,18 @@ describe('judge calls inside a run', () => {
     expect(server.requests).toHaveLength(0);
     expect(second.summary.tiers).toEqual(first.summary.tiers);
   });
+
+  it('use a grader\'s own judge model when it names one, and reject an unknown one with the suite path', async () => {
+    server.script((req) => (req.model === 'small-1' ? '{"score": 2, "reasoning": "wrong"}' : req.model === 'judge-1' ? '{"score": 9, "reasoning": "ok"}' : arithmeticResponder()(req)));
+    const p = projectWithJudge();
+    const suiteFile = `${p.suiteDir}/suite.yaml`;
+    writeFileSync(suiteFile, readFileSync(suiteFile, 'utf8').replace('{ type: judge, mode: reference }', '{ type: judge, mode: reference, model: small }'));
+    const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
+    // The small model, asked as the judge, scores every answer 2/10: every case fails on that grader.
+    expect(result.summary.tiers.find((t) => t.tier === 'frontier')!.passRate).toBe(0);
+    expect(server.requests.some((r) => r.model === 'judge-1')).toBe(false);
+
+    writeFileSync(suiteFile, readFileSync(suiteFile, 'utf8').replace('model: small }', 'model: nope }'));
+    await expect(run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env })).rejects.toThrow(/suite\.yaml.*graders\[0\]\.model[\s\S]*"nope"/);
+  });
 });

@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { RunIncompleteError, UsageError } from '../core/errors.js';
+import { ConfigError, RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
   Case,
   CaseResult,
   ChatMessage,
+  Completion,
   CompletionRequest,
+  GradeContext,
   Golden,
   ModelConfig,
   RepeatPolicy,
@@ -166,12 +168,37 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const judgeConfig = config.judge && suite.graders.some((g) => g.type === 'judge') ? config.models.get(config.judge.model)! : undefined;
   const judgeModel = judgeConfig ? engineModel(judgeConfig) : undefined;
   const judgePrice = judgeConfig?.price;
-  const graders = await createGraders(suite);
+  const builtGraders = await createGraders(suite);
+  // A judge grader may name its own judge model (`model:`), overriding the config's judge for its grades.
+  const graderJudges = new Map<number, ModelConfig>();
+  suite.graders.forEach((spec, i) => {
+    if (spec.type !== 'judge' || typeof spec.model !== 'string') return;
+    const m = config.models.get(spec.model);
+    if (!m) {
+      throw new ConfigError(
+        { file: suite.file, path: `graders[${i}].model` },
+        `judge model "${spec.model}" is not defined in ${config.file}`,
+        `use one of: ${[...config.models.keys()].join(', ')}`,
+      );
+    }
+    graderJudges.set(i, m);
+  });
 
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile);
   try {
     const judge = judgeModel && judgeConfig ? managedJudge(judgeModel, judgeConfig.params, store, cache) : undefined;
+    const graders = builtGraders.map((grader, i) => {
+      const m = graderJudges.get(i);
+      if (!m) return grader;
+      const own = managedJudge(engineModel(m), m.params, store, cache);
+      return {
+        name: grader.name,
+        needsGolden: grader.needsGolden,
+        ...(grader.needsBaseline ? { needsBaseline: true } : {}),
+        grade: (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }),
+      };
+    });
     const { runId, previous } = startOrResume(store, opts.resume, {
       suite,
       routing,
