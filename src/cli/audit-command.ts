@@ -3,17 +3,20 @@ import { resolve } from 'node:path';
 import type { AuditOptions } from '../audit/aggregate.js';
 import { createPriceLookup } from '../audit/pricing.js';
 import type { PriceMatch } from '../audit/pricing.js';
-import { auditLogs, formatAuditReport } from '../audit/report.js';
+import { auditLogs, auditSection, formatAuditReport } from '../audit/report.js';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig } from '../core/types.js';
 import { CONFIG_FILE_NAME, findConfigFile, loadConfig, loadRouting } from '../config/load.js';
 import { bundledPriceTable } from '../config/prices.js';
+import { renderAuditHtml } from '../report/audit-html.js';
 import { writeOutputFile } from './output.js';
 
 export interface AuditFlags {
   config?: string;
   routing?: string;
   json?: string;
+  /** Self-contained HTML page of the audit ("-" for stdout). */
+  html?: string;
   top?: number;
 }
 
@@ -35,6 +38,7 @@ function tablePrices(): [string, PriceMatch][] {
  */
 export async function auditCommand(logs: string[], flags: AuditFlags): Promise<number> {
   const cwd = process.cwd();
+  if (flags.json === '-' && flags.html === '-') throw new UsageError('--json - and --html - both claim stdout\n  → write one of them to a file');
   let config: EvalConfig | undefined;
   if (flags.config || existsSync(resolve(cwd, CONFIG_FILE_NAME))) {
     config = loadConfig(findConfigFile(cwd, flags.config, cwd), { cwd });
@@ -50,9 +54,11 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   const report = await auditLogs(files, opts);
   const secs = (Date.now() - started) / 1000;
 
+  const top = flags.top !== undefined ? { top: flags.top } : {};
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
-  const text = formatAuditReport(report, flags.top !== undefined ? { top: flags.top } : {});
-  if (flags.json === '-') process.stderr.write(text);
+  if (flags.html) writeOutputFile(flags.html, renderAuditHtml(auditSection(report, top), { source: logs.join(', ') }));
+  const text = formatAuditReport(report, top);
+  if (flags.json === '-' || flags.html === '-') process.stderr.write(text);
   else process.stdout.write(text);
   process.stderr.write(`audited ${report.requests.toLocaleString('en-US')} requests in ${secs.toFixed(1)}s\n`);
   return 0;

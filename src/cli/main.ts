@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { EvalrouteError } from '../core/errors.js';
 import type { GateFlags } from './gate-command.js';
 import type { InitFlags } from './init-command.js';
+import type { JudgeCheckFlags } from './judge-check-command.js';
 import type { MergeFlags } from './merge-command.js';
 import type { SimulateFlags } from './simulate-command.js';
 import type { SuggestFlags } from './suggest-command.js';
@@ -44,6 +45,7 @@ program
   .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('-q, --quiet', 'print only the verdict table')
+  .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');
     process.exitCode = await runCommand(suiteDir, opts);
@@ -120,6 +122,7 @@ program
   .option('--offline', 'never call a model (the default for simulate; conflicts with --fill)')
   .option('--curve <strong,weak>', 'also trace the two-model routing curve (APGR, CPT, AIQ) from strong to weak')
   .option('--order-by <key>', 'curve order: input-length (default) or metadata.<key>')
+  .option('--html <file>', 'with --curve: write a self-contained HTML page of the curve chart and its metrics ("-" for stdout)')
   .action(async (suiteDir: string, opts: SimulateFlags) => {
     const { simulateCommand } = await import('./simulate-command.js');
     process.exitCode = await simulateCommand(suiteDir, opts);
@@ -173,8 +176,9 @@ program
   .option('--config <file>', 'evalroute.config.yaml for prices and models (default: in the working folder, if any)')
   .option('--routing <file>', 'routing file to project the traffic split and cost with (default: the config\'s routing:)')
   .option('--json <file>', 'write the audit as JSON ("-" for stdout)')
+  .option('--html <file>', 'write the audit as a self-contained HTML page ("-" for stdout)')
   .addOption(new Option('--top <n>', 'show only the n largest models and use cases').argParser(positiveInt))
-  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; top?: number }) => {
+  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; html?: string; top?: number }) => {
     const { auditCommand } = await import('./audit-command.js');
     process.exitCode = await auditCommand(logs, opts);
   });
@@ -244,7 +248,23 @@ program
     process.exitCode = await mergeCommand(dbs, opts);
   });
 
+program
+  .command('judge-check')
+  .description("measure the suite's LLM judge against the human verdicts in the goldens (agreement, Cohen's kappa, confusion), judging stored outputs; only the judge is called")
+  .argument('<suite-dir>', 'folder holding suite.yaml')
+  .option('--config <file>', 'evalroute.config.yaml (default: in the suite folder, else the working folder)')
+  .option('--db <file>', 'results database (default: the config\'s store:)')
+  .option('--run <id>', 'stored run whose outputs are judged (default: the latest run of the suite)')
+  .option('--model <key>', 'model whose outputs are judged (default: the baseline; pairwise: each case\'s tier model)')
+  .addOption(new Option('--min-kappa <k>', 'exit 1 when a judge\'s kappa is below this').argParser(fraction))
+  .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
+  .action(async (suiteDir: string, opts: JudgeCheckFlags) => {
+    const { judgeCheckCommand } = await import('./judge-check-command.js');
+    process.exitCode = await judgeCheckCommand(suiteDir, opts);
+  });
+
 export interface RunFlags {
+  verbose?: boolean;
   repeat?: number;
   repeatPolicy: 'majority' | 'pass@k' | 'pass^k';
   shard?: string;

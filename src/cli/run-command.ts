@@ -1,10 +1,10 @@
 import { run } from '../api/run.js';
 import { parseShard } from '../engine/shard.js';
-import type { ProgressEvent } from '../engine/run-cases.js';
 import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
 import type { RunFlags } from './main.js';
 import { useColor } from './output.js';
+import { progressReporter } from './progress.js';
 import { writeRunOutputs } from './run-outputs.js';
 
 /** `evalroute run`: returns the exit code (0 holds, 1 regressed, 3 incomplete); errors propagate to main. */
@@ -26,7 +26,7 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
-  const progress = progressPrinter(log);
+  const progress = progressReporter({ quiet: flags.quiet === true, verbose: flags.verbose === true, env: process.env });
   try {
     const result = await run({
       suiteDir,
@@ -47,36 +47,21 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
         log(
           `${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`,
         ),
-      onProgress: progress,
+      onProgress: progress.onProgress,
     });
     await writeRunOutputs(flags, { ...result, env: process.env, log });
     const cap = result.summary.costCap;
     if (cap && cap.notAttempted > 0) {
       log(`--max-cost: spent ${usd(cap.spentUsd)} of the ${usd(cap.capUsd)} cap; ${cap.notAttempted} calls not attempted (continue with --resume ${result.runId} and a higher --max-cost)`);
     }
+    progress.stop();
     const table = formatRunSummary(result.summary, { color: useColor() });
     if (jsonToStdout) process.stderr.write(`${table}\n`);
     else process.stdout.write(`${table}\n`);
     return result.exitCode;
   } finally {
+    progress.stop();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   }
-}
-
-/** Plain periodic progress lines: readable in CI logs, no control characters. */
-function progressPrinter(log: (line: string) => void): (e: ProgressEvent) => void {
-  const started = Date.now();
-  let lastPrint = 0;
-  return (e) => {
-    const now = Date.now();
-    if (e.done !== e.total && now - lastPrint < 2000) return;
-    lastPrint = now;
-    const secs = (now - started) / 1000;
-    const rate = secs > 0 ? e.done / secs : 0;
-    const eta = rate > 0 && e.done < e.total ? ` · ETA ${Math.ceil((e.total - e.done) / rate)}s` : '';
-    log(
-      `  ${e.done}/${e.total} calls · ${e.cached} cached · ${e.errors} errors · ${usd(e.costUsd)} · ${rate.toFixed(0)}/s${eta}`,
-    );
-  };
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { simulate } from '../api/simulate.js';
+import { renderCurveHtml } from '../report/curve-html.js';
 import { formatSimulation } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
 
@@ -8,6 +9,8 @@ export interface SimulateFlags {
   config?: string;
   db?: string;
   json?: string;
+  /** Self-contained HTML page of the --curve chart and metrics ("-" for stdout). */
+  html?: string;
   fill?: boolean;
   offline?: boolean;
   curve?: string;
@@ -17,6 +20,8 @@ export interface SimulateFlags {
 /** `evalroute simulate`: 0 everything scored, 3 pairs missing from the store; bad input throws (exit 2). */
 export async function simulateCommand(suiteDir: string, flags: SimulateFlags): Promise<number> {
   if (flags.fill && flags.offline) throw new UsageError('--fill calls the models for missing pairs and --offline forbids calls; pass one of them');
+  if (flags.html !== undefined && flags.curve === undefined) throw new UsageError('--html draws the routing curve: pass --curve STRONG,WEAK too, e.g. --curve gpt-4o,gemini-flash --html curve.html');
+  if (flags.json === '-' && flags.html === '-') throw new UsageError('--json - and --html - both claim stdout\n  → write one of them to a file');
   let curve: { strong: string; weak: string; orderBy?: string } | undefined;
   if (flags.curve !== undefined) {
     const [strong, weak, ...rest] = flags.curve.split(',').map((s) => s.trim());
@@ -39,6 +44,7 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     const doc = { suite: result.suite, dbFile: result.dbFile, routings: result.routings.map(({ assignment: _a, ...r }) => r), ...(result.curve ? { curve: result.curve } : {}) };
     writeOutputFile(flags.json, `${JSON.stringify(doc, null, 2)}\n`);
   }
-  (flags.json === '-' ? process.stderr : process.stdout).write(`Simulated from ${result.dbFile} (no API calls)\n${text}\n`);
+  if (flags.html && result.curve) writeOutputFile(flags.html, renderCurveHtml(result.curve, { suite: result.suite }));
+  (flags.json === '-' || flags.html === '-' ? process.stderr : process.stdout).write(`Simulated from ${result.dbFile} (no API calls)\n${text}\n`);
   return result.exitCode;
 }
