@@ -277,8 +277,9 @@ interface Row {
   recorded_correct: boolean;
   recorded_pred?: string | null;
 }
+// Collection runs describe bodies even when skipped, so a missing dataset must read as empty here.
 const readJsonl = <T>(file: string): T[] =>
-  readFileSync(file, 'utf8')
+  (existsSync(file) ? readFileSync(file, 'utf8') : '')
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T);
@@ -297,6 +298,7 @@ function agreement(grader: ExactGrader, rows: Row[], expected: Map<string, strin
 }
 
 const GSM8K = join(DATASETS, 'routellm_gsm8k');
+if (!existsSync(GSM8K)) console.warn(`\n*** SKIPPING the recorded-data agreement tests: ${DATASETS} is missing ***\n`);
 describe.skipIf(!existsSync(GSM8K))('exact grader on RouteLLM GSM8K recordings (1319 cases)', () => {
   const expected = new Map(readJsonl<{ id: string; expected_answer: string }>(join(GSM8K, 'cases.jsonl')).map((c) => [c.id, c.expected_answer]));
   const grader = exact({ extract: 'last-number', normalize: ['number'] });

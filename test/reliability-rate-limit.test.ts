@@ -134,7 +134,7 @@ describe('rpm / tpm in the config and the engine', () => {
     const warm = createProject(server, { cases: 1 });
     await run({ suiteDir: warm.suiteDir, cwd: warm.dir, env: warm.env });
     server.reset();
-    const p = createProject(server, { cases: 80 });
+    const p = createProject(server, { cases: 160 });
     p.write(
       'evalroute.config.yaml',
       `store: .evalroute/test.db
@@ -147,10 +147,11 @@ routing: routing.yaml
     const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
     expect(result.exitCode).toBe(0);
     const big = server.requests.filter((r) => r.model === 'big-1').map((r) => r.at).sort((a, b) => a - b);
-    expect(big).toHaveLength(80);
-    // 2400 rpm = 40/s with a burst of 40: the 80th call goes out a second after the bucket starts, and
-    // no half second holds more than 40 + 20 calls (plus connection jitter on a busy machine). Unpaced, the
-    // mock answers all 80 within about 300 ms.
+    expect(big).toHaveLength(160);
+    // 2400 rpm = 40/s with a burst of 40, so no window of w ms may hold more than 40 + 40·w/1000 calls
+    // (plus arrival jitter: on a loaded 2-core machine calls paced over 1.3 s can land within 1 s, hence
+    // the generous slack). Unpaced, the mock answers all 160 within ~0.5 s.
+    // Only upper bounds are asserted: they hold however late the machine starts the first call.
     const busiest = (times: number[], windowMs: number) => {
       let worst = 0;
       for (let i = 0, j = 0; i < times.length; i++) {
@@ -159,7 +160,7 @@ routing: routing.yaml
       }
       return worst;
     };
-    expect(big.at(-1)! - big[0]!).toBeGreaterThanOrEqual(700);
-    expect(busiest(big, 500)).toBeLessThanOrEqual(70);
+    expect(busiest(big, 1000)).toBeLessThanOrEqual(110);
+    expect(busiest(big, 500)).toBeLessThanOrEqual(85);
   });
 });
