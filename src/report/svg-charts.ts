@@ -210,3 +210,127 @@ function niceCeil(x: number): number {
   for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
   return 10 * p;
 }
+
+export interface CurveChartPoint {
+  strongShare: number;
+  quality: number;
+  costPer1k: number | null;
+}
+
+/** The parts of a two-model routing curve the chart reads (`CurveReport` in src/api/simulate.ts fits). */
+export interface CurveChartInput {
+  strong: string;
+  weak: string;
+  router: { points: readonly CurveChartPoint[] };
+  random: { points: readonly CurveChartPoint[] };
+  oracle: { points: readonly CurveChartPoint[] };
+}
+
+export interface CurveChartSeries {
+  name: 'router' | 'random' | 'oracle';
+  /** SVG polyline points, in the order of the input. */
+  points: string;
+  count: number;
+  title: string;
+}
+
+export interface CurveChart {
+  width: number;
+  height: number;
+  plotX: number;
+  plotY: number;
+  plotBottom: number;
+  plotRight: number;
+  /** `cost` when every point is priced and costs differ; otherwise the share of strong calls. */
+  xAxis: 'cost' | 'share';
+  xLabel: string;
+  xTicks: { x: number; label: string }[];
+  yTicks: { y: number; label: string }[];
+  series: CurveChartSeries[];
+  /** The all-weak and all-strong ends of the router curve, labelled with the model keys. */
+  ends: { cx: number; cy: number; label: string; labelX: number; labelY: number; anchor: 'start' | 'end'; title: string }[];
+}
+
+/**
+ * Quality against cost (or strong-call share) for a router and its random and oracle references. The
+ * quality axis is zoomed to the data in round steps: the curves usually live within a few points and a
+ * 0–100% axis would flatten them into one line.
+ */
+export function curveChart(c: CurveChartInput, opts: { x?: 'cost' | 'share' } = {}): CurveChart {
+  const width = 640;
+  const height = 360;
+  const plotX = 56;
+  const plotY = 14;
+  const plotW = width - plotX - 28;
+  const plotH = height - plotY - 48;
+  const all = [...c.router.points, ...c.random.points, ...c.oracle.points];
+  const costs = all.map((p) => p.costPer1k);
+  const priced = costs.every((x): x is number => x !== null);
+  const minC = priced ? Math.min(...costs) : 0;
+  const maxC = priced ? Math.max(...costs) : 0;
+  const xAxis = opts.x ?? (priced && maxC > minC ? 'cost' : 'share');
+  if (xAxis === 'cost' && !(priced && maxC > minC)) throw new RangeError('curveChart: a cost axis needs every point priced and costs that differ');
+
+  const xFrac = xAxis === 'cost' ? (p: CurveChartPoint) => (p.costPer1k! - minC) / (maxC - minC) : (p: CurveChartPoint) => p.strongShare;
+  const xAt = (f: number) => r1(plotX + clamp01(f) * plotW);
+  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ x: xAt(f), label: xAxis === 'cost' ? usd(minC + f * (maxC - minC)) : pct(f, 0) }));
+
+  const qs = all.map((p) => p.quality);
+  const qMin = Math.min(...qs);
+  const qMax = Math.max(...qs);
+  const span = qMax - qMin;
+  const step = span <= 0.25 ? 0.05 : span <= 0.5 ? 0.1 : 0.2;
+  const loK = Math.max(0, Math.floor((qMin - 0.01) / step));
+  const hiK = Math.max(loK + 1, Math.min(Math.round(1 / step), Math.ceil((qMax + 0.01) / step)));
+  const lo = loK * step;
+  const hi = hiK * step;
+  const yOf = (q: number) => r1(plotY + (1 - (Math.min(hi, Math.max(lo, q)) - lo) / (hi - lo)) * plotH);
+  const yTicks = Array.from({ length: hiK - loK + 1 }, (_, i) => {
+    const v = (loK + i) * step;
+    return { y: yOf(v), label: pct(v, 0) };
+  });
+
+  const line = (name: CurveChartSeries['name'], points: readonly CurveChartPoint[], title: string): CurveChartSeries => ({
+    name,
+    points: points.map((p) => `${xAt(xFrac(p))},${yOf(p.quality)}`).join(' '),
+    count: points.length,
+    title,
+  });
+  const series = [
+    line('random', c.random.points, 'random router: sends each request to the strong model with the given probability'),
+    line('oracle', c.oracle.points, `oracle: spends strong calls only where ${c.weak} fails and ${c.strong} passes`),
+    line('router', c.router.points, `router: ${c.strong} for the highest-ranked requests, ${c.weak} for the rest`),
+  ];
+  const first = c.router.points[0];
+  const last = c.router.points[c.router.points.length - 1];
+  const ends: CurveChart['ends'] = [];
+  const end = (p: CurveChartPoint, label: string, anchor: 'start' | 'end', what: string) => {
+    const cx = xAt(xFrac(p));
+    const cy = yOf(p.quality);
+    ends.push({
+      cx,
+      cy,
+      label,
+      labelX: anchor === 'start' ? cx + 9 : cx - 9,
+      labelY: cy < plotY + 16 ? cy + 16 : cy - 8,
+      anchor,
+      title: `${what}: ${pct(p.quality)} quality${p.costPer1k === null ? '' : `, ${usd(p.costPer1k)} per 1k requests`}`,
+    });
+  };
+  if (first) end(first, c.weak, 'start', `all on ${c.weak}`);
+  if (last && last !== first) end(last, c.strong, 'end', `all on ${c.strong}`);
+  return {
+    width,
+    height,
+    plotX,
+    plotY,
+    plotBottom: plotY + plotH,
+    plotRight: plotX + plotW,
+    xAxis,
+    xLabel: xAxis === 'cost' ? 'cost per 1k requests →' : `share of requests sent to ${c.strong} →`,
+    xTicks,
+    yTicks,
+    series,
+    ends,
+  };
+}

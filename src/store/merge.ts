@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 import { parse as parseYaml } from 'yaml';
 import { StoreError, UsageError } from '../core/errors.js';
 import type { CallOutcome, CaseResult, RunStatus, Store } from '../core/types.js';
-import { openStore } from './sqlite-store.js';
+import { openStore, type RunRow as StoredRunRow } from './sqlite-store.js';
 
 export interface MergeSource {
   /** Absolute path of the input database. */
@@ -61,20 +61,7 @@ export interface MergeOptions {
   expectShards?: number;
 }
 
-interface RunRow {
-  id: string;
-  suite: string;
-  suite_dir: string;
-  status: RunStatus;
-  started_at: string;
-  finished_at: string | null;
-  config_content: string;
-  routing_file: string;
-  routing_content: string;
-  routing_hash: string;
-  git_commit: string | null;
-  baseline: string;
-}
+type RunRow = Omit<StoredRunRow, 'summary_json'>;
 
 /** Columns of `runs` that make a run what it is; two copies of one run id must agree on all of them. */
 const RUN_IDENTITY = ['suite', 'suite_dir', 'started_at', 'config_content', 'routing_file', 'routing_content', 'routing_hash', 'git_commit', 'baseline'] as const;

@@ -213,7 +213,7 @@ function toStoreError(file: string, what: string, e: unknown): Error {
 
 // ───────────────────────────── rows ─────────────────────────────
 
-interface RunRow {
+export interface RunRow {
   id: string;
   suite: string;
   suite_dir: string;

@@ -1,0 +1,43 @@
+/**
+ * The shell shared by the stand-alone pages (audit, routing curve): the run report's look and CSS, but
+ * no script at all, so the CSP can forbid every script and every network fetch outright.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type HandlebarsNs from 'handlebars';
+
+type Hbs = typeof HandlebarsNs;
+
+const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
+const BODIES = { audit: 'audit.hbs', curve: 'curve.hbs' } as const;
+export type PageBody = keyof typeof BODIES;
+
+export interface PageView {
+  /** Small caps line above the title, e.g. "evalroute · production log audit". */
+  brand: string;
+  title: string;
+  /** Status box at the right of the header; absent = none. */
+  status?: { cls: 'pass' | 'fail' | 'warn'; icon: string; label: string; detail: string };
+  /** Section links under the header. */
+  toc: { id: string; label: string }[];
+  footer: string;
+}
+
+let layout: HandlebarsNs.TemplateDelegate | undefined;
+
+/** Handlebars is CommonJS and only needed when a page is written; a lazy `require` keeps this synchronous. */
+function compiled(): HandlebarsNs.TemplateDelegate {
+  if (layout) return layout;
+  const hbs = (createRequire(import.meta.url)('handlebars') as Hbs).create();
+  const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
+  hbs.registerPartial('styles', read('styles.css'));
+  for (const [name, file] of Object.entries(BODIES)) hbs.registerPartial(name, read(file));
+  layout = hbs.compile(read('page.hbs'), { strict: false });
+  return layout;
+}
+
+/** Renders `body` (a partial) inside the shared page; every `{{…}}` in the templates is HTML-escaped. */
+export function renderPage(body: PageBody, page: PageView, view: object): string {
+  return compiled()({ ...view, page, body });
+}
