@@ -24,6 +24,7 @@ import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/lo
 import { renderCase } from '../config/prompt.js';
 import { assignTiers } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
+import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll } from '../gate/decide.js';
@@ -361,7 +362,8 @@ function readGitCommit(cwd: string): string | undefined {
 export function offlineEnv(config: EvalConfig, env: Record<string, string | undefined>): Record<string, string | undefined> {
   const filled = { ...env };
   for (const m of config.models.values()) {
-    const name = m.apiKeyEnv ?? (m.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY');
+    const name = apiKeyEnvOf(m);
+    if (!name) continue;
     filled[name] ??= 'offline-no-key';
   }
   return filled;

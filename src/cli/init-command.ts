@@ -7,6 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../core/errors.js';
+import { apiKeyEnvOf } from '../providers/shared.js';
 
 export interface InitFlags {
   force?: boolean;
@@ -30,6 +31,7 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
   const { provider, baselineModel, cheapModel } = answers;
   if (!['openai', 'anthropic'].includes(provider)) throw new UsageError(`--provider must be openai or anthropic, got "${provider}"`);
 
+  const keyEnv = answers.apiKeyEnv ?? apiKeyEnvOf({ provider })!;
   const connection = [
     `provider: ${provider}`,
     ...(answers.baseUrl ? [`baseURL: ${answers.baseUrl}`] : []),
@@ -38,7 +40,7 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
   const files: Record<string, string> = {
     'evalroute.config.yaml': `${schemaRef('evalroute.config', '.')}
 # Models evalroute may call. Keys are never written here: each provider reads its key from the
-# environment (${answers.apiKeyEnv ?? (provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY')}). Prices: USD per 1M tokens — fill them in to see savings.
+# environment (${keyEnv}). Prices: USD per 1M tokens — fill them in to see savings.
 models:
   frontier: { ${connection}, model: ${baselineModel}, params: { temperature: 0 }, concurrency: 8 }
   cheap:    { ${connection}, model: ${cheapModel}, params: { temperature: 0 }, concurrency: 8 }
@@ -88,7 +90,7 @@ graders:
   }
   addGitignoreEntries(join(dir, '.gitignore'), ['.evalroute/', 'reports/']);
   process.stdout.write(
-    `\nNext: export ${answers.apiKeyEnv ?? (provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY')}=… and run\n  npx evalroute run suites/support-intents\n`,
+    `\nNext: export ${keyEnv}=… and run\n  npx evalroute run suites/support-intents\n`,
   );
   return 0;
 }

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { findConfigFile, loadConfig } from '../config/load.js';
 import { table } from '../report/format.js';
+import { apiKeyEnvOf } from '../providers/shared.js';
 
-const DEFAULT_KEY_ENV: Record<string, string> = { openai: 'OPENAI_API_KEY', azure: 'AZURE_OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
 
 /** `evalroute models`: the resolved models — provider, base URL, key variable (never the key), price. */
 export function modelsCommand(opts: { config?: string; json?: boolean }): number {
@@ -13,7 +13,7 @@ export function modelsCommand(opts: { config?: string; json?: boolean }): number
     provider: m.provider,
     model: m.model,
     baseURL: m.baseURL ?? (m.provider === 'recorded' ? m.path : 'default'),
-    apiKeyEnv: m.provider === 'recorded' ? null : (m.apiKeyEnv ?? DEFAULT_KEY_ENV[m.provider] ?? null),
+    apiKeyEnv: apiKeyEnvOf(m) ?? null,
     price: m.price ?? null,
     concurrency: m.concurrency,
   }));

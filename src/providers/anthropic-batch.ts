@@ -54,7 +54,7 @@ export class AnthropicBatch implements BatchCapable {
     ctx: ProviderContext,
   ) {
     this.key = model.key;
-    this.#apiKey = readApiKey(model, ctx, 'ANTHROPIC_API_KEY');
+    this.#apiKey = readApiKey(model, ctx);
   }
 
   async submitBatch(items: BatchItem[], signal: AbortSignal): Promise<{ batchId: string }> {

@@ -28,7 +28,7 @@ export class AnthropicProvider implements Provider {
     ctx: ProviderContext,
   ) {
     this.key = model.key;
-    this.#apiKey = readApiKey(model, ctx, 'ANTHROPIC_API_KEY');
+    this.#apiKey = readApiKey(model, ctx);
     this.identity = providerIdentity('anthropic', model, DEFAULT_ANTHROPIC_BASE_URL);
   }
 

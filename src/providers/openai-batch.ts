@@ -63,7 +63,7 @@ export class OpenAIBatch implements BatchCapable {
     ctx: ProviderContext,
   ) {
     this.key = model.key;
-    this.#apiKey = readApiKey(model, ctx, 'OPENAI_API_KEY');
+    this.#apiKey = readApiKey(model, ctx);
   }
 
   async submitBatch(items: BatchItem[], signal: AbortSignal): Promise<{ batchId: string }> {

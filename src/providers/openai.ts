@@ -30,7 +30,7 @@ export class OpenAIProvider implements Provider {
     ctx: ProviderContext,
   ) {
     this.key = model.key;
-    this.#apiKey = readApiKey(model, ctx, model.provider === 'azure' ? 'AZURE_OPENAI_API_KEY' : 'OPENAI_API_KEY');
+    this.#apiKey = readApiKey(model, ctx);
     this.identity = providerIdentity(model.provider, model, DEFAULT_OPENAI_BASE_URL);
   }
 

@@ -9,8 +9,20 @@ import type { ModelConfig, ProviderContext } from '../core/types.js';
 import type * as GptTokenizer from 'gpt-tokenizer';
 
 /** Reads and registers the model's API key; throws before any call when it is missing. */
-export function readApiKey(model: ModelConfig, ctx: ProviderContext, defaultEnv: string): string {
-  const envVar = model.apiKeyEnv ?? defaultEnv;
+/** The environment variable each built-in provider reads its key from when the model sets no apiKeyEnv. */
+export const DEFAULT_API_KEY_ENV: Readonly<Record<string, string>> = {
+  openai: 'OPENAI_API_KEY',
+  azure: 'AZURE_OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+};
+
+/** The variable a model's key is read from; undefined for providers that need none (recorded). */
+export function apiKeyEnvOf(model: Pick<ModelConfig, 'provider' | 'apiKeyEnv'>): string | undefined {
+  return model.apiKeyEnv ?? DEFAULT_API_KEY_ENV[model.provider];
+}
+
+export function readApiKey(model: ModelConfig, ctx: ProviderContext): string {
+  const envVar = apiKeyEnvOf(model) ?? 'OPENAI_API_KEY';
   const key = ctx.env[envVar];
   if (!key) throw new MissingKeyError(model.key, envVar);
   registerSecret(key);
