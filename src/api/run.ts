@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { ConfigError, RunIncompleteError, UsageError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
   Case,
@@ -28,7 +28,7 @@ import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll } from '../gate/decide.js';
-import { runCases, type CacheMode, type EngineModel, type ProgressEvent } from '../engine/run-cases.js';
+import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
@@ -208,7 +208,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       inputs,
       cwd,
     });
-    const calls = suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
+    const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
     opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0 });
 
     const engine = await runCases({
@@ -232,62 +232,75 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
 
-    const repeatPolicy = opts.repeatPolicy ?? 'majority';
-    const tiers = decideAll(routing, engine.results, { repeatPolicy });
-    const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
-    const errored = engine.outcomes.filter((o) => o.error).length;
-    const maxErrorRate = opts.maxErrorRate ?? 0.02;
-    const overErrorBudget = engine.outcomes.length > 0 && errored / engine.outcomes.length > maxErrorRate;
-    const status: RunStatus = engine.interrupted
-      ? 'interrupted'
-      : engine.notAttempted > 0 || overErrorBudget
-        ? 'incomplete'
-        : 'complete';
-    const summary: RunSummary = {
-      runId,
-      suite: suite.name,
-      status,
-      pass: status === 'complete' && tiers.every((t) => t.pass),
-      tiers,
-      models: modelUsage,
-      ...(opts.repeats && opts.repeats > 1
-        ? { repeats: { samples: opts.repeats, policy: repeatPolicy, flaky: flakyCases(engine.results) } }
-        : {}),
-    };
-    const errors = groupErrors(engine.outcomes);
-    if (errors.length) summary.errors = errors;
-    if (opts.maxCostUsd !== undefined) {
-      summary.costCap = { capUsd: opts.maxCostUsd, spentUsd: engine.spentUsd, notAttempted: engine.notAttempted };
-    }
-    const incomplete: string[] = [];
-    if (overErrorBudget) {
-      const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
-      incomplete.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`);
-    }
-    if (engine.notAttempted > 0) {
-      incomplete.push(
-        `run incomplete: --max-cost $${opts.maxCostUsd} reached after spending $${engine.spentUsd.toFixed(4)}; ` +
-          `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: evalroute run … --resume ${runId})`,
-      );
-    }
-    if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
-    applyCostReport(
-      summary,
-      costReport({
-        results: engine.results,
-        outcomes: engine.outcomes,
-        routing,
-        models: config.models,
-        cases: suite.cases,
-        ...(opts.monthlyRequests !== undefined ? { monthlyRequests: opts.monthlyRequests } : {}),
-        ...(config.judge ? { judgeModel: config.judge.model } : {}),
-      }),
-    );
-    store.finishRun(runId, status, summary);
-    return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
+    const summary = summarizeRun(engine, { runId, suite, routing, config, opts });
+    store.finishRun(runId, summary.status, summary);
+    return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: summary.status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
   } finally {
     store.close();
   }
+}
+
+/**
+ * The run's result document: per-tier verdicts, per-model usage, errors by kind, cost, and the status —
+ * incomplete when too many calls errored or the cost cap stopped calls, so a gate never passes on
+ * partial data.
+ */
+function summarizeRun(
+  engine: EngineResult,
+  ctx: { runId: string; suite: Suite; routing: Routing; config: EvalConfig; opts: RunOptions },
+): RunSummary {
+  const { runId, suite, routing, config, opts } = ctx;
+  const repeatPolicy = opts.repeatPolicy ?? 'majority';
+  const tiers = decideAll(routing, engine.results, { repeatPolicy });
+  const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
+  const errored = engine.outcomes.filter((o) => o.error).length;
+  const maxErrorRate = opts.maxErrorRate ?? 0.02;
+  const overErrorBudget = engine.outcomes.length > 0 && errored / engine.outcomes.length > maxErrorRate;
+  const status: RunStatus = engine.interrupted
+    ? 'interrupted'
+    : engine.notAttempted > 0 || overErrorBudget
+      ? 'incomplete'
+      : 'complete';
+  const summary: RunSummary = {
+    runId,
+    suite: suite.name,
+    status,
+    pass: status === 'complete' && tiers.every((t) => t.pass),
+    tiers,
+    models: modelUsage,
+    ...(opts.repeats && opts.repeats > 1
+      ? { repeats: { samples: opts.repeats, policy: repeatPolicy, flaky: flakyCases(engine.results) } }
+      : {}),
+  };
+  const errors = groupErrors(engine.outcomes);
+  if (errors.length) summary.errors = errors;
+  if (opts.maxCostUsd !== undefined) {
+    summary.costCap = { capUsd: opts.maxCostUsd, spentUsd: engine.spentUsd, notAttempted: engine.notAttempted };
+  }
+  const incomplete: string[] = [];
+  if (overErrorBudget) {
+    const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
+    incomplete.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`);
+  }
+  if (engine.notAttempted > 0) {
+    incomplete.push(
+      `run incomplete: --max-cost $${opts.maxCostUsd} reached after spending $${engine.spentUsd.toFixed(4)}; ` +
+        `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: evalroute run … --resume ${runId})`,
+    );
+  }
+  if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
+  return applyCostReport(
+    summary,
+    costReport({
+      results: engine.results,
+      outcomes: engine.outcomes,
+      routing,
+      models: config.models,
+      cases: suite.cases,
+      ...(opts.monthlyRequests !== undefined ? { monthlyRequests: opts.monthlyRequests } : {}),
+      ...(config.judge ? { judgeModel: config.judge.model } : {}),
+    }),
+  );
 }
 
 /** Errored calls by (kind, model), most frequent first, each with one example message. */
@@ -326,7 +339,7 @@ function startOrResume(
     if (run.routingHash !== ctx.routing.hash) {
       throw new UsageError(`run ${run.id} used a different routing file (hash ${run.routingHash.slice(0, 12)}); resume with the same routing file or start a new run`);
     }
-    if (run.status === 'complete') throw new RunIncompleteError(`run ${run.id} is already complete; start a new run instead of --resume`);
+    if (run.status === 'complete') throw new UsageError(`run ${run.id} is already complete; start a new run instead of --resume`);
     return { runId: run.id, previous: store.getCalls(run.id) };
   }
   const gitCommit = readGitCommit(ctx.cwd);
