@@ -1,5 +1,5 @@
 import type { BudgetStatus, RunSummary } from '../core/types.js';
-import { approx, int, pct, pts, table, usd, usdLarge } from './format.js';
+import { approx, int, modelUsageRows, pct, pts, table, usd, usdLarge } from './format.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -35,14 +35,7 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   out.push(
     table(
       ['model', 'calls', 'errors', 'input tok', 'output tok', 'cost'],
-      summary.models.map((m) => [
-        m.model,
-        int(m.calls),
-        int(m.errors),
-        approx(m.estimatedTokens, int(m.inputTokens)),
-        approx(m.estimatedTokens, int(m.outputTokens)),
-        approx(m.estimatedTokens, usd(m.costUsd)),
-      ]),
+      modelUsageRows(summary.models),
     ),
   );
   const cost = formatCostSection(summary, style);

@@ -1,4 +1,5 @@
 /** Small formatting helpers shared by the text reports (console, Markdown). */
+import type { ModelUsage } from '../core/types.js';
 
 export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
 
@@ -34,3 +35,15 @@ export const usdLarge = (x: number | null | undefined): string => {
 /** Figures resting on tokenizer estimates read "~$1.23" / "~48,124", so nobody mistakes them for a bill. */
 export const approx = (estimated: boolean | undefined, s: string): string =>
   estimated && s !== 'unpriced' && s !== '—' ? `~${s}` : s;
+
+/** One row per model: calls, errors, tokens and cost, with `~` where token counts are estimates. */
+export function modelUsageRows(models: ModelUsage[]): string[][] {
+  return models.map((m) => [
+    m.model,
+    int(m.calls),
+    int(m.errors),
+    approx(m.estimatedTokens, int(m.inputTokens)),
+    approx(m.estimatedTokens, int(m.outputTokens)),
+    approx(m.estimatedTokens, usd(m.costUsd)),
+  ]);
+}

@@ -4,7 +4,7 @@
  * outputs, so a reviewer sees the same interval and p-value everywhere.
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
-import { approx, int, pct, pts, usd } from './format.js';
+import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 
 /** First line of the comment; workflows find (and update) their earlier comment by it. */
 export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
@@ -108,14 +108,7 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
     mdTable(
       ['model', 'calls', 'errors', 'input tokens', 'output tokens', 'cost'],
       ['l', 'r', 'r', 'r', 'r', 'r'],
-      summary.models.map((m) => [
-        m.model,
-        int(m.calls),
-        int(m.errors),
-        approx(m.estimatedTokens, int(m.inputTokens)),
-        approx(m.estimatedTokens, int(m.outputTokens)),
-        approx(m.estimatedTokens, usd(m.costUsd)),
-      ]),
+      modelUsageRows(summary.models),
     ),
   );
   out.push('', '</details>', '');
