@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MockApi, MockRequest } from '../test/support/mock-llm-server.js';
+import { writeArithmeticSuite } from '../test/support/project.js';
 
 export interface BenchProject {
   dir: string;
@@ -30,26 +31,7 @@ function writeProject(config: string, routing: string, cases: number, tagOf: (i:
   };
   write('evalroute.config.yaml', config);
   write('routing.yaml', routing);
-  write(
-    'suites/arith/suite.yaml',
-    `name: arith
-prompt:
-  system: "Answer with the number only."
-  user: "What is {{a}} + {{b}}?"
-params: { temperature: 0, max_tokens: 16 }
-graders:
-  - { type: exact, normalize: [trim, number] }
-`,
-  );
-  const lines: string[] = [];
-  const goldens: string[] = [];
-  for (let i = 0; i < cases; i++) {
-    const id = `c${String(i).padStart(6, '0')}`;
-    lines.push(JSON.stringify({ id, vars: { a: i, b: 7 }, task: 'arithmetic', tags: [tagOf(i)] }));
-    goldens.push(JSON.stringify({ id, expected: String(i + 7) }));
-  }
-  write('suites/arith/cases.jsonl', `${lines.join('\n')}\n`);
-  write('goldens/arith.jsonl', `${goldens.join('\n')}\n`);
+  writeArithmeticSuite(write, cases, tagOf, 6);
   return { dir, suiteDir: join(dir, 'suites/arith'), dbFile: join(dir, '.evalroute/bench.db'), env: { ...BENCH_ENV }, calls: 0 };
 }
 

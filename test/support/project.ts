@@ -56,6 +56,23 @@ rules:
 ${opts.rules ?? '  - { name: easy-to-cheap, when: { tags: [easy] }, tier: cheap }\n  - { tier: frontier }'}
 `,
   );
+  writeArithmeticSuite(write, n, (i) => (i % 2 === 0 ? 'easy' : 'hard'), 3);
+  return {
+    dir,
+    suiteDir: join(dir, 'suites/arith'),
+    configFile: join(dir, 'evalroute.config.yaml'),
+    routingFile: join(dir, 'routing.yaml'),
+    dbFile: join(dir, '.evalroute/test.db'),
+    env: { ...TEST_KEYS },
+    write,
+  };
+}
+
+/**
+ * The arithmetic suite of tests and benchmarks: case i (id zero-padded to `idWidth`) asks for i + 7 and
+ * its golden is the sum; `tagOf` tags each case for routing rules.
+ */
+export function writeArithmeticSuite(write: (rel: string, content: string) => unknown, count: number, tagOf: (i: number) => string, idWidth: number): void {
   write(
     'suites/arith/suite.yaml',
     `name: arith
@@ -69,22 +86,13 @@ graders:
   );
   const cases: string[] = [];
   const goldens: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = `c${String(i).padStart(3, '0')}`;
-    cases.push(JSON.stringify({ id, vars: { a: i, b: 7 }, task: 'arithmetic', tags: [i % 2 === 0 ? 'easy' : 'hard'] }));
+  for (let i = 0; i < count; i++) {
+    const id = `c${String(i).padStart(idWidth, '0')}`;
+    cases.push(JSON.stringify({ id, vars: { a: i, b: 7 }, task: 'arithmetic', tags: [tagOf(i)] }));
     goldens.push(JSON.stringify({ id, expected: String(i + 7) }));
   }
   write('suites/arith/cases.jsonl', `${cases.join('\n')}\n`);
   write('goldens/arith.jsonl', `${goldens.join('\n')}\n`);
-  return {
-    dir,
-    suiteDir: join(dir, 'suites/arith'),
-    configFile: join(dir, 'evalroute.config.yaml'),
-    routingFile: join(dir, 'routing.yaml'),
-    dbFile: join(dir, '.evalroute/test.db'),
-    env: { ...TEST_KEYS },
-    write,
-  };
 }
 
 /**
