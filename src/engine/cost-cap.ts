@@ -4,6 +4,7 @@
  * within the cap. Estimates are deliberately pessimistic on output (the call's max output tokens), so a
  * run stops a little early rather than a little over.
  */
+import { tokensOf } from '../core/tokens.js';
 import { callCost } from '../core/cost.js';
 import type { CompletionRequest, Price, Provider } from '../core/types.js';
 import type * as GptTokenizer from 'gpt-tokenizer';
@@ -17,7 +18,6 @@ export interface TokenEstimate {
 /** Used when neither max_tokens nor max_completion_tokens bounds the output. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 1024;
 /** Chat formats wrap each message in a few tokens of role markup. */
-const EXACT_COUNT_MAX_CHARS = 32_768;
 const PER_MESSAGE_OVERHEAD = 4;
 
 let tokenizer: Promise<typeof GptTokenizer> | undefined;
@@ -28,7 +28,7 @@ export async function estimateRequestTokens(req: CompletionRequest): Promise<Tok
   let input = 0;
   for (const m of req.messages) {
     // Long texts at 4 characters a token: BPE is very slow on long runs without word boundaries.
-    input += (m.content.length > EXACT_COUNT_MAX_CHARS ? Math.ceil(m.content.length / 4) : countTokens(m.content, opts)) + PER_MESSAGE_OVERHEAD;
+    input += tokensOf(m.content, (t) => countTokens(t, opts)) + PER_MESSAGE_OVERHEAD;
   }
   return { input, output: maxOutputTokens(req.params) };
 }

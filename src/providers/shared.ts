@@ -3,6 +3,7 @@
  * errors into `ProviderError`s. Both SDKs (openai, @anthropic-ai/sdk) share one error hierarchy design,
  * so one mapping serves both; the classes are passed in because the SDKs are imported lazily.
  */
+import { tokensOf } from '../core/tokens.js';
 import { MissingKeyError, ProviderError, type ProviderErrorKind } from '../core/errors.js';
 import { redact, registerSecret } from '../core/redact.js';
 import type { ModelConfig, ProviderContext } from '../core/types.js';
@@ -194,15 +195,9 @@ export async function estimateUsage(messages: ReadonlyArray<{ content: string }>
   const { countTokens } = await (tokenizer ??= import('gpt-tokenizer'));
   // Special-token strings in user text are counted as plain text instead of throwing.
   const opts = { disallowedSpecial: new Set<string>() };
-  const count = (text: string) => (text.length > EXACT_COUNT_MAX_CHARS ? Math.ceil(text.length / 4) : countTokens(text, opts));
+  const count = (text: string) => tokensOf(text, (t) => countTokens(t, opts));
   let input = 0;
   for (const m of messages) input += count(m.content);
   return { input, output: count(output), estimated: true };
 }
 
-/**
- * Above this length texts are estimated at 4 characters a token instead of tokenized: BPE slows down
- * badly on long runs without word boundaries (a megabyte of spaces takes minutes), and an estimate is
- * all these figures claim to be.
- */
-export const EXACT_COUNT_MAX_CHARS = 32_768;

@@ -5,14 +5,15 @@
  */
 import { createRequire } from 'node:module';
 import type * as GptTokenizer from 'gpt-tokenizer';
+import { ConfigError } from '../core/errors.js';
+import { tokensOf } from '../core/tokens.js';
+import type { Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
 
 // Loaded on first use: the tokenizer's tables cost ~60 MB and ~50 ms, and most routing files never
 // count tokens. Synchronous require keeps routing synchronous.
 let tokenizer: typeof GptTokenizer | undefined;
 const countTokens = (text: string): number =>
-  (tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer') as typeof GptTokenizer).countTokens(text);
-import { ConfigError } from '../core/errors.js';
-import type { Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
+  tokensOf(text, (t) => (tokenizer ??= createRequire(import.meta.url)('gpt-tokenizer') as typeof GptTokenizer).countTokens(t));
 
 export interface RouteMatch {
   tier: string;
