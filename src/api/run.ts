@@ -18,6 +18,7 @@ import type {
   RunStatus,
   RunSummary,
   Store,
+  StoredBatch,
   Suite,
 } from '../core/types.js';
 import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
@@ -36,6 +37,7 @@ import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
 import { flakyCases } from '../gate/repeats.js';
+import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -74,6 +76,15 @@ export interface RunOptions {
   cwd?: string;
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Send the run's fresh calls through the providers' Batch APIs (half price, up to 24 h). With
+   * `wait: false` the run is left `running` once its batches are submitted; `evalroute batch collect`
+   * (or this call again with `resume`) finishes it. When no call needs the API (all cached or stored),
+   * no batch is submitted and the run finishes at once either way.
+   */
+  batch?: BatchOptions;
+  /** Progress and fallbacks of the batch phase. */
+  onBatchStatus?: (event: BatchStatusEvent) => void;
   /** Called once everything is loaded and the run is about to start. */
   onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean }) => void;
 }
@@ -85,8 +96,13 @@ export interface RunResult {
   /** The suite's goldens, for outputs that show expectations (JUnit). */
   goldens: ReadonlyMap<string, Golden>;
   dbFile: string;
-  /** 0 every tier holds; 1 a tier regressed; 3 the run is incomplete. */
+  /** 0 every tier holds; 1 a tier regressed; 3 the run is incomplete or still waiting for its batches. */
   exitCode: 0 | 1 | 3;
+  /**
+   * With `batch: { wait: false }`: the batches still to collect. The summary then has status `running`,
+   * no tiers and pass false — there is no verdict until `evalroute batch collect <runId>`.
+   */
+  pendingBatches?: StoredBatch[];
 }
 
 export interface LoadedProject {
@@ -211,6 +227,37 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
     opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0 });
 
+    const signal = opts.signal ?? new AbortController().signal;
+    const requestFor = requestBuilder(config, suite, inputs);
+    let prefetched: Map<string, Completion> | undefined;
+    let collecting: StoredBatch[] = [];
+    if (opts.batch) {
+      const phase = {
+        runId,
+        store,
+        config,
+        env: providerEnv,
+        cases: suite.cases,
+        tierOf,
+        tierModel,
+        baseline: routing.baseline,
+        models,
+        requestFor,
+        repeats: Math.max(1, opts.repeats ?? 1),
+        cache,
+        signal,
+        ...(opts.onBatchStatus ? { onStatus: opts.onBatchStatus } : {}),
+      };
+      await submitBatches(phase, previous);
+      collecting = store.getBatches(runId).filter((b) => b.status === 'submitted');
+      if (!opts.batch.wait && collecting.length > 0) {
+        // No verdict yet: the run stays `running` in the store until its batches are collected.
+        const summary: RunSummary = { runId, suite: suite.name, status: 'running', pass: false, tiers: [], models: [] };
+        return { summary, runId, results: [], goldens: suite.goldens, dbFile, exitCode: 3, pendingBatches: collecting };
+      }
+      prefetched = await collectBatches(phase, collecting, opts.batch.pollIntervalMs);
+    }
+
     const engine = await runCases({
       runId,
       cases: suite.cases,
@@ -219,13 +266,14 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       tierModel,
       baseline: routing.baseline,
       models,
-      requestFor: requestBuilder(config, suite, inputs),
+      requestFor,
       graders,
       ...(judge ? { judge } : {}),
       store,
       cache,
-      signal: opts.signal ?? new AbortController().signal,
+      signal,
       previous,
+      ...(prefetched ? { prefetched } : {}),
       ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(judgePrice ? { judgePrice } : {}),
@@ -234,6 +282,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts });
     store.finishRun(runId, summary.status, summary);
+    // Every item of a collected batch is now stored (answered) or was called directly (failed).
+    if (!engine.interrupted) for (const b of collecting) store.markBatchCollected(runId, b.batchId);
     return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: summary.status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
   } finally {
     store.close();

@@ -543,6 +543,15 @@ class ReadThroughStore implements Store {
   getCalls(runId: string) {
     return this.inner.getCalls(runId);
   }
+  saveBatch(): void {
+    throw new Error('internal: scoring never submits a batch');
+  }
+  getBatches(runId: string) {
+    return this.inner.getBatches(runId);
+  }
+  markBatchCollected(): void {
+    throw new Error('internal: scoring never collects a batch');
+  }
   close(): void {}
 }
 

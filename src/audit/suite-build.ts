@@ -62,7 +62,7 @@ export function buildSuite(sample: SampleResult, opts: BuildSuiteOptions): Built
   for (const c of sample.selected) {
     const r = c.record;
     const id = `${slug(useCaseOf(r))}-${c.key.slice(0, 10)}`;
-    const messages: ChatMessage[] = r.messages.map((m) => ({ role: m.role, content: maskPii(m.content, opts.redact) }));
+    const messages: Pick<ChatMessage, 'role' | 'content'>[] = r.messages.map((m) => ({ role: m.role, content: maskPii(m.content, opts.redact) }));
     const signals = signalsOf(r);
     const metadata: Record<string, unknown> = {
       ...maskPiiDeep(r.metadata, opts.redact),

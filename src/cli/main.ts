@@ -44,6 +44,9 @@ program
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
+  .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
+  .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
+  .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
   .option('-q, --quiet', 'print only the verdict table')
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
@@ -284,7 +287,42 @@ export interface RunFlags {
   maxErrorRate: number;
   maxCost?: number;
   quiet?: boolean;
+  batch?: boolean;
+  /** false with --no-wait. */
+  wait?: boolean;
+  pollInterval?: number;
 }
+
+export type CollectFlags = Pick<
+  RunFlags,
+  'config' | 'db' | 'json' | 'report' | 'markdown' | 'junit' | 'monthlyRequests' | 'allowUnreviewed' | 'repeat' | 'repeatPolicy' | 'shard' | 'maxErrorRate' | 'maxCost' | 'quiet' | 'verbose' | 'pollInterval'
+>;
+
+const batchCommand = program.command('batch').description('provider Batch API runs (run --batch)');
+batchCommand
+  .command('collect')
+  .description('wait for the batches of a run started with run --batch --no-wait, call what they did not answer directly, and gate')
+  .argument('<run-id>', 'the run to finish (see evalroute runs)')
+  .option('--db <file>', 'results database holding the run', '.evalroute/evalroute.db')
+  .option('--config <file>', 'evalroute.config.yaml (default: in the run\'s suite folder, else the working folder)')
+  .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
+  .option('--report <file>', 'write the HTML diff report to this file')
+  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
+  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
+  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
+  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
+  .addOption(new Option('--repeat <n>', 'the --repeat the run was started with').argParser(positiveInt))
+  .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
+  .option('--shard <i/n>', 'the --shard the run was started with')
+  .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
+  .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
+  .addOption(new Option('--max-cost <usd>', 'spending cap in USD over the run, batch answers included').argParser(positiveAmount))
+  .option('-q, --quiet', 'print only the verdict table')
+  .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
+  .action(async (runId: string, opts: CollectFlags & { db: string }) => {
+    const { batchCollectCommand } = await import('./run-command.js');
+    process.exitCode = await batchCollectCommand(runId, opts);
+  });
 
 function positiveInt(value: string): number {
   const n = Number(value);

@@ -1,14 +1,77 @@
-import { run } from '../api/run.js';
+import type { BatchStatusEvent } from '../api/batch.js';
+import { collectRun } from '../api/batch-collect.js';
+import { run, type RunOptions, type RunResult } from '../api/run.js';
 import { parseShard } from '../engine/shard.js';
 import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
-import type { RunFlags } from './main.js';
+import type { CollectFlags, RunFlags } from './main.js';
 import { useColor } from './output.js';
 import { progressReporter } from './progress.js';
 import { writeRunOutputs } from './run-outputs.js';
 
+/** The options both `run` and `batch collect` take from the command line and the console. */
+type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus'>;
+
 /** `evalroute run`: returns the exit code (0 holds, 1 regressed, 3 incomplete); errors propagate to main. */
-export async function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
+export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
+  if (flags.wait === false && !flags.batch) process.stderr.write('evalroute: --no-wait has no effect without --batch\n');
+  return execute(flags, (common) =>
+    run({
+      suiteDir,
+      ...(flags.config ? { config: flags.config } : {}),
+      ...(flags.routing ? { routing: flags.routing } : {}),
+      ...(flags.db ? { db: flags.db } : {}),
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
+      ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
+      ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
+      ...gateOptions(flags),
+      ...common,
+    }),
+  );
+}
+
+/** `evalroute batch collect <run-id>`: finishes a `run --batch --no-wait`; same exit codes as run. */
+export function batchCollectCommand(runId: string, flags: CollectFlags & { db: string }): Promise<number> {
+  return execute(flags, (common) =>
+    collectRun({
+      runId,
+      db: flags.db,
+      ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}),
+      ...(flags.config ? { config: flags.config } : {}),
+      ...gateOptions(flags),
+      ...common,
+    }),
+  );
+}
+
+function gateOptions(flags: CollectFlags) {
+  return {
+    maxErrorRate: flags.maxErrorRate,
+    ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
+    ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
+    ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
+    ...(flags.repeat ? { repeats: flags.repeat, repeatPolicy: flags.repeatPolicy } : {}),
+    ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
+  };
+}
+
+function batchLine(e: BatchStatusEvent): string {
+  switch (e.kind) {
+    case 'submitted':
+      return `batch ${e.batchId} submitted for model "${e.modelKey}": ${e.items} requests`;
+    case 'fallback':
+      return `warning: model "${e.modelKey}": ${e.message}`;
+    case 'status': {
+      const c = e.state.counts;
+      return `batch ${e.state.batchId} (${e.modelKey}): ${e.state.status}${c ? ` — ${c.succeeded} done, ${c.failed} failed, ${c.pending} pending of ${c.total}` : ''}`;
+    }
+    case 'collected':
+      return `batch ${e.batchId} collected for model "${e.modelKey}": ${e.answered} answered${e.failed ? `, ${e.failed} to call directly` : ''}`;
+  }
+}
+
+async function execute(flags: CollectFlags, start: (common: Common) => Promise<RunResult>): Promise<number> {
   const controller = new AbortController();
   let signals = 0;
   const stop = (name: string) => {
@@ -28,27 +91,25 @@ export async function runCommand(suiteDir: string, flags: RunFlags): Promise<num
   };
   const progress = progressReporter({ quiet: flags.quiet === true, verbose: flags.verbose === true, env: process.env });
   try {
-    const result = await run({
-      suiteDir,
-      ...(flags.config ? { config: flags.config } : {}),
-      ...(flags.routing ? { routing: flags.routing } : {}),
-      ...(flags.db ? { db: flags.db } : {}),
-      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-      cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
-      ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
-      maxErrorRate: flags.maxErrorRate,
-      ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
-      ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
-      ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
-      ...(flags.repeat ? { repeats: flags.repeat, repeatPolicy: flags.repeatPolicy } : {}),
-      ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
+    const result = await start({
       signal: controller.signal,
       onStart: (info) =>
         log(
           `${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`,
         ),
       onProgress: progress.onProgress,
+      onBatchStatus: (e) => log(batchLine(e)),
     });
+    if (result.pendingBatches) {
+      progress.stop();
+      // No verdict yet: only the JSON (status "running") is meaningful; reports wait for the collect.
+      if (flags.json) await writeRunOutputs({ json: flags.json }, { ...result, env: {}, log });
+      process.stderr.write(
+        `run ${result.runId}: ${result.pendingBatches.length} batch(es) submitted (${result.pendingBatches.map((b) => `${b.modelKey}: ${b.batchId}`).join(', ')}); ` +
+          `no verdict yet (exit 3)\n  → collect within 24 h with: evalroute batch collect ${result.runId} --db ${result.dbFile}\n`,
+      );
+      return result.exitCode;
+    }
     await writeRunOutputs(flags, { ...result, env: process.env, log });
     const cap = result.summary.costCap;
     if (cap && cap.notAttempted > 0) {

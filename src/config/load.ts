@@ -228,6 +228,9 @@ function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate):
   for (const k of ['maxInputChars', 'minInputChars', 'maxInputTokens', 'minInputTokens'] as const) {
     if (w[k] !== undefined) c[k] = w[k];
   }
+  for (const k of ['hasImage', 'hasPdf'] as const) {
+    if (w[k] !== undefined) c[k] = w[k];
+  }
   for (const [min, max] of [['minInputChars', 'maxInputChars'], ['minInputTokens', 'maxInputTokens']] as const) {
     const lo = c[min];
     const hi = c[max];

@@ -101,6 +101,21 @@ function templatesOf(suite: Suite): { system?: CompiledTemplate; user?: Compiled
 
 /** The conversation for a case: its own messages as they are, or the suite's templates filled with its vars. */
 export function renderCase(suite: Suite, c: Case): ChatMessage[] {
+  return withCaseAttachments(c, renderMessages(suite, c));
+}
+
+/** Case-level attachments go with the last user message, before any it carries itself. */
+function withCaseAttachments(c: Case, messages: ChatMessage[]): ChatMessage[] {
+  if (!c.attachments?.length) return messages;
+  const last = messages.findLastIndex((m) => m.role === 'user');
+  if (last < 0) throw new ConfigError(c.origin, `case "${c.id}" has attachments but its conversation has no user message`, 'add a prompt.user template or a user message');
+  const target = messages[last]!;
+  const out = [...messages];
+  out[last] = { ...target, attachments: [...c.attachments, ...(target.attachments ?? [])] };
+  return out;
+}
+
+function renderMessages(suite: Suite, c: Case): ChatMessage[] {
   if (c.messages) return c.messages;
   const templates = templatesOf(suite);
   const out: ChatMessage[] = [];

@@ -122,6 +122,8 @@ export const conditionSchema = z
     minInputChars: z.int().nonnegative().optional().describe('Rendered input has at least this many characters'),
     maxInputTokens: z.int().nonnegative().optional().describe('Rendered input has at most this many tokens (o200k)'),
     minInputTokens: z.int().nonnegative().optional().describe('Rendered input has at least this many tokens (o200k)'),
+    hasImage: z.boolean().optional().describe('The case attaches an image (true) or no image (false)'),
+    hasPdf: z.boolean().optional().describe('The case attaches a PDF (true) or no PDF (false)'),
   })
   .describe('All given conditions must hold');
 
@@ -181,9 +183,15 @@ export const suiteSchema = z
   })
   .describe('suites/<name>/suite.yaml');
 
+const attachmentList = z
+  .array(z.string().min(1))
+  .min(1)
+  .describe('Images (PNG, JPEG, GIF, WebP) or PDFs: paths relative to the suite folder, or data: URLs');
+
 export const chatMessageSchema = z.strictObject({
   role: z.enum(['system', 'user', 'assistant']),
   content: z.string(),
+  attachments: attachmentList.optional(),
 });
 
 // Ids end up in tables, file names of reports, JUnit XML and terminal lines: any printable text is fine
@@ -196,6 +204,7 @@ export const caseSchema = z
     id: caseId,
     vars: z.record(z.string(), z.unknown()).optional().describe('Variables of the prompt template'),
     messages: z.array(chatMessageSchema).min(1).optional().describe('A ready conversation, used as is'),
+    attachments: attachmentList.optional().describe('Files attached to the last user message after rendering'),
     task: z.string().min(1).optional(),
     tags: z.array(z.string()).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),

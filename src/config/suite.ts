@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { Case, Golden, GraderSpec, Suite } from '../core/types.js';
+import { AttachmentLoader } from './attachments.js';
 import { checkTemplate } from './prompt.js';
 import { caseSchema, goldenSchema, suiteSchema } from './schemas.js';
 import { readJsonl, readYaml } from './source.js';
@@ -43,7 +44,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
   }
 
   const casesFile = resolve(suiteDir, data.cases ?? 'cases.jsonl');
-  const cases = loadCases(casesFile, file, prompt.user !== undefined);
+  const cases = loadCases(casesFile, file, prompt.user !== undefined, new AttachmentLoader(suiteDir));
 
   const goldensFile = data.goldens !== undefined ? resolve(suiteDir, data.goldens) : resolve(suiteDir, '../../goldens', `${name}.jsonl`);
   const needing = graders.filter((g) => opts.graderNeedsGolden(g));
@@ -82,7 +83,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
   };
 }
 
-function loadCases(file: string, suiteFile: string, hasUserTemplate: boolean): Case[] {
+function loadCases(file: string, suiteFile: string, hasUserTemplate: boolean, attachments: AttachmentLoader): Case[] {
   const records = readJsonl(file, caseSchema, 'cases file', `set cases: in ${suiteFile} or create the file`);
   const seen = new Map<string, number>();
   const cases: Case[] = [];
@@ -104,7 +105,20 @@ function loadCases(file: string, suiteFile: string, hasUserTemplate: boolean): C
     }
     const c: Case = { id: v.id, origin: { file, line } };
     if (v.vars !== undefined) c.vars = v.vars;
-    if (v.messages !== undefined) c.messages = v.messages;
+    const where = { caseId: v.id, origin: { file, line } };
+    if (v.messages !== undefined) {
+      const misplaced = v.messages.findIndex((m) => m.attachments && m.role !== 'user');
+      if (misplaced >= 0) {
+        throw new ConfigError({ file, line }, `case "${v.id}": messages[${misplaced}] is a ${v.messages[misplaced]!.role} message with attachments`, 'the APIs take images and PDFs on user messages only; move the attachments to a user message');
+      }
+      c.messages = v.messages.map(({ attachments: refs, ...m }) => (refs ? { ...m, attachments: refs.map((r) => attachments.load(r, where)) } : m));
+    }
+    if (v.attachments !== undefined) {
+      if (c.messages && !c.messages.some((m) => m.role === 'user')) {
+        throw new ConfigError({ file, line }, `case "${v.id}" has attachments but no user message to attach them to`, 'add a user message, or attach the files on a message with "attachments"');
+      }
+      c.attachments = v.attachments.map((r) => attachments.load(r, where));
+    }
     if (v.task !== undefined) c.task = v.task;
     if (v.tags !== undefined) c.tags = v.tags;
     if (v.metadata !== undefined) c.metadata = v.metadata;

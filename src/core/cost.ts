@@ -20,3 +20,16 @@ export function sumCosts(costs: Iterable<number | null | undefined>): number | n
   }
   return total;
 }
+
+/** OpenAI's Batch API and Anthropic's Message Batches both charge half the list price. */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+/** The price a batch completion is costed at: pass it to `callCost` instead of the model's price. */
+export function batchPrice(price: Price | undefined): Price | undefined {
+  if (!price) return undefined;
+  return {
+    input: price.input * BATCH_PRICE_FACTOR,
+    output: price.output * BATCH_PRICE_FACTOR,
+    ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * BATCH_PRICE_FACTOR } : {}),
+  };
+}

@@ -11,6 +11,30 @@ export type Role = 'system' | 'user' | 'assistant';
 export interface ChatMessage {
   role: Role;
   content: string;
+  /** Images and PDFs sent with this message, before its text. Absent on text-only messages. */
+  attachments?: Attachment[];
+}
+
+export type AttachmentKind = 'image' | 'pdf';
+
+/** What identifies an attached file without its bytes: what the store and reports keep. */
+export interface AttachmentRef {
+  kind: AttachmentKind;
+  /** Detected from the bytes (magic number), never from the file name. */
+  mediaType: string;
+  /** The path as the case wrote it (relative to the suite folder), or `data-url` for an inline one. */
+  name: string;
+  /** sha256 of the bytes, hex: the cache key and the store's row key. */
+  sha256: string;
+  bytes: number;
+  /** Pixel size read from the image header, for token estimates. */
+  width?: number;
+  height?: number;
+}
+
+/** An attached file with its bytes. One Buffer per distinct file, shared by every case that attaches it. */
+export interface Attachment extends AttachmentRef {
+  data: Buffer;
 }
 
 /** Where a record came from, so every error can name the file and line. */
@@ -25,6 +49,8 @@ export interface Case {
   vars?: Record<string, unknown>;
   /** A ready conversation; used as is instead of the suite's prompt template. */
   messages?: ChatMessage[];
+  /** Files attached to the last user message after rendering. */
+  attachments?: Attachment[];
   task?: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
@@ -246,6 +272,10 @@ export interface RuleCondition {
   minInputChars?: number;
   maxInputTokens?: number;
   minInputTokens?: number;
+  /** The case attaches at least one image (true) or none (false). */
+  hasImage?: boolean;
+  /** The case attaches at least one PDF (true) or none (false). */
+  hasPdf?: boolean;
 }
 
 export interface RoutingRule {
@@ -521,5 +551,20 @@ export interface Store {
   getRun(runId: string): RunRecord | undefined;
   getCases(runId: string): StoredCase[];
   getCalls(runId: string): CallOutcome[];
+  /** Record a submitted provider batch of this run at once, so a crash or `--no-wait` can collect it. */
+  saveBatch(runId: string, batch: StoredBatch): void;
+  getBatches(runId: string): StoredBatch[];
+  markBatchCollected(runId: string, batchId: string): void;
   close(): void;
+}
+
+/** A provider batch submitted for a run (`run --batch`); `items` map custom ids back to calls. */
+export interface StoredBatch {
+  modelKey: string;
+  provider: string;
+  batchId: string;
+  status: 'submitted' | 'collected';
+  items: Array<{ customId: string; caseId: string; repeat: number; requestHash: string }>;
+  submittedAt?: string;
+  collectedAt?: string;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompletionRequest, Provider } from '../core/types.js';
+import type { ChatMessage, CompletionRequest, Provider } from '../core/types.js';
 
 /** JSON with object keys sorted, so equal params always hash equally whatever their order in YAML. */
 export function canonicalJson(value: unknown): string {
@@ -10,12 +10,24 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+/**
+ * Attachments enter the key by content hash, media type and name, never by their bytes: hashing the
+ * sha256 is as exact and costs nothing per call. Text-only conversations are hashed exactly as before
+ * attachments existed, so earlier cached responses keep matching.
+ */
+function hashableMessages(messages: readonly ChatMessage[]): unknown {
+  if (!messages.some((m) => m.attachments?.length)) return messages;
+  return messages.map(({ attachments, ...m }) =>
+    attachments?.length ? { ...m, attachments: attachments.map((a) => ({ mediaType: a.mediaType, name: a.name, sha256: a.sha256 })) } : m,
+  );
+}
+
 /** The response-cache key: same provider identity, messages, params and repeat index → same answer. */
 export function requestHash(provider: Provider, req: CompletionRequest): string {
   return createHash('sha256')
     .update(provider.identity)
     .update('\0')
-    .update(canonicalJson(req.messages))
+    .update(canonicalJson(hashableMessages(req.messages)))
     .update('\0')
     .update(canonicalJson(req.params))
     .update('\0')

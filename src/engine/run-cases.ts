@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { callCost } from '../core/cost.js';
+import { batchPrice, callCost } from '../core/cost.js';
 import { EvalrouteError, ProviderError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type {
@@ -77,7 +77,16 @@ export interface EngineOptions {
   /** Price of the judge model, so judge calls count against `maxCostUsd`. */
   judgePrice?: Price;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Answers a provider batch already gave (`run --batch`), by `caseId\0modelKey\0repeat`. A cache hit
+   * still wins; otherwise the prefetched completion stands in for the API call (costed at the batch
+   * price, counted against `maxCostUsd`). Calls without an entry are made directly, as usual.
+   */
+  prefetched?: ReadonlyMap<string, Completion>;
 }
+
+/** The `prefetched` key of a call. */
+export const prefetchKey = (caseId: string, modelKey: string, repeat: number): string => `${caseId}\u0000${modelKey}\u0000${repeat}`;
 
 export interface EngineResult {
   results: CaseResult[];
@@ -147,7 +156,8 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     let completion: Completion;
     const throttle = throttles.get(modelKey)!;
     try {
-      completion = await throttle.limit(() => obtainCompletion(model, throttle, request, hash, ctx));
+      const prefetched = opts.prefetched?.get(key(c.id, modelKey, repeat));
+      completion = await throttle.limit(() => obtainCompletion(model, throttle, request, hash, ctx, prefetched));
     } catch (err) {
       if (err instanceof CallSkipped) {
         notAttempted++;
@@ -281,6 +291,7 @@ async function obtainCompletion(
   request: CompletionRequest,
   hash: string,
   ctx: CallContext,
+  prefetched?: Completion,
 ): Promise<Completion> {
   const { opts, budget } = ctx;
   if (opts.signal.aborted) throw stopping();
@@ -294,6 +305,11 @@ async function obtainCompletion(
         { kind: 'offline_miss', retryable: false },
       );
     }
+  }
+  if (prefetched) {
+    const cost = callCost(prefetched.usage, batchPrice(model.price));
+    budget?.spend(cost ?? 0);
+    return { ...prefetched, attempts: 1, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
   }
   const estimate: TokenEstimate | undefined =
     budget || throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;

@@ -12,7 +12,7 @@ import { ProviderError, type ProviderErrorKind } from '../core/errors.js';
 import type { Completion, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
 import { DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_MAX_TOKENS } from './anthropic.js';
 import { checkBatchItems, type BatchCapable, type BatchFactory, type BatchItem, type BatchOutcome, type BatchState, type BatchStatus } from './batch.js';
-import { mapSdkError, providerError, readApiKey } from './shared.js';
+import { anthropicContent, mapSdkError, providerError, readApiKey } from './shared.js';
 
 let sdkModule: Promise<typeof AnthropicSdk> | undefined;
 const loadSdk = () => (sdkModule ??= import('@anthropic-ai/sdk'));
@@ -26,7 +26,7 @@ export function anthropicMessageParams(model: ModelConfig, req: CompletionReques
     ...params,
     model: model.model,
     ...(system.length ? { system: system.join('\n\n') } : {}),
-    messages: req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: m.content })),
+    messages: req.messages.filter((m) => m.role !== 'system').map((m) => ({ role: m.role, content: anthropicContent(m) })),
   };
 }
 

@@ -7,7 +7,7 @@ import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
 import { httpFetch } from './http-fetch.js';
-import { elapsedSince, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
+import { anthropicContent, checkAttachmentLimits, elapsedSince, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
 let sdkModule: Promise<typeof AnthropicSdk> | undefined;
@@ -33,6 +33,7 @@ export class AnthropicProvider implements Provider {
   }
 
   async complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion> {
+    checkAttachmentLimits('anthropic', this.key, req);
     const sdk = await loadSdk();
     this.#client ??= new sdk.default({
       apiKey: this.#apiKey,
@@ -53,7 +54,7 @@ export class AnthropicProvider implements Provider {
       ...(system.length ? { system: system.join('\n\n') } : {}),
       messages: req.messages
         .filter((m) => m.role !== 'system')
-        .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content })),
+        .map((m) => ({ role: m.role as 'user' | 'assistant', content: anthropicContent(m) })),
     } as MessageCreateParamsNonStreaming;
 
     // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals

@@ -10,21 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { ProviderError } from '../core/errors.js';
-import type { Completion, CompletionRequest, ModelConfig, Price, ProviderContext } from '../core/types.js';
+import type { Completion, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
 import { providerError } from './shared.js';
 
-/** Both providers bill batch calls at 50% of the direct price (input, cached input and output alike). */
-export const BATCH_PRICE_FACTOR = 0.5;
-
-/** The price a batch completion is costed at: pass it to `callCost` instead of the model's price. */
-export function batchPrice(price: Price | undefined): Price | undefined {
-  if (!price) return undefined;
-  return {
-    input: price.input * BATCH_PRICE_FACTOR,
-    output: price.output * BATCH_PRICE_FACTOR,
-    ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * BATCH_PRICE_FACTOR } : {}),
-  };
-}
+export { BATCH_PRICE_FACTOR, batchPrice } from '../core/cost.js';
 
 export interface BatchItem {
   /** Unique within the batch; see `batchCustomId`. */

@@ -13,7 +13,7 @@ import { ProviderError } from '../core/errors.js';
 import type { Completion, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
 import { checkBatchItems, type BatchCapable, type BatchCounts, type BatchFactory, type BatchItem, type BatchOutcome, type BatchState, type BatchStatus } from './batch.js';
 import { DEFAULT_OPENAI_BASE_URL } from './openai.js';
-import { estimateUsage, kindForStatus, mapSdkError, providerError, readApiKey } from './shared.js';
+import { estimateUsage, kindForStatus, mapSdkError, openaiContent, providerError, readApiKey } from './shared.js';
 
 let sdkModule: Promise<typeof OpenAISdk> | undefined;
 const loadSdk = () => (sdkModule ??= import('openai'));
@@ -39,7 +39,7 @@ interface OpenAIResultLine {
 /** The chat completion body the direct OpenAI provider sends for this request. */
 export function openaiChatBody(model: ModelConfig, req: CompletionRequest): Record<string, unknown> {
   const { stream: _stream, ...params } = req.params;
-  return { ...params, model: model.model, messages: req.messages.map((m) => ({ role: m.role, content: m.content })) };
+  return { ...params, model: model.model, messages: req.messages.map((m) => ({ role: m.role, content: openaiContent(m) })) };
 }
 
 const STATUS: Record<Batch['status'], BatchStatus> = {

@@ -9,7 +9,7 @@ import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
 import { httpFetch } from './http-fetch.js';
-import { elapsedSince, estimateUsage, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
+import { checkAttachmentLimits, elapsedSince, estimateUsage, mapSdkError, openaiContent, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
 let sdkModule: Promise<typeof OpenAISdk> | undefined;
@@ -35,6 +35,7 @@ export class OpenAIProvider implements Provider {
   }
 
   async complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion> {
+    checkAttachmentLimits('openai', this.key, req);
     const sdk = await loadSdk();
     // maxRetries 0: the engine owns retries, so backoff and attempt counts are decided in one place.
     // The base URL is explicit even by default: the SDK would otherwise read one from the environment,
@@ -62,7 +63,7 @@ export class OpenAIProvider implements Provider {
     const body = {
       ...params,
       model: this.model.model,
-      messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+      messages: req.messages.map((m) => ({ role: m.role, content: openaiContent(m) })),
     } as ChatCompletionCreateParamsNonStreaming;
 
     // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals

@@ -6,7 +6,9 @@
 import { tokensOf } from '../core/tokens.js';
 import { MissingKeyError, ProviderError, type ProviderErrorKind } from '../core/errors.js';
 import { redact, registerSecret } from '../core/redact.js';
-import type { ModelConfig, ProviderContext } from '../core/types.js';
+import { basename } from 'node:path';
+import { ATTACHMENT_LIMITS, ANTHROPIC_REQUEST_LIMIT, IMAGE_MAX_EDGE, imageTokens } from '../core/media.js';
+import type { Attachment, ChatMessage, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
 import type * as GptTokenizer from 'gpt-tokenizer';
 
 /** Reads and registers the model's API key; throws before any call when it is missing. */
@@ -191,13 +193,71 @@ let tokenizer: Promise<typeof GptTokenizer> | undefined;
  * Token counts for when the API (or a recording) gives none. o200k is only exact for recent OpenAI
  * models, so callers mark the usage `estimated`. The tokenizer is loaded on first use: it is large.
  */
-export async function estimateUsage(messages: ReadonlyArray<{ content: string }>, output: string): Promise<{ input: number; output: number; estimated: true }> {
+export async function estimateUsage(messages: ReadonlyArray<Pick<ChatMessage, 'content' | 'attachments'>>, output: string): Promise<{ input: number; output: number; estimated: true }> {
   const { countTokens } = await (tokenizer ??= import('gpt-tokenizer'));
   // Special-token strings in user text are counted as plain text instead of throwing.
   const opts = { disallowedSpecial: new Set<string>() };
   const count = (text: string) => tokensOf(text, (t) => countTokens(t, opts));
   let input = 0;
-  for (const m of messages) input += count(m.content);
+  for (const m of messages) {
+    input += count(m.content);
+    // Images by Anthropic's width × height / 750; PDFs have no size-only estimate and count as 0.
+    for (const a of m.attachments ?? []) if (a.kind === 'image') input += imageTokens(a.width ?? IMAGE_MAX_EDGE, a.height ?? IMAGE_MAX_EDGE);
+  }
   return { input, output: count(output), estimated: true };
 }
 
+
+/**
+ * Attached files are checked against the API's documented per-file limit before the call, so an
+ * oversized receipt fails at once with its case and file named instead of as an opaque HTTP 400.
+ */
+export function checkAttachmentLimits(api: 'openai' | 'anthropic', modelKey: string, req: CompletionRequest): void {
+  const limits = ATTACHMENT_LIMITS[api];
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  let encoded = 0;
+  for (const m of req.messages) {
+    for (const a of m.attachments ?? []) {
+      encoded += Math.ceil(a.bytes / 3) * 4;
+      const limit = limits[a.kind];
+      if (a.bytes > limit) {
+        throw providerError(modelKey, req.caseId, `attachment ${a.name} is ${mb(a.bytes)}, over the ${api} limit of ${mb(limit)} per ${a.kind === 'pdf' ? 'PDF' : 'image'}`, {
+          kind: 'bad_request',
+          retryable: false,
+        });
+      }
+    }
+  }
+  // Anthropic also caps the whole request body, and base64 makes every file a third larger.
+  if (api === 'anthropic' && encoded > ANTHROPIC_REQUEST_LIMIT) {
+    throw providerError(modelKey, req.caseId, `attachments take ${mb(encoded)} as base64, over anthropic's ${mb(ANTHROPIC_REQUEST_LIMIT)} request limit`, {
+      kind: 'bad_request',
+      retryable: false,
+    });
+  }
+}
+
+const dataUrl = (a: Attachment): string => `data:${a.mediaType};base64,${a.data.toString('base64')}`;
+
+/** OpenAI Chat Completions content: the plain string when nothing is attached, else parts with the text last. */
+export function openaiContent(m: ChatMessage): string | Array<Record<string, unknown>> {
+  if (!m.attachments?.length) return m.content;
+  const parts: Array<Record<string, unknown>> = m.attachments.map((a) =>
+    a.kind === 'pdf'
+      ? { type: 'file', file: { filename: basename(a.name === 'data-url' ? `${a.sha256.slice(0, 12)}.pdf` : a.name), file_data: dataUrl(a) } }
+      : { type: 'image_url', image_url: { url: dataUrl(a) } },
+  );
+  if (m.content !== '') parts.push({ type: 'text', text: m.content });
+  return parts;
+}
+
+/** Anthropic Messages content: the plain string when nothing is attached, else image/document blocks then the text. */
+export function anthropicContent(m: ChatMessage): string | Array<Record<string, unknown>> {
+  if (!m.attachments?.length) return m.content;
+  const blocks: Array<Record<string, unknown>> = m.attachments.map((a) => ({
+    type: a.kind === 'pdf' ? 'document' : 'image',
+    source: { type: 'base64', media_type: a.mediaType, data: a.data.toString('base64') },
+  }));
+  if (m.content !== '') blocks.push({ type: 'text', text: m.content });
+  return blocks;
+}

@@ -187,7 +187,8 @@ function clientPayload(data: ReportData) {
     cases: data.cases.map((c: ReportCase) => {
       const row: Record<string, unknown> = { id: c.id, t: c.tier, o: c.outcome, g: c.tags };
       if (c.task !== undefined) row.k = c.task;
-      if (c.input) row.in = c.input.map((m) => [m.role, m.content]);
+      // Attachments by name: the page stays text, and a receipt's bytes never bloat the report.
+      if (c.input) row.in = c.input.map((m) => [m.role, m.attachments?.length ? `${m.content}\n[attached: ${m.attachments.map((a) => a.name).join(', ')}]` : m.content]);
       else if (c.vars !== undefined) row.v = c.vars;
       if (c.golden) row.gd = c.golden;
       if (c.diff) row.d = c.diff;

@@ -1,6 +1,7 @@
 import { diffWords, diffWordsWithSpace } from 'diff';
 import { sumCosts } from '../core/cost.js';
 import type {
+  AttachmentRef,
   CallError,
   CallOutcome,
   ChatMessage,
@@ -61,7 +62,7 @@ export interface ReportCase {
   tags: string[];
   outcome: Outcome;
   /** The rendered conversation the models saw, else the case's own messages; null when neither is stored. */
-  input: ChatMessage[] | null;
+  input: ReportMessage[] | null;
   vars?: Record<string, unknown>;
   golden?: Omit<Golden, 'origin'>;
   baseline: ReportSide | null;
@@ -192,7 +193,7 @@ export function buildReportData(input: ReportInput): ReportData {
       tier: sc.tier,
       tags: sc.case.tags ?? [],
       outcome: classify(baseline, candidate, sameModel),
-      input: sc.input ?? sc.case.messages ?? null,
+      input: reportMessages(sc.input ?? sc.case.messages),
       baseline,
       candidate,
       sameModel,
@@ -437,4 +438,27 @@ function compareRuns(cases: ReportCase[], base: { run: RunRecord; calls: CallOut
 
 function unique<T>(xs: Iterable<T>): T[] {
   return [...new Set(xs)];
+}
+
+/** A message as reports show it: attachments by name, small images inline as thumbnails. */
+export interface ReportMessage {
+  role: ChatMessage['role'];
+  content: string;
+  attachments?: (AttachmentRef & { dataUrl?: string })[];
+}
+
+/** Images up to this size are inlined as data URLs; larger ones and PDFs appear by name only. */
+export const THUMBNAIL_MAX_BYTES = 200 * 1024;
+
+function reportMessages(messages: readonly ChatMessage[] | undefined): ReportMessage[] | null {
+  if (!messages) return null;
+  return messages.map(({ attachments, ...m }) => {
+    if (!attachments?.length) return m;
+    return {
+      ...m,
+      attachments: attachments.map(({ data, ...ref }) =>
+        ref.kind === 'image' && data.length <= THUMBNAIL_MAX_BYTES ? { ...ref, dataUrl: `data:${ref.mediaType};base64,${data.toString('base64')}` } : ref,
+      ),
+    };
+  });
 }

@@ -6,8 +6,9 @@
 import { createRequire } from 'node:module';
 import type * as GptTokenizer from 'gpt-tokenizer';
 import { ConfigError } from '../core/errors.js';
+import { imageTokens } from '../core/media.js';
 import { tokensOf } from '../core/tokens.js';
-import type { Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
+import type { Attachment, Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
 
 // Loaded on first use: the tokenizer's tables cost ~60 MB and ~50 ms, and most routing files never
 // count tokens. Synchronous require keeps routing synchronous.
@@ -49,12 +50,34 @@ function compileRules(routing: Routing): CompiledRule[] {
   return rules;
 }
 
+/** Every file a case attaches, on the case or on its messages: rendering only moves them. */
+export function attachmentsOf(c: Case): Attachment[] {
+  return [...(c.attachments ?? []), ...(c.messages ?? []).flatMap((m) => m.attachments ?? [])];
+}
+
+/**
+ * Input tokens an image adds: Anthropic's documented width × height / 750 (after downscaling to a
+ * 1568 px long edge). An image whose header gives no size counts as the largest image the formula
+ * allows (~1600 tokens), so it never slips under a `maxInputTokens` threshold by accident.
+ */
+export function attachmentTokens(attachments: readonly Attachment[]): number {
+  let n = 0;
+  for (const a of attachments) {
+    if (a.kind !== 'image') continue;
+    n += a.width !== undefined && a.height !== undefined ? imageTokens(a.width, a.height) : imageTokens(1568, 1568);
+  }
+  return n;
+}
+
 /** Input measured lazily: the tokenizer runs only if some rule asks for tokens, and then only once. */
 class Input {
   private tokens?: number;
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    readonly attachments: readonly Attachment[],
+  ) {}
   get tokenCount(): number {
-    this.tokens ??= countTokens(this.text);
+    this.tokens ??= countTokens(this.text) + attachmentTokens(this.attachments);
     return this.tokens;
   }
 }
@@ -67,6 +90,8 @@ function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: In
       if (!metadataMatches(c.metadata?.[key], want)) return false;
     }
   }
+  if (w.hasImage !== undefined && input.attachments.some((a) => a.kind === 'image') !== w.hasImage) return false;
+  if (w.hasPdf !== undefined && input.attachments.some((a) => a.kind === 'pdf') !== w.hasPdf) return false;
   const chars = input.text.length;
   if (w.maxInputChars !== undefined && chars > w.maxInputChars) return false;
   if (w.minInputChars !== undefined && chars < w.minInputChars) return false;
@@ -89,7 +114,7 @@ function metadataMatches(have: unknown, want: unknown): boolean {
 
 /** The tier of one case. `inputText` is the rendered conversation (message contents joined by "\n"). */
 export function routeCase(routing: Routing, c: Case, inputText: string): RouteMatch {
-  const input = new Input(inputText);
+  const input = new Input(inputText, attachmentsOf(c));
   for (const { rule, regex } of compileRules(routing)) {
     if (!rule.when || matches(rule.when, regex, c, input)) return { tier: rule.tier, rule: rule.name };
   }

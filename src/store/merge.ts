@@ -304,6 +304,10 @@ function absorb(db: Database.Database, theirs: string, ours: string, opts: { err
   db.exec('INSERT INTO main.runs SELECT * FROM src.runs WHERE id NOT IN (SELECT id FROM main.runs) ORDER BY rowid');
   // Cases of runs main already had are identical (checked above), so IGNORE only skips exact duplicates.
   db.exec(`INSERT OR IGNORE INTO main.run_cases (${CASE_COLUMNS}) SELECT ${CASE_COLUMNS} FROM src.run_cases`);
+  // Attachments are keyed by content hash, so the same file in both databases is one row.
+  if (db.prepare("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'attachments'").get() !== undefined) {
+    db.exec('INSERT OR IGNORE INTO main.attachments (sha256, media_type, bytes, data) SELECT sha256, media_type, bytes, data FROM src.attachments');
+  }
 
   // A resumed run: main stored an error where src has the answer to the same request.
   const upgraded = db

@@ -98,6 +98,29 @@ export const MIGRATIONS: readonly string[] = [
     created_at      TEXT NOT NULL
   );
   `,
+  // Attached images and PDFs, once per distinct content; run_cases.input_json refers to them by sha256.
+  `
+  CREATE TABLE attachments (
+    sha256     TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    bytes      INTEGER NOT NULL,
+    data       BLOB NOT NULL
+  );
+  `,
+  // Provider batches of a run (`run --batch`), saved on submission so `batch collect` can fetch them later.
+  `
+  CREATE TABLE batches (
+    run_id       TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    model_key    TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    batch_id     TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('submitted', 'collected')),
+    items_json   TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    collected_at TEXT,
+    PRIMARY KEY (run_id, model_key, batch_id)
+  );
+  `,
 ];
 
 /** The schema version this code writes and understands. */

@@ -8,6 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, unlinkS
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
+  Attachment,
   CallError,
   CallOutcome,
   Completion,
@@ -15,6 +16,7 @@ import type {
   NewRun,
   RunRecord,
   RunStatus,
+  StoredBatch,
   RunSummary,
   Store,
   StoredCase,
@@ -293,6 +295,20 @@ function callKey(caseId: string, modelKey: string, repeat: number): string {
   return `${caseId}\u0000${modelKey}\u0000${repeat}`;
 }
 
+/**
+ * JSON of a case or conversation with each attachment reduced to its reference; the bytes go to the
+ * attachments table once per content hash (`found` collects them), never into every row that uses them.
+ */
+function jsonWithAttachmentRefs(value: unknown, found: Map<string, Attachment>): string {
+  return JSON.stringify(value, (key, v: unknown) => {
+    if (key !== 'attachments' || !Array.isArray(v)) return v;
+    return (v as Attachment[]).map(({ data, ...ref }) => {
+      found.set(ref.sha256, { ...ref, data });
+      return ref;
+    });
+  });
+}
+
 function withoutOrigin<T extends { origin: unknown }>(value: T): Omit<T, 'origin'> {
   const { origin: _origin, ...rest } = value;
   return rest;
@@ -347,6 +363,8 @@ export class SqliteStore implements Store {
         `INSERT INTO run_cases (run_id, case_id, ordinal, tier, case_json, golden_json, input_json)
          VALUES (@run_id, @case_id, @ordinal, @tier, @case_json, @golden_json, @input_json)`,
       ),
+      insertAttachment: db.prepare<[string, string, number, Buffer]>('INSERT OR IGNORE INTO attachments (sha256, media_type, bytes, data) VALUES (?, ?, ?, ?)'),
+      getAttachment: db.prepare<[string], Buffer>('SELECT data FROM attachments WHERE sha256 = ?').pluck(),
       finishRun: db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?'),
       deleteGrades: db.prepare('DELETE FROM grades WHERE run_id = ? AND case_id = ? AND model_key = ? AND repeat = ?'),
       deleteResponse: db.prepare('DELETE FROM responses WHERE run_id = ? AND case_id = ? AND model_key = ? AND repeat = ?'),
@@ -426,6 +444,7 @@ export class SqliteStore implements Store {
       git_commit: run.gitCommit ?? null,
       baseline: run.baseline,
     });
+    const attachments = new Map<string, Attachment>();
     run.cases.forEach((c, ordinal) => {
       const golden = run.goldens?.get(c.id);
       const input = run.inputs?.get(c.id);
@@ -434,11 +453,12 @@ export class SqliteStore implements Store {
         case_id: c.id,
         ordinal,
         tier: run.assignment.get(c.id)!,
-        case_json: JSON.stringify(withoutOrigin(c)),
+        case_json: jsonWithAttachmentRefs(withoutOrigin(c), attachments),
         golden_json: golden ? JSON.stringify(withoutOrigin(golden)) : null,
-        input_json: input ? JSON.stringify(input) : null,
+        input_json: input ? jsonWithAttachmentRefs(input, attachments) : null,
       });
     });
+    for (const a of attachments.values()) this.#stmt.insertAttachment.run(a.sha256, a.mediaType, a.bytes, a.data);
     return id;
   }
 
@@ -532,6 +552,45 @@ export class SqliteStore implements Store {
     if (changes === 0) throw new StoreError(this.file, `run "${runId}" does not exist in this database`, 'check the run id with `evalroute runs`');
   }
 
+  saveBatch(runId: string, batch: StoredBatch): void {
+    this.#assertWritable('save a batch');
+    try {
+      this.#db
+        .prepare(
+          'INSERT OR REPLACE INTO batches (run_id, model_key, provider, batch_id, status, items_json, submitted_at, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(runId, batch.modelKey, batch.provider, batch.batchId, batch.status, JSON.stringify(batch.items), batch.submittedAt ?? new Date().toISOString(), batch.collectedAt ?? null);
+    } catch (e) {
+      throw toStoreError(this.file, `save batch ${batch.batchId} of run ${runId}`, e);
+    }
+  }
+
+  getBatches(runId: string): StoredBatch[] {
+    const rows = this.#db
+      .prepare<[string], { model_key: string; provider: string; batch_id: string; status: StoredBatch['status']; items_json: string; submitted_at: string; collected_at: string | null }>(
+        'SELECT * FROM batches WHERE run_id = ? ORDER BY submitted_at, rowid',
+      )
+      .all(runId);
+    return rows.map((r) => ({
+      modelKey: r.model_key,
+      provider: r.provider,
+      batchId: r.batch_id,
+      status: r.status,
+      items: JSON.parse(r.items_json) as StoredBatch['items'],
+      submittedAt: r.submitted_at,
+      ...(r.collected_at ? { collectedAt: r.collected_at } : {}),
+    }));
+  }
+
+  markBatchCollected(runId: string, batchId: string): void {
+    this.#assertWritable('mark a batch collected');
+    try {
+      this.#db.prepare("UPDATE batches SET status = 'collected', collected_at = ? WHERE run_id = ? AND batch_id = ?").run(new Date().toISOString(), runId, batchId);
+    } catch (e) {
+      throw toStoreError(this.file, `mark batch ${batchId} of run ${runId} collected`, e);
+    }
+  }
+
   /** Newest first. A non-positive or infinite limit lists every run. */
   listRuns(limit = 20): RunRecord[] {
     const n = Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : -1;
@@ -558,17 +617,43 @@ export class SqliteStore implements Store {
     return matches[0] ? this.#toRecord(matches[0]) : undefined;
   }
 
+  /** Cases with their attachments' bytes read back from the attachments table, one Buffer per file. */
   getCases(runId: string): StoredCase[] {
+    const loaded = new Map<string, Buffer>();
     return this.#stmt.getCases.all(runId).map((row) => {
       const stored: StoredCase = {
         caseId: row.case_id,
         tier: row.tier,
-        case: this.#parse(row.case_json, `case "${row.case_id}" of run ${runId}`) as StoredCase['case'],
+        case: this.#withAttachmentData(this.#parse(row.case_json, `case "${row.case_id}" of run ${runId}`), loaded, row.case_id) as StoredCase['case'],
       };
       if (row.golden_json !== null) stored.golden = this.#parse(row.golden_json, `golden of case "${row.case_id}"`) as NonNullable<StoredCase['golden']>;
-      if (row.input_json !== null) stored.input = this.#parse(row.input_json, `input of case "${row.case_id}"`) as NonNullable<StoredCase['input']>;
+      if (row.input_json !== null) {
+        stored.input = this.#withAttachmentData(this.#parse(row.input_json, `input of case "${row.case_id}"`), loaded, row.case_id) as NonNullable<StoredCase['input']>;
+      }
       return stored;
     });
+  }
+
+  #withAttachmentData(value: unknown, loaded: Map<string, Buffer>, caseId: string): unknown {
+    const visit = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(visit);
+      if (!v || typeof v !== 'object') return;
+      const o = v as Record<string, unknown>;
+      if (Array.isArray(o.attachments)) {
+        for (const ref of o.attachments as Attachment[]) {
+          let data = loaded.get(ref.sha256);
+          if (!data) {
+            data = this.#stmt.getAttachment.get(ref.sha256);
+            if (!data) throw new StoreError(this.file, `attachment ${ref.name} (sha256 ${ref.sha256}) of case "${caseId}" is missing from the attachments table`, 'the database was copied or merged without its attachments; re-run the suite');
+            loaded.set(ref.sha256, data);
+          }
+          ref.data = data;
+        }
+      }
+      if (Array.isArray(o.messages)) visit(o.messages);
+    };
+    visit(value);
+    return value;
   }
 
   /** One query per table, joined in memory: fast enough for tens of thousands of calls. */

@@ -15,8 +15,17 @@ export type MockApi = 'openai' | 'anthropic';
 
 export interface MockMessage {
   role: string;
+  /** Text of the message (text parts joined), whatever form the API used. */
   content: string;
+  /** The raw content parts as sent, when the message carried images, files or documents. */
+  parts?: unknown[];
 }
+
+/** Parts are kept only when some part is not text, so text sent as `[{type:'text'}]` still logs as plain text. */
+const withParts = (role: unknown, content: unknown): MockMessage =>
+  Array.isArray(content) && content.some((p: { type?: unknown } | null) => p?.type !== 'text')
+    ? { role: String(role), content: textOf(content), parts: content }
+    : { role: String(role), content: textOf(content) };
 
 export interface MockRequest {
   api: MockApi;
@@ -352,14 +361,14 @@ function textOf(content: unknown): string {
 
 function normaliseOpenAI(body: Record<string, unknown>): MockMessage[] {
   const list = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
-  return list.map((m) => ({ role: String(m.role), content: textOf(m.content) }));
+  return list.map((m) => withParts(m.role, m.content));
 }
 
 function normaliseAnthropic(body: Record<string, unknown>): MockMessage[] {
   const out: MockMessage[] = [];
   if (body.system !== undefined) out.push({ role: 'system', content: textOf(body.system) });
   const list = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
-  for (const m of list) out.push({ role: String(m.role), content: textOf(m.content) });
+  for (const m of list) out.push(withParts(m.role, m.content));
   return out;
 }
 
