@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
-import type { Outcome, ReportCase, ReportData, ReportSide, ReportTier } from './report-data.js';
+import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, ReportTier } from './report-data.js';
 import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
@@ -187,8 +187,7 @@ function clientPayload(data: ReportData) {
     cases: data.cases.map((c: ReportCase) => {
       const row: Record<string, unknown> = { id: c.id, t: c.tier, o: c.outcome, g: c.tags };
       if (c.task !== undefined) row.k = c.task;
-      // Attachments by name: the page stays text, and a receipt's bytes never bloat the report.
-      if (c.input) row.in = c.input.map((m) => [m.role, m.attachments?.length ? `${m.content}\n[attached: ${m.attachments.map((a) => a.name).join(', ')}]` : m.content]);
+      if (c.input) row.in = c.input.map((m) => (m.attachments?.length ? [m.role, m.content, m.attachments.map(attachment)] : [m.role, m.content]));
       else if (c.vars !== undefined) row.v = c.vars;
       if (c.golden) row.gd = c.golden;
       if (c.diff) row.d = c.diff;
@@ -198,6 +197,18 @@ function clientPayload(data: ReportData) {
       return row;
     }),
   };
+}
+
+/**
+ * Only small images carry their bytes (as a data URL, see THUMBNAIL_MAX_BYTES); PDFs and large images go by
+ * name, type and size, so a receipt never bloats the report.
+ */
+function attachment(a: NonNullable<ReportMessage['attachments']>[number]) {
+  const out: Record<string, unknown> = { n: a.name, k: a.kind, mt: a.mediaType, by: a.bytes };
+  if (a.width !== undefined) out.w = a.width;
+  if (a.height !== undefined) out.h = a.height;
+  if (a.dataUrl !== undefined) out.u = a.dataUrl;
+  return out;
 }
 
 function side(s: ReportSide, textInDiff: boolean) {
