@@ -71,7 +71,10 @@ rules:
     );
     p.write('suites/arith/cases.jsonl', readFileSync(join(p.suiteDir, 'cases.jsonl'), 'utf8').replace('"id":"c001"', '"id":"c001","metadata":{"via":"gw"}'));
     const env = { BIG_KEY: OPENAI_KEY, SMALL_KEY: ANTHROPIC_KEY, GW_KEY: GATEWAY_KEY };
-    const out = await runCli(['run', p.suiteDir, '--json', 'out.json', '--report', 'out.html'], { cwd: p.dir, env });
+    const out = await runCli(
+      ['run', p.suiteDir, '--json', 'out.json', '--report', 'out.html', '--markdown', 'out.md', '--junit', 'out.xml'],
+      { cwd: p.dir, env: { ...env, GITHUB_STEP_SUMMARY: join(p.dir, 'step-summary.md') } },
+    );
 
     // Every call failed with the echoing 401, so the run is incomplete — and the echo really happened.
     expect(out.status, out.stderr).toBe(3);
@@ -84,6 +87,9 @@ rules:
       stdout: out.stdout,
       stderr: out.stderr,
       json: readFileSync(join(p.dir, 'out.json'), 'latin1'),
+      markdown: readFileSync(join(p.dir, 'out.md'), 'latin1'),
+      junit: readFileSync(join(p.dir, 'out.xml'), 'latin1'),
+      stepSummary: readFileSync(join(p.dir, 'step-summary.md'), 'latin1'),
       store: readFileSync(p.dbFile).toString('latin1'),
     };
     for (const side of ['-wal', '-shm']) if (existsSync(p.dbFile + side)) outputs[`store${side}`] = readFileSync(p.dbFile + side).toString('latin1');
