@@ -22,7 +22,7 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-program
+const runCommandSpec = program
   .command('run')
   .description('replay a suite against the baseline and the routed tier models, grade, store and gate')
   .argument('<suite-dir>', 'folder holding suite.yaml')
@@ -30,11 +30,6 @@ program
   .option('--routing <file>', 'routing file (default: the config\'s routing: key)')
   .option('--db <file>', 'results database (default: the config\'s store:, else .evalroute/evalroute.db)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
-  .option('--report <file>', 'write the HTML diff report to this file')
-  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
-  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
-  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
-  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
   .addOption(new Option('--repeat <n>', 'sample each (case, model) n times; flaky cases are reported').argParser(positiveInt))
   .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
   .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
@@ -42,7 +37,6 @@ program
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
-  .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
@@ -131,7 +125,7 @@ program
     process.exitCode = await simulateCommand(suiteDir, opts);
   });
 
-program
+const gateCommandSpec = program
   .command('gate')
   .description('gate a routing change: run the head rules, score the base rules from the store, show which cases moved tier')
   .argument('<suite-dir>', 'folder holding suite.yaml')
@@ -140,13 +134,7 @@ program
   .option('--config <file>', 'evalroute.config.yaml (default: in the suite folder, else the working folder)')
   .option('--db <file>', 'results database (default: the config\'s store:)')
   .option('--json <file>', 'write the head\'s result plus base and moved to this file ("-" for stdout)')
-  .option('--report <file>', 'write the HTML diff report to this file')
-  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
-  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
-  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
-  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
   .option('--offline', 'use stored responses only and make no network call')
-  .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
   .action(async (suiteDir: string, opts: GateFlags) => {
     const { gateCommand } = await import('./gate-command.js');
     process.exitCode = await gateCommand(suiteDir, opts);
@@ -299,23 +287,17 @@ export type CollectFlags = Pick<
 >;
 
 const batchCommand = program.command('batch').description('provider Batch API runs (run --batch)');
-batchCommand
+const collectCommandSpec = batchCommand
   .command('collect')
   .description('wait for the batches of a run started with run --batch --no-wait, call what they did not answer directly, and gate')
   .argument('<run-id>', 'the run to finish (see evalroute runs)')
   .option('--db <file>', 'results database holding the run', '.evalroute/evalroute.db')
   .option('--config <file>', 'evalroute.config.yaml (default: in the run\'s suite folder, else the working folder)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
-  .option('--report <file>', 'write the HTML diff report to this file')
-  .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
-  .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
-  .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
-  .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
   .addOption(new Option('--repeat <n>', 'the --repeat the run was started with').argParser(positiveInt))
   .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
   .option('--shard <i/n>', 'the --shard the run was started with')
   .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
-  .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
   .addOption(new Option('--max-cost <usd>', 'spending cap in USD over the run, batch answers included').argParser(positiveAmount))
   .option('-q, --quiet', 'print only the verdict table')
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
@@ -323,6 +305,17 @@ batchCommand
     const { batchCollectCommand } = await import('./run-command.js');
     process.exitCode = await batchCollectCommand(runId, opts);
   });
+
+// The result files and gate options every gating command offers, with one meaning everywhere.
+for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
+  cmd
+    .option('--report <file>', 'write the HTML diff report to this file')
+    .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
+    .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
+    .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
+    .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
+    .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02));
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
