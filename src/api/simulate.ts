@@ -14,6 +14,7 @@
  * judge grader is replaced by the grade stored for the same case and the same output text in an earlier
  * run of the suite; an output never judged before counts as a missing pair.
  */
+import type { OverallView } from '../report/simulate-console.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type {
@@ -78,19 +79,7 @@ export interface ModelAccuracy {
 }
 
 /** Quality and cost of a routed configuration over every scored case, against all-frontier. */
-export interface OverallScore {
-  cases: number;
-  /** Pass rate when each case is answered by its tier's model. */
-  passRate: number;
-  /** Pass rate when every case is answered by the baseline. */
-  baselinePassRate: number;
-  delta: number;
-  /** USD per 1,000 production requests (one call per request, to the routed model); null = unpriced. */
-  costPer1k: number | null;
-  baselineCostPer1k: number | null;
-  /** 1 − costPer1k / baselineCostPer1k; null when either is unknown. */
-  savings: number | null;
-}
+export type OverallScore = OverallView;
 
 export interface RoutingScore {
   routingFile: string;

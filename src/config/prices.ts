@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
 import type { Price } from '../core/types.js';
+import { editDistance } from './source.js';
 
 export interface PriceTableEntry extends Price {
   /** Where the figures come from (the provider's pricing page or announcement). */
@@ -136,16 +137,4 @@ export function resolvePrice(
     ...(overridden.length ? { overridden } : {}),
   };
   return price;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

@@ -7,11 +7,15 @@ import { int, pct, pts, table, usd } from './format.js';
 
 export interface OverallView {
   cases: number;
+  /** Pass rate when each case is answered by its tier's model. */
   passRate: number;
+  /** Pass rate when every case is answered by the baseline. */
   baselinePassRate: number;
   delta: number;
+  /** USD per 1,000 production requests (one call per request, to the routed model); null = unpriced. */
   costPer1k: number | null;
   baselineCostPer1k: number | null;
+  /** 1 − costPer1k / baselineCostPer1k; null when either is unknown. */
   savings: number | null;
 }
 
