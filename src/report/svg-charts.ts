@@ -27,7 +27,8 @@ export interface PassRateRow {
   whisker?: { x1: number; x2: number; y: number; top: number; bottom: number; title: string };
 }
 
-export interface PassRateChart {
+/** The drawing area every chart shares: SVG size and the plot rectangle inside its margins. */
+export interface PlotFrame {
   width: number;
   height: number;
   plotX: number;
@@ -35,6 +36,9 @@ export interface PassRateChart {
   plotW: number;
   plotH: number;
   plotBottom: number;
+}
+
+export interface PassRateChart extends PlotFrame {
   ticks: { x: number; label: string }[];
   rows: PassRateRow[];
 }
@@ -119,14 +123,7 @@ export interface ScatterPoint {
   title: string;
 }
 
-export interface ParetoChart {
-  width: number;
-  height: number;
-  plotX: number;
-  plotY: number;
-  plotW: number;
-  plotH: number;
-  plotBottom: number;
+export interface ParetoChart extends PlotFrame {
   plotRight: number;
   logScale: boolean;
   xTicks: { x: number; label: string }[];
