@@ -1,4 +1,4 @@
-import { wilsonInterval } from './wilson.js';
+import { wilsonBounds } from './wilson.js';
 
 /**
  * The paired 2×2 table of one tier, as the gate reads it:
@@ -45,6 +45,11 @@ export function newcombePairedInterval(a: number, b: number, c: number, d: numbe
   for (const [name, v] of [['a', a], ['b', b], ['c', c], ['d', d]] as const) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`newcombePairedInterval: ${name} must be a non-negative integer, got ${v}`);
   }
+  return newcombeBounds(a, b, c, d, confidence);
+}
+
+/** The same interval for real-valued (effective) counts; see wilsonBounds. Callers validate. */
+export function newcombeBounds(a: number, b: number, c: number, d: number, confidence = 0.95): [number, number] {
   const n = a + b + c + d;
   if (n === 0) return [-1, 1];
   // Newcombe's own orientation: θ = p1 − p2 with p1 the candidate and p2 the baseline margin.
@@ -52,8 +57,8 @@ export function newcombePairedInterval(a: number, b: number, c: number, d: numbe
   const x2 = a + b;
   const p1 = x1 / n;
   const p2 = x2 / n;
-  const [l1, u1] = wilsonInterval(x1, n, confidence);
-  const [l2, u2] = wilsonInterval(x2, n, confidence);
+  const [l1, u1] = wilsonBounds(x1, n, confidence);
+  const [l2, u2] = wilsonBounds(x2, n, confidence);
 
   // Margins of the candidate-by-baseline table: candidate pass/fail, baseline pass/fail.
   const e = x1;

@@ -9,6 +9,14 @@ export function wilsonInterval(successes: number, n: number, confidence = 0.95):
   if (!Number.isInteger(n) || n < 0 || !Number.isInteger(successes) || successes < 0 || successes > n) {
     throw new RangeError(`wilsonInterval: need integers 0 ≤ successes ≤ n, got ${successes}/${n}`);
   }
+  return wilsonBounds(successes, n, confidence);
+}
+
+/**
+ * The same interval for real-valued counts: effective numbers of successes and trials after a design
+ * effect (repeated samples of one case are not independent; see gate/decide.ts). Callers validate.
+ */
+export function wilsonBounds(successes: number, n: number, confidence = 0.95): [number, number] {
   if (n === 0) return [0, 1];
   const z = zForConfidence(confidence);
   const z2 = z * z;
