@@ -159,11 +159,22 @@ const MMLU = {
     'The following are multiple choice questions (with answers) about {{category}}. Think step by step and then finish your answer with "the answer is (X)" where X is the correct letter choice.',
   user: 'Question: {{question}}\nOptions: {{#each options}}{{letter @index}}. {{this}}\n{{/each}}Answer: Let\'s think step by step.',
   params: '{ temperature: 0, max_tokens: 2048 }',
-  // The two routing designs the README explains. Categories were chosen from the table this script prints.
+  // The three routing designs the README explains, one per gate outcome. Categories were chosen from the
+  // table this script prints.
   routings: [
     {
       file: 'routing.yaml',
-      title: 'specialist routing that holds',
+      title: 'specialist routing the gate can vouch for (PASS, plus a trial tier too small to decide)',
+      tiers: [
+        { name: 'mid', model: 'gemini-pro', gate: { minPassRate: 0.6, maxRegression: 0.05 },
+          rule: 'pro-safe-categories', categories: ['physics', 'engineering', 'philosophy'] },
+        { name: 'cheap', model: 'gemini-flash', gate: { minPassRate: 0.6, maxRegression: 0.05, onInconclusive: 'warn' },
+          rule: 'flash-trial-categories', categories: ['biology', 'economics'] },
+      ],
+    },
+    {
+      file: 'routing-specialist.yaml',
+      title: 'specialist routing the suite is too small to decide (INCONCLUSIVE, exit 4)',
       tiers: [
         { name: 'cheap', model: 'gemini-flash', gate: { minPassRate: 0.6, maxRegression: 0.05 },
           rule: 'flash-safe-categories', categories: ['biology', 'economics', 'philosophy', 'physics'] },
@@ -173,7 +184,7 @@ const MMLU = {
     },
     {
       file: 'routing-aggressive.yaml',
-      title: 'the pull request the gate must stop',
+      title: 'the pull request the gate must stop (FAIL, exit 1)',
       tiers: [
         { name: 'cheap', model: 'gemini-flash', gate: { minPassRate: 0.6, maxRegression: 0.05 },
           rule: 'flash-categories',
@@ -307,7 +318,7 @@ function routingYaml(r, baseline, frontierModel, rows, pass) {
   const width = Math.max(...r.tiers.map((t) => t.name.length), 'frontier'.length) + 1;
   for (const t of r.tiers) {
     lines.push(
-      `  ${`${t.name}:`.padEnd(width)} { model: ${t.model}, gate: { minPassRate: ${t.gate.minPassRate}, maxRegression: ${t.gate.maxRegression} } }`,
+      `  ${`${t.name}:`.padEnd(width)} { model: ${t.model}, gate: { ${Object.entries(t.gate).map(([k, v]) => `${k}: ${v}`).join(', ')} } }`,
     );
   }
   lines.push(`  ${'frontier:'.padEnd(width)} { model: ${frontierModel} }`, 'rules:       # first match wins; the last rule is the default');

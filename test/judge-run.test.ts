@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
+import { ConfigError } from '../src/core/errors.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
 
@@ -67,5 +68,46 @@ describe('judge calls inside a run', () => {
 
     writeFileSync(suiteFile, readFileSync(suiteFile, 'utf8').replace('model: small }', 'model: nope }'));
     await expect(run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env })).rejects.toThrow(/suite\.yaml.*graders\[0\]\.model[\s\S]*"nope"/);
+  });
+
+  it('leave a case with no readable judge verdict out of the comparison, into the error budget', async () => {
+    const answer = arithmeticResponder();
+    // The judge cannot be read for the cheap model's answer to case 0 (a passing answer) and for the
+    // baseline's answer to case 2: neither may move a pass rate.
+    // The judge cannot be read whenever it judges the answer "7" (case 0) or "11" (case 4), both cheap-tier
+    // cases where both models answer right, even after the grader asks it again.
+    server.script((req) => {
+      if (req.model !== 'judge-1') return answer(req);
+      const judged = /\[The Start of Response\]\n(.*)\n\[The End of Response\]/.exec(req.messages.map((m) => m.content).join('\n'))?.[1];
+      return judged === '7' || judged === '11' ? 'I refuse to score this.' : '{"score": 9, "reasoning": "ok"}';
+    });
+    const p = projectWithJudge();
+    const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, maxErrorRate: 1 });
+    const cheap = result.summary.tiers.find((t) => t.tier === 'cheap')!;
+    const judged = server.requests.filter((r) => r.model === 'judge-1');
+    expect(judged.length).toBeGreaterThan(0);
+    // Every graded output that the judge could read passed; the unreadable ones are neither pass nor fail.
+    expect(cheap.passRate).toBe(1);
+    expect(cheap.baselinePassRate).toBe(1);
+    expect(cheap.cases).toBe(3);
+    expect(cheap.gradeErrors).toBe(2);
+    expect(cheap.compared).toBe(1);
+    expect(cheap.reasons.join(' ')).toContain('whose output a grader could not grade');
+    expect(result.summary.errors!.some((e) => e.kind.startsWith('grade-error'))).toBe(true);
+    // With the default 2% error budget the same run is incomplete (exit 3), never a verdict.
+    const strict = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
+    expect(strict.exitCode).toBe(3);
+  });
+
+  it('refuse a judge grader with no judge model before any call (exit 2)', async () => {
+    server.script(arithmeticResponder());
+    const p = createProject(server, { cases: 6 });
+    const suiteFile = `${p.suiteDir}/suite.yaml`;
+    writeFileSync(suiteFile, readFileSync(suiteFile, 'utf8').replace('graders:\n', 'graders:\n  - { type: judge, mode: reference }\n'));
+    const err = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    expect((err as Error).message).toMatch(/suite\.yaml \(at graders\[0\]\): the judge grader "judge" has no judge model[\s\S]*add judge: \{ model: <model key> \}/);
+    expect(server.requests).toHaveLength(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { TierVerdict } from '../src/core/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import type { CallOutcome } from '../src/core/types.js';
@@ -50,14 +51,31 @@ describe('--repeat through the engine and both SDKs', () => {
     });
     const p = createProject(server, { cases: 10, rules: '  - { name: all, when: { task: arithmetic }, tier: cheap }\n  - { tier: frontier }' });
 
-    const majority = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3 });
+    // Default: every call counts (per-call). 4 of 30 samples fail: −13.3 pts, beyond the 5-pt screen.
+    const perCall = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3 });
     expect(server.requests).toHaveLength(60);
+    const perCallCheap = perCall.summary.tiers.find((t) => t.tier === 'cheap')! as TierVerdict & { designEffect?: number };
+    expect(perCallCheap.passRate).toBeCloseTo(26 / 30, 12);
+    expect(perCallCheap).toMatchObject({ baselinePassRate: 1, flaky: 4, pass: false });
+    expect(perCall.summary.repeats).toMatchObject({ samples: 3, policy: 'per-call' });
+    expect(perCall.summary.repeats!.flaky.map((f) => f.caseId).sort()).toEqual(['c001', 'c003', 'c005', 'c007']);
+    expect(perCall.summary.repeats!.flaky[0]).toMatchObject({ model: 'small', passes: 2, samples: 3 });
+    // Each flaky case failed one sample of three: no clustering, so 30 pairs count as 30 (see gate.test.ts).
+    expect(perCallCheap.designEffect ?? 1).toBe(1);
+
+    // Majority forgives the flake; re-decided from the cache with zero calls.
+    server.reset();
+    const majority = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3, repeatPolicy: 'majority' });
+    expect(server.requests).toHaveLength(0);
     const cheap = majority.summary.tiers.find((t) => t.tier === 'cheap')!;
     expect(cheap).toMatchObject({ passRate: 1, baselinePassRate: 1, flaky: 4, pass: true });
     expect(cheap.reasons.join(' ')).toContain('4 flaky (case, model) pairs');
-    expect(majority.summary.repeats).toMatchObject({ samples: 3, policy: 'majority' });
-    expect(majority.summary.repeats!.flaky.map((f) => f.caseId).sort()).toEqual(['c001', 'c003', 'c005', 'c007']);
-    expect(majority.summary.repeats!.flaky[0]).toMatchObject({ model: 'small', passes: 2, samples: 3 });
+
+    // pass@k hides the per-call regression, so the verdict warns with the per-call figure.
+    const any = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3, repeatPolicy: 'pass@k' });
+    const anyCheap = any.summary.tiers.find((t) => t.tier === 'cheap')!;
+    expect(anyCheap.passRate).toBe(1);
+    expect(anyCheap.reasons.join(' ')).toContain('warning: pass@k counts a case as passed when any sample passes, which hides per-call regressions (per-call delta −13.3 pts)');
 
     // Every sample is its own cache entry: the strict policy re-decides from the cache with zero calls.
     server.reset();

@@ -99,9 +99,12 @@ describe('buildReportData', () => {
     expect(unpriced.tiers.find((t) => t.tier === 'mid')!.savedPer1k).toBeNull();
   });
 
-  it('places each model on the cost/quality plane over the cases it was run on', () => {
+  it('places each model on the cost/quality plane over the cases it shares with the baseline, errors left out', () => {
     const byModel = Object.fromEntries(data.models.map((m) => [m.model, m]));
-    expect(byModel.flash).toMatchObject({ cases: 8, passes: 4, passRate: 0.5, errors: 1 });
+    // 8 flash calls, one errored: 4 of the 7 graded cases pass, and the baseline is read on those same 7.
+    expect(byModel.flash).toMatchObject({ cases: 7, passes: 4, passRate: 4 / 7, errors: 1 });
+    expect(byModel.flash!.baselinePassRate).toBeDefined();
+    expect(byModel.gpt4!.baselinePassRate).toBeUndefined();
     expect(byModel.flash!.costPer1k).toBeCloseTo(((7 * 0.0005) / 8) * 1000, 10);
     expect(byModel.gpt4).toMatchObject({ cases: 20, passes: 15, isBaseline: true, pareto: true });
     expect(byModel.mixtral!.costPer1k).toBeNull();
@@ -133,8 +136,10 @@ describe('renderHtmlReport', () => {
     expect(cheap).toContain('pass rate 25.0% is below the floor 85.0%');
     expect(cheap).toContain('$9.50 per 1k (95.0%)');
     const mid = card(html, 'mid');
-    expect(mid).toContain('PASS');
+    expect(mid).toContain('<p class="verdict warn"><span aria-hidden="true">?</span> INCONCLUSIVE</p>');
+    expect(mid).toContain('~300 more cases would decide it');
     expect(mid).toMatch(/unpriced/);
+    expect(cheap).toContain('<p class="headline">FAIL — regressed: at best −20.0 pts at 95% confidence, beyond the margin 3</p>');
     expect(card(html, 'frontier')).toContain('baseline tier');
     expect(html).toContain('GATE FAILED');
     expect(html).toContain('#a3f9c2e1b4d5'); // short routing hash

@@ -100,7 +100,7 @@ function tinySummary(over: Partial<RunSummary> = {}): RunSummary {
     status: 'complete',
     pass: false,
     tiers: [
-      { tier: 'cheap', model: 'mini', baselineModel: 'big', cases: 1, passRate: 0, baselinePassRate: 1, delta: -1, errors: 0, pass: false, reasons: ['delta −100.0 pts below the −5.0 pts margin'], ci: [-1, -0.2], pValue: 1, rule: 'point' },
+      { tier: 'cheap', model: 'mini', baselineModel: 'big', cases: 1, passRate: 0, baselinePassRate: 1, delta: -1, errors: 0, outcome: 'fail', pass: false, headline: 'FAIL (screening: point estimate) — delta −100.0 pts beyond the margin 5', reasons: ['delta −100.0 pts below the −5.0 pts margin'], ci: [-1, -0.2], pValue: 1, rule: 'point' },
     ],
     models: [],
     ...over,
@@ -188,7 +188,8 @@ describe('formatJunit', () => {
     const gate = (s: El) => all(s, 'testcase').find((c) => c.attrs.name === 'gate')!;
     const failure = child(gate(cheap!), 'failure')!;
     expect(failure.attrs.type).toBe('gate');
-    expect(failure.attrs.message).toBe('✘ FAIL tier cheap (flash): pass rate 25.0% vs 75.0%, delta −50.0 pts, 95% CI −80.0 pts … −20.0 pts, p 0.031');
+    expect(failure.attrs.message).toBe('tier cheap (flash): FAIL — regressed: at best −20.0 pts at 95% confidence, beyond the margin 3');
+    expect(failure.text).toContain('pass rate 25.0% vs 75.0%, delta −50.0 pts, 95% CI −80.0 pts … −20.0 pts, p 0.031');
     expect(failure.text).toContain('- pass rate 25.0% is below the floor 85.0%');
     expect(failure.text).toContain('- drop of 50.0 pts exceeds maxRegression 3.0 pts');
     expect(child(gate(mid!), 'failure')).toBeUndefined();
@@ -237,7 +238,7 @@ describe('formatJunit', () => {
     const doc = parseXml(formatJunit(summary, []));
     const gate = all(doc, 'testcase').find((c) => c.attrs.name === 'gate')!;
     expect(child(gate, 'error')!.attrs.type).toBe('incomplete');
-    expect(child(gate, 'error')!.attrs.message).toMatch(/^run incomplete: not enough data to gate on; ✔ PASS tier cheap/);
+    expect(child(gate, 'error')!.attrs.message).toMatch(/^RUN INCOMPLETE: not enough data to gate on \(exit 3\); no tier is decided\.; tier cheap/);
     const budgets = all(doc, 'testsuite').find((s) => s.attrs.name === 'budgets')!;
     expect(budgets.attrs).toMatchObject({ tests: '2', failures: '1', skipped: '1' });
     expect(child(all(budgets, 'testcase')[0]!, 'failure')!.attrs).toMatchObject({ type: 'budget', message: 'projected $150/month over the $100 limit' });

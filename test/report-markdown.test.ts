@@ -22,11 +22,12 @@ function tableRows(md: string, first: string): string[][] {
 
 const tier = (over: Partial<TierVerdict>): TierVerdict => ({
   tier: 'cheap', model: 'mini', baselineModel: 'big', cases: 100, passRate: 0.9, baselinePassRate: 0.92, delta: -0.02,
-  errors: 0, pass: true, reasons: [], ci: [-0.06, 0.01], pValue: 0.21, rule: 'point', ...over,
+  errors: 0, outcome: 'pass', pass: true, headline: 'PASS — at worst −4.0 pts at 95% confidence, margin 5', reasons: [], ci: [-0.04, 0.01], pValue: 0.21, rule: 'noninferiority', ...over,
 });
 
 const baselineTier: TierVerdict = {
-  tier: 'frontier', model: 'big', baselineModel: 'big', cases: 50, passRate: 0.92, baselinePassRate: 0.92, delta: 0, errors: 0, pass: true, reasons: ['is the baseline'],
+  tier: 'frontier', model: 'big', baselineModel: 'big', cases: 50, passRate: 0.92, baselinePassRate: 0.92, delta: 0, errors: 0,
+  outcome: 'pass', pass: true, headline: 'baseline — the model every tier is compared with', reasons: ['is the baseline'],
 };
 
 const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
@@ -40,24 +41,36 @@ describe('formatMarkdown', () => {
   it('starts with the hidden marker and a headline that says whether the gate passed', () => {
     const passed = formatMarkdown(summary());
     expect(passed.split('\n')[0]).toBe(MARKDOWN_MARKER);
-    expect(passed).toContain('## ✅ evalroute gate passed: every routed tier holds against the baseline');
+    expect(passed).toContain('## ✅ evalroute: GATE PASSED: every routed tier is shown to hold its margin against the baseline (95% confidence).');
 
     const { summary: failing } = buildFixture();
     const md = formatMarkdown(failing);
-    expect(md).toContain('## ❌ evalroute gate failed: tier cheap regressed');
+    expect(md).toContain('## ❌ evalroute: GATE FAILED: cheap regressed.');
 
-    const two = summary({ pass: false, tiers: [tier({ pass: false }), tier({ tier: 'mid', pass: false })] });
-    expect(formatMarkdown(two)).toContain('## ❌ evalroute gate failed: tiers cheap, mid regressed');
+    const failed = { outcome: 'fail' as const, pass: false, headline: 'FAIL — regressed: at best −8.0 pts at 95% confidence, beyond the margin 5' };
+    const two = summary({ outcome: 'fail', pass: false, tiers: [tier(failed), tier({ ...failed, tier: 'mid' })] });
+    expect(formatMarkdown(two)).toContain('## ❌ evalroute: GATE FAILED: cheap, mid regressed.');
+
+    const undecided = { outcome: 'inconclusive' as const, pass: false, headline: 'INCONCLUSIVE — between −9.1 pts and +3.3 pts, margin 5; ~264 more cases would decide it' };
+    const open = formatMarkdown(summary({ outcome: 'inconclusive', pass: false, tiers: [tier(undecided)] }));
+    expect(open).toContain('## ❔ evalroute: GATE INCONCLUSIVE (exit 4): no tier failed, but cheap is not decided');
+    expect(open).toContain('- ❔ **cheap**: INCONCLUSIVE — between −9.1 pts and +3.3 pts, margin 5; ~264 more cases would decide it');
+    expect(tableRows(open, 'tier')[0]![9]).toBe('❔ INCONCLUSIVE');
+
+    const screening = formatMarkdown(summary({ tiers: [tier({ rule: 'point', headline: 'PASS (screening: point estimate) — delta −2.0 pts' })] }));
+    expect(screening).toContain('GATE PASSED on screening rules (point: cheap)');
+    expect(screening).not.toMatch(/every routed tier is shown to hold|holds/);
 
     const incomplete = formatMarkdown(summary({ status: 'incomplete', pass: false }));
-    expect(incomplete).toContain('## ⚠️ evalroute run incomplete: not enough data to gate on');
+    expect(incomplete).toContain('## ⚠️ evalroute: RUN INCOMPLETE: not enough data to gate on (exit 3); no tier is decided.');
 
     const budget = summary({
+      outcome: 'fail',
       pass: false,
       budgets: [{ useCase: 'support', metric: 'usdPerMonth', limit: 100, projected: 150, used: 1.5, alertAt: 0.7, status: 'fail', message: 'projected $150/month over the $100 limit' }],
     });
     const b = formatMarkdown(budget);
-    expect(b).toContain('## ❌ evalroute gate failed: over budget: support');
+    expect(b).toContain('## ❌ evalroute: GATE FAILED: over budget: support.');
     expect(b).toContain('- ✘ **support** (fail): projected $150/month over the $100 limit');
   });
 
@@ -66,8 +79,8 @@ describe('formatMarkdown', () => {
     const rows = tableRows(formatMarkdown(s), 'tier');
     expect(rows).toEqual([
       ['cheap', 'flash', '8', '25.0%', '75.0%', '−50.0 pts', '−80.0 pts … −20.0 pts', '0.031', 'noninferiority', '✘ FAIL', '$0.50', '$10.00', '—'],
-      ['mid', 'mixtral', '6', '66.7%', '66.7%', '±0.0 pts', '−25.0 pts … +25.0 pts', '1.000', 'noninferiority', '✔ PASS', 'unpriced', '$10.00', 'unpriced'],
-      ['frontier', 'gpt4', '6', '83.3%', '83.3%', '—', '—', '—', '—', '✔ PASS', '$10.00', '$10.00', '—'],
+      ['mid', 'mixtral', '6', '66.7%', '66.7%', '±0.0 pts', '−25.0 pts … +25.0 pts', '1.000', 'noninferiority', '❔ INCONCLUSIVE', 'unpriced', '$10.00', 'unpriced'],
+      ['frontier', 'gpt4', '6', '83.3%', '83.3%', '—', '—', '—', '—', '· BASELINE', '$10.00', '$10.00', '—'],
     ]);
     const withSavings = summary({ tiers: [tier({ costPer1k: 0.5, baselineCostPer1k: 10, savings: 0.95 })] });
     expect(tableRows(formatMarkdown(withSavings), 'tier')[0]!.slice(-3)).toEqual(['$0.50', '$10.00', '95.0%']);
@@ -78,8 +91,9 @@ describe('formatMarkdown', () => {
   it('lists the reasons of every tier and collapses model usage in <details>', () => {
     const { summary: s } = buildFixture();
     const md = formatMarkdown(s);
-    expect(md).toContain('- ✘ **cheap**: pass rate 25.0% is below the floor 85.0%');
-    expect(md).toContain('- ✘ **cheap**: drop of 50.0 pts exceeds maxRegression 3.0 pts');
+    expect(md).toContain('- ✘ **cheap**: FAIL — regressed: at best −20.0 pts at 95% confidence, beyond the margin 3');
+    expect(md).toContain('  - pass rate 25.0% is below the floor 85.0%');
+    expect(md).toContain('  - drop of 50.0 pts exceeds maxRegression 3.0 pts');
     const details = md.slice(md.indexOf('<details>'), md.indexOf('</details>'));
     expect(tableRows(details, 'model')).toEqual([
       ['gpt4', '20', '0', '2,400', '600', '$0.20'],
@@ -101,7 +115,7 @@ describe('formatMarkdown', () => {
 
   it('links the report and compares with the base routing when given', () => {
     const base = summary({ tiers: [tier({ cases: 80, passRate: 0.95, delta: 0.01 })], cost: cost(2.0) });
-    const head = summary({ pass: false, tiers: [tier({ pass: false, delta: -0.08, passRate: 0.84 })], cost: cost(1.0) });
+    const head = summary({ outcome: 'fail', pass: false, tiers: [tier({ outcome: 'fail', pass: false, delta: -0.08, passRate: 0.84 })], cost: cost(1.0) });
     const md = formatMarkdown(head, { reportUrl: 'https://ci.example/runs/7 (artifact)', baseSummary: base });
     expect(md).toContain('[full report](https://ci.example/runs/7%20%28artifact%29)');
     expect(tableRows(md.slice(md.indexOf('**Base routing')), 'tier')).toEqual([['cheap', '80 → 100', '95.0% → 84.0%', '+1.0 pts → −8.0 pts', '✔ PASS → ✘ FAIL']]);
@@ -151,13 +165,14 @@ describe('report consistency on the GSM8K demo (recorded outputs, offline)', () 
     expect(verdictText(cheap)).toBe('✘ FAIL');
 
     // …and every output shows exactly those strings.
-    const must = [intervalText(cheap), pValueText(cheap.pValue), verdictText(cheap), '66.7%', '88.9%', '−22.2 pts', ...cheap.reasons];
+    const must = [intervalText(cheap), pValueText(cheap.pValue), cheap.headline, '66.7%', '88.9%', '−22.2 pts', ...cheap.reasons];
     for (const [name, text] of Object.entries(outputs)) {
       for (const s of must) expect(text, `${name} shows "${s}"`).toContain(s);
     }
     expect(outputs.console).toContain('GATE FAILED: cheap regressed.');
-    expect(outputs.markdown).toContain('❌ evalroute gate failed: tier cheap regressed');
-    expect(outputs.junit).toContain('<failure message="✘ FAIL tier cheap (mixtral): pass rate 66.7% vs 88.9%, delta −22.2 pts, 95% CI −28.5 pts … −15.8 pts, p <0.001" type="gate">');
+    expect(outputs.markdown).toContain('❌ evalroute: GATE FAILED: cheap regressed.');
+    expect(outputs.junit).toContain('<failure message="tier cheap (mixtral): FAIL — regressed: at best −15.8 pts at 95% confidence, beyond the margin 5" type="gate">');
+    expect(outputs.junit).toContain('pass rate 66.7% vs 88.9%, delta −22.2 pts, 95% CI −28.5 pts … −15.8 pts, p <0.001');
   });
 
   it('JUnit properties carry the JSON numbers exactly and JUnit failures match the paired counts', () => {

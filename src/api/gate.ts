@@ -4,6 +4,7 @@
  * are scored from the same store, and the difference is explained case by case: which cases moved
  * tier, and what that did to quality and cost. The exit code is the head's gate.
  */
+import type { GateExitCode } from '../gate/outcome.js';
 import { StoreError } from '../core/errors.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
 import { loadProject, run, type RunOptions, type RunResult } from './run.js';
@@ -52,8 +53,8 @@ export interface GateResult {
   headOverall: OverallScore;
   base: RoutingScore;
   moved: MovedCases;
-  /** The head's gate: 0 holds, 1 a tier regressed, 3 incomplete. */
-  exitCode: 0 | 1 | 3;
+  /** The head's gate: 0 every tier shown to hold, 1 a tier failed, 3 incomplete, 4 not decided. */
+  exitCode: GateExitCode;
 }
 
 /** The `--json` document of `evalroute gate`: the head's run summary plus `base` and `moved`. */

@@ -28,7 +28,9 @@ import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
-import { decideAll } from '../gate/decide.js';
+import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
+import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
+import { usable } from '../core/calls.js';
 import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
@@ -96,8 +98,8 @@ export interface RunResult {
   /** The suite's goldens, for outputs that show expectations (JUnit). */
   goldens: ReadonlyMap<string, Golden>;
   dbFile: string;
-  /** 0 every tier holds; 1 a tier regressed; 3 the run is incomplete or still waiting for its batches. */
-  exitCode: 0 | 1 | 3;
+  /** 0 every tier shown to hold; 1 a tier failed; 3 incomplete or still waiting for its batches; 4 not decided. */
+  exitCode: GateExitCode;
   /**
    * With `batch: { wait: false }`: the batches still to collect. The summary then has status `running`,
    * no tiers and pass false — there is no verdict until `evalroute batch collect <runId>`.
@@ -124,7 +126,23 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
   }
   const routing = loadRouting(routingFile, config);
   const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  checkJudgeConfigured(config, suite);
   return { config, routing, suite };
+}
+
+/**
+ * A judge grader needs a judge model: its own `model:` or the config's `judge:`. Without one every call
+ * would be made and then every grade would error, so it is refused before any call (exit 2).
+ */
+function checkJudgeConfigured(config: EvalConfig, suite: Suite): void {
+  suite.graders.forEach((spec, i) => {
+    if (spec.type !== 'judge' || typeof spec.model === 'string' || config.judge) return;
+    throw new ConfigError(
+      { file: suite.file, path: `graders[${i}]` },
+      `the judge grader "${spec.name ?? 'judge'}" has no judge model: ${config.file} has no judge: and the grader names no model:`,
+      `add judge: { model: <model key> } to ${config.file}, or model: <model key> to this grader`,
+    );
+  });
 }
 
 /**
@@ -284,7 +302,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     store.finishRun(runId, summary.status, summary);
     // Every item of a collected batch is now stored (answered) or was called directly (failed).
     if (!engine.interrupted) for (const b of collecting) store.markBatchCollected(runId, b.batchId);
-    return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: summary.status !== 'complete' ? 3 : summary.pass ? 0 : 1 };
+    return { summary, runId, results: engine.results, goldens: suite.goldens, dbFile, exitCode: gateExitCode(summary) };
   } finally {
     store.close();
   }
@@ -300,10 +318,11 @@ function summarizeRun(
   ctx: { runId: string; suite: Suite; routing: Routing; config: EvalConfig; opts: RunOptions },
 ): RunSummary {
   const { runId, suite, routing, config, opts } = ctx;
-  const repeatPolicy = opts.repeatPolicy ?? 'majority';
+  const repeatPolicy = opts.repeatPolicy ?? DEFAULT_REPEAT_POLICY;
   const tiers = decideAll(routing, engine.results, { repeatPolicy });
   const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
-  const errored = engine.outcomes.filter((o) => o.error).length;
+  // A grade error (no readable judge verdict) is an error like a failed call: out of the comparison, into the budget.
+  const errored = engine.outcomes.filter((o) => !usable(o)).length;
   const maxErrorRate = opts.maxErrorRate ?? 0.02;
   const overErrorBudget = engine.outcomes.length > 0 && errored / engine.outcomes.length > maxErrorRate;
   const status: RunStatus = engine.interrupted
@@ -315,7 +334,7 @@ function summarizeRun(
     runId,
     suite: suite.name,
     status,
-    pass: status === 'complete' && tiers.every((t) => t.pass),
+    pass: false, // concluded with the cost report below
     tiers,
     models: modelUsage,
     ...(opts.repeats && opts.repeats > 1
@@ -330,7 +349,7 @@ function summarizeRun(
   const incomplete: string[] = [];
   if (overErrorBudget) {
     const rate = ((errored / engine.outcomes.length) * 100).toFixed(1);
-    incomplete.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`);
+    incomplete.push(`run incomplete: ${errored} of ${engine.outcomes.length} calls errored or could not be graded (${rate}% > ${(maxErrorRate * 100).toFixed(1)}% allowed by --max-error-rate)`);
   }
   if (engine.notAttempted > 0) {
     incomplete.push(
@@ -357,11 +376,13 @@ function summarizeRun(
 export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
   const groups = new Map<string, RunErrorGroup>();
   for (const o of outcomes) {
-    if (!o.error) continue;
-    const k = `${o.error.kind}\u0000${o.modelKey}`;
+    const gradeError = o.error ? undefined : o.grades.find((g) => g.error);
+    const error = o.error ?? (gradeError ? { kind: `grade-error (${gradeError.grader})`, message: gradeError.error! } : undefined);
+    if (!error) continue;
+    const k = `${error.kind}\u0000${o.modelKey}`;
     const g = groups.get(k);
     if (g) g.count++;
-    else groups.set(k, { kind: o.error.kind, model: o.modelKey, count: 1, ...(o.error.message ? { example: o.error.message } : {}) });
+    else groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}) });
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
 }

@@ -27,6 +27,7 @@ import type {
   Grade,
   GradeContext,
   Grader,
+  Outcome,
   Provider,
   Routing,
   Store,
@@ -39,6 +40,7 @@ import { createProvider } from '../providers/registry.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 import { decideAll, type GateVerdict } from '../gate/decide.js';
+import { gateOutcome } from '../gate/outcome.js';
 import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
 import { inputText, offlineEnv, requestBuilder, run } from './run.js';
@@ -87,7 +89,9 @@ export interface RoutingScore {
   baseline: string;
   /** Verdicts exactly as the gate would give them, plus per-tier cost per 1k and savings. */
   tiers: GateVerdict[];
-  /** Every tier holds and nothing is missing. */
+  /** The gate's outcome on these stored results (as `run` would decide it), when nothing is missing. */
+  outcome: Outcome;
+  /** Every tier shown to hold (or warn-only undecided) and nothing is missing. */
   pass: boolean;
   /** `incomplete` when some pairs are missing from the store (their cases are left out). */
   status: 'complete' | 'incomplete';
@@ -202,7 +206,8 @@ export class Scorer {
         routingHash: routing.hash,
         baseline: routing.baseline,
         tiers,
-        pass: missing.length === 0 && tiers.every((t) => t.pass),
+        outcome: gateOutcome(tiers),
+        pass: missing.length === 0 && gateOutcome(tiers) === 'pass',
         status: missing.length ? 'incomplete' : 'complete',
         overall: overallScore(results),
         models: modelAccuracies(results),

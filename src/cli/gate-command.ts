@@ -15,7 +15,7 @@ export interface GateFlags extends OutputFlags {
   maxErrorRate: number;
 }
 
-/** `evalroute gate`: the head's gate decides the exit code (0 holds, 1 regressed, 3 incomplete). */
+/** `evalroute gate`: the head's gate decides the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided). */
 export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<number> {
   const result = await gate({
     suiteDir,

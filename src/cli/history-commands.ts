@@ -1,3 +1,5 @@
+import { gateExitCode } from '../gate/outcome.js';
+import { summaryOutcome } from '../report/verdict-text.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
@@ -25,7 +27,7 @@ export function runsCommand(opts: { db: string; limit: number }): number {
       r.suite,
       r.startedAt.replace('T', ' ').slice(0, 19),
       r.status,
-      r.summary ? (r.summary.pass ? 'PASS' : 'FAIL') : '—',
+      r.summary ? summaryOutcome(r.summary).toUpperCase() : '—',
       r.routingFile.split('/').slice(-2).join('/'),
       r.routingHash.slice(0, 10),
       r.gitCommit?.slice(0, 8) ?? '—',
@@ -47,7 +49,7 @@ export function showCommand(runId: string, opts: { db: string; json?: boolean })
       return 3;
     }
     process.stdout.write(opts.json ? `${JSON.stringify(run.summary, null, 2)}\n` : `${formatRunSummary(run.summary, { color: useColor() })}\n`);
-    return run.summary.status !== 'complete' ? 3 : run.summary.pass ? 0 : 1;
+    return gateExitCode({ status: run.summary.status, outcome: summaryOutcome(run.summary) });
   } finally {
     store.close();
   }

@@ -6,7 +6,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EvalrouteError } from '../core/errors.js';
+import type { RepeatPolicy } from '../core/types.js';
 import type { GateFlags } from './gate-command.js';
+import type { PlanFlags } from './plan-command.js';
 import type { InitFlags } from './init-command.js';
 import type { JudgeCheckFlags } from './judge-check-command.js';
 import type { MergeFlags } from './merge-command.js';
@@ -31,7 +33,7 @@ const runCommandSpec = program
   .option('--db <file>', 'results database (default: the config\'s store:, else .evalroute/evalroute.db)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
   .addOption(new Option('--repeat <n>', 'sample each (case, model) n times; flaky cases are reported').argParser(positiveInt))
-  .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
+  .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
   .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
   .addOption(new Option('--concurrency <n>', 'max calls in flight per model (overrides the config)').argParser(positiveInt))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
@@ -161,6 +163,22 @@ program
   });
 
 program
+  .command('plan')
+  .description('cases per tier a suite needs for the gate to decide (paired non-inferiority sample size), before you build it')
+  .addOption(new Option('--baseline-pass-rate <rate>', 'pass rate of the baseline on such cases').argParser(fraction).default(0.8))
+  .addOption(new Option('--disagreement <rate>', 'share of cases where the tier model and the baseline disagree').argParser(fraction).default(0.15))
+  .addOption(new Option('--margin <drop>', 'non-inferiority margin, as the routing file\'s maxRegression').argParser(fraction).default(0.05))
+  .addOption(new Option('--tiers <n>', 'routed tiers that must all pass').argParser(positiveInt).default(1))
+  .addOption(new Option('--power <p>', 'chance the whole gate passes when every tier is as good as planned').argParser(fraction).default(0.8))
+  .addOption(new Option('--confidence <level>', 'confidence of the decision interval').argParser(fraction).default(0.95))
+  .addOption(new Option('--expected-delta <d>', 'true tier − baseline difference to plan for (e.g. -0.01)').argParser(signedFraction).default(0))
+  .option('--json', 'print JSON')
+  .action(async (opts: PlanFlags) => {
+    const { planCommand } = await import('./plan-command.js');
+    process.exitCode = planCommand(opts);
+  });
+
+program
   .command('audit')
   .description('audit production request logs (JSONL, gzip ok): traffic, tokens and cost by model, use case and month; complexity; what a routing file would save')
   .argument('<logs...>', 'log files: OpenAI or Anthropic request/response pairs, or {input|messages, output, model, usage, metadata} lines')
@@ -257,7 +275,7 @@ program
 export interface RunFlags {
   verbose?: boolean;
   repeat?: number;
-  repeatPolicy: 'majority' | 'pass@k' | 'pass^k';
+  repeatPolicy: RepeatPolicy;
   shard?: string;
   markdown?: string;
   junit?: string;
@@ -295,7 +313,7 @@ const collectCommandSpec = batchCommand
   .option('--config <file>', 'evalroute.config.yaml (default: in the run\'s suite folder, else the working folder)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
   .addOption(new Option('--repeat <n>', 'the --repeat the run was started with').argParser(positiveInt))
-  .addOption(new Option('--repeat-policy <policy>', 'per-case verdict over the samples').choices(['majority', 'pass@k', 'pass^k']).default('majority'))
+  .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
   .option('--shard <i/n>', 'the --shard the run was started with')
   .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
   .addOption(new Option('--max-cost <usd>', 'spending cap in USD over the run, batch answers included').argParser(positiveAmount))
@@ -314,7 +332,12 @@ for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
     .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
     .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
     .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
-    .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored calls the run is incomplete (exit 3)').argParser(fraction).default(0.02));
+    .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored or ungradable calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 every routed tier shown to hold · 1 a tier failed (regressed or below minPassRate) or a budget is over · ' +
+        '2 bad config or usage · 3 run incomplete, nothing decided · 4 not decided: no tier failed, a tier needs more cases (the verdict says how many)',
+    );
 }
 
 function positiveInt(value: string): number {
@@ -327,6 +350,12 @@ function positiveAmount(value: string): number {
   const n = Number(value.replace(/^\$/, ''));
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive amount in USD, got "${value}"`);
   return n;
+}
+
+function signedFraction(value: string): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v < -1 || v > 1) throw new InvalidArgumentError('expected a number between -1 and 1');
+  return v;
 }
 
 function fraction(value: string): number {

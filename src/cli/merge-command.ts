@@ -64,7 +64,7 @@ export function recomputeSummary(store: SqliteStore, run: RunRecord): RunSummary
     runId: run.id,
     suite: run.suite,
     status,
-    pass: status === 'complete' && tiers.every((t) => t.pass),
+    pass: false, // concluded with the cost report below
     tiers,
     models: summarizeModels(outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]),
   };
@@ -85,7 +85,7 @@ function storedRouting(run: RunRecord): { file: string; baseline: string; tiers:
   const tiers = new Map<string, TierConfig>();
   for (const [name, t] of Object.entries(parsed.data.tiers)) {
     const gate: GateThresholds = {};
-    for (const [k, v] of Object.entries(t.gate ?? {})) if (v !== undefined) (gate as Record<string, unknown>)[k] = v;
+    for (const [k, v] of Object.entries({ ...parsed.data.gate, ...t.gate })) if (v !== undefined) (gate as Record<string, unknown>)[k] = v;
     tiers.set(name, { name, model: t.model, gate });
   }
   return { file: run.routingFile, baseline: run.baseline, tiers, budgets: [] };

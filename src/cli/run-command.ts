@@ -12,7 +12,7 @@ import { writeRunOutputs } from './run-outputs.js';
 /** The options both `run` and `batch collect` take from the command line and the console. */
 type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus'>;
 
-/** `evalroute run`: returns the exit code (0 holds, 1 regressed, 3 incomplete); errors propagate to main. */
+/** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
   if (flags.wait === false && !flags.batch) process.stderr.write('evalroute: --no-wait has no effect without --batch\n');
   return execute(flags, (common) =>

@@ -160,7 +160,7 @@ export function loadRouting(file: string, config: EvalConfig): Routing {
     if (!config.models.has(t.model)) {
       throw new ConfigError(at(['tiers', name, 'model']), `tier "${name}" uses model "${t.model}", which is not defined in ${config.file}`, knownKeysHint(config.models));
     }
-    tiers.set(name, { name, model: t.model, gate: stripUndefined(t.gate ?? {}) });
+    tiers.set(name, { name, model: t.model, gate: { ...stripUndefined(data.gate ?? {}), ...stripUndefined(t.gate ?? {}) } });
   }
   if (tiers.size === 0) throw new ConfigError(at(['tiers']), 'no tiers defined', 'define at least one tier, e.g. frontier: { model: <baseline key> }');
 

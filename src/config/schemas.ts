@@ -93,8 +93,15 @@ export const gateSchema = z
   .strictObject({
     minPassRate: fraction.optional().describe("Absolute floor for the tier's pass rate (0..1)"),
     maxRegression: fraction.optional().describe('Largest tolerated drop of pass rate vs the baseline (0..1)'),
-    rule: z.enum(['point', 'noninferiority', 'significant']).optional().describe('How the regression bound is decided'),
+    rule: z
+      .enum(['noninferiority', 'point', 'significant'])
+      .optional()
+      .describe('noninferiority (default): PASS / FAIL / INCONCLUSIVE from the 95% interval; point and significant are two-outcome screening rules'),
     confidence: z.number().gt(0).lt(1).optional().describe('Confidence level of intervals (default 0.95)'),
+    onInconclusive: z
+      .enum(['fail', 'warn'])
+      .optional()
+      .describe('An inconclusive tier blocks the gate with exit 4 (fail, default) or only warns (warn)'),
   })
   .describe('Quality bar the tier must meet');
 
@@ -147,6 +154,7 @@ export const budgetSchema = z
 export const routingSchema = z
   .strictObject({
     baseline: z.string().min(1).describe('Model key of the frontier baseline every tier is compared with'),
+    gate: gateSchema.optional().describe("Defaults for every tier's gate; a tier's own gate: overrides them key by key"),
     tiers: z.record(z.string().min(1), tierSchema),
     rules: z.array(ruleSchema).min(1).describe('Ordered; first match wins; the last rule has no `when`'),
     budgets: z.array(budgetSchema).optional(),

@@ -245,6 +245,12 @@ export interface Suite {
 
 export type GateRule = 'point' | 'noninferiority' | 'significant';
 
+/** What a tier's verdict (or the whole gate) concludes: shown to hold, shown to fail, or not decided. */
+export type Outcome = 'pass' | 'fail' | 'inconclusive';
+
+/** What an inconclusive tier does to the gate: block it (exit 4) or only warn. */
+export type InconclusivePolicy = 'fail' | 'warn';
+
 export interface GateThresholds {
   /** Absolute floor for the tier's pass rate (0..1). */
   minPassRate?: number;
@@ -253,6 +259,8 @@ export interface GateThresholds {
   rule?: GateRule;
   /** Confidence level of intervals, default 0.95. */
   confidence?: number;
+  /** An inconclusive tier blocks the gate (`fail`, default: exit 4) or only warns (`warn`). */
+  onInconclusive?: InconclusivePolicy;
 }
 
 export interface TierConfig {
@@ -355,8 +363,12 @@ export interface CaseResult {
   repeats?: { baseline: CallOutcome[]; candidate: CallOutcome[] };
 }
 
-/** How several samples of one (case, model) make one verdict: most of them, any of them, or all of them. */
-export type RepeatPolicy = 'majority' | 'pass@k' | 'pass^k';
+/**
+ * How several samples of one (case, model) enter the gate: every call counts (`per-call`, the default:
+ * the pass rate users will see in production), or one verdict per case from most of them, any of them,
+ * or all of them.
+ */
+export type RepeatPolicy = 'per-call' | 'majority' | 'pass@k' | 'pass^k';
 
 /** A (case, model) whose outcome flipped across repeated samples. */
 export interface FlakyCase {
@@ -376,11 +388,27 @@ export interface TierVerdict {
   passRate: number;
   baselinePassRate: number;
   delta: number;
-  /** Calls of this tier's model that errored (counted as failures). */
+  /** Calls of this tier's model that errored: their cases are left out of the comparison, never failed. */
   errors: number;
+  /** What the data show: `pass` only when the tier is shown to hold (`pass` below is `outcome === 'pass'`). */
+  outcome: Outcome;
   pass: boolean;
+  /** One line naming the outcome and what it rests on, e.g. "PASS — at worst −3.1 pts at 95% confidence, margin 5". */
+  headline: string;
   /** Which rule decided, the interval, and any warnings; every verdict explains itself. */
   reasons: string[];
+  /** Cases in the paired comparison: routed cases minus those with an errored call or grade on either side. */
+  compared?: number;
+  /** Cases left out because a judge (or another grader) could not give a verdict, on either side. */
+  gradeErrors?: number;
+  /** What an inconclusive outcome does to the gate (from the tier's or the routing file's gate). */
+  onInconclusive?: InconclusivePolicy;
+  /**
+   * For a tier that is not decided: total cases (routed to this tier, error-free) that would decide it
+   * with 80% power, at the observed delta and discordance (null when the observed delta sits exactly on
+   * the margin) and if the two models were truly equal.
+   */
+  casesNeeded?: { atObservedDelta: number | null; atZeroDelta: number; power: number };
   /** Confidence interval of delta (paired). */
   ci?: [number, number];
   pValue?: number;
@@ -469,6 +497,8 @@ export interface RunSummary {
   runId: string;
   suite: string;
   status: RunStatus;
+  /** The gate's conclusion: fail if a tier failed (or a budget is over), inconclusive if a blocking tier is not decided. */
+  outcome?: Outcome;
   pass: boolean;
   tiers: TierVerdict[];
   models: ModelUsage[];

@@ -13,6 +13,7 @@
  * use case gets the share of traffic it has in the suite; without it budgets are reported as not
  * evaluated and never decide the gate (a budget that cannot be measured must not pass or fail silently).
  */
+import { concludeSummary } from './outcome.js';
 import { callCost, sumCosts } from '../core/cost.js';
 import { UsageError } from '../core/errors.js';
 import type {
@@ -304,8 +305,8 @@ export function applyCostReport(summary: RunSummary, report: CostReport): RunSum
   summary.cost = report.overall;
   if (report.budgets.length) summary.budgets = report.budgets;
   if (report.priceTableDate) summary.priceTableDate = report.priceTableDate;
-  if (budgetsFailGate(report)) summary.pass = false;
-  return summary;
+  // Budgets over 100% fail the gate like a regressed tier.
+  return concludeSummary(summary);
 }
 
 function judgeUsage(outcomes: CallOutcome[], judgeModel: string | undefined, price: Price | undefined | null): CostSummary['judge'] | undefined {

@@ -1,43 +1,59 @@
 /**
  * The per-tier verdict: pure, seeded, and the same for the same stored results.
  *
- * Default rule — `point`, margin 5 pts, 95% intervals (copy for the README):
+ * Default rule — `noninferiority`, margin 5 pts, 95% intervals (copy for the README):
  *
- * A routed tier passes when its pass rate on the cases routed to it is at most the margin below the
- * frontier baseline's pass rate on the same cases (delta ≥ −maxRegression, default 5 pts). The 95%
- * interval and McNemar's exact p-value are printed beside every verdict but do not decide it. A gate
- * runs on every routing PR with 30–500 cases per tier, and the two interval rules each put the whole
- * burden of proof on one side. `noninferiority` (pass only when the whole interval clears the margin)
- * cannot pass at all below about 1.96/margin cases even with zero disagreements (65 cases for a 3-pt
- * margin), and in our simulations (baseline 80%, correlated outcomes, 5-pt margin) it passed a truly
- * equal tier only 4% of the time at 30 cases and 49% at 100 — so teams widen margins until the gate
- * means nothing. `significant` (fail only when the whole interval lies below the margin) lets real
- * regressions ship: a true 10-pt drop passed 80% of the time at 100 cases and 39% at 300. The point rule
- * errs equally in both directions at the margin, reads plainly ("lost more than 5 points"), and at 300
- * cases passed 100% of equal tiers and failed 98.5% of 10-pt regressions. Its weakness is small tiers,
- * where any single estimate is noisy; so when the interval crosses the margin the verdict says that more
- * cases could change it, and teams that must prove non-inferiority can set `rule: noninferiority`.
+ * A routed tier is compared with the frontier baseline on the cases the rules send to it, case by
+ * case. The verdict has three outcomes and says only what the data support:
+ *   PASS          the whole 95% interval of the paired delta lies above −margin: the tier is shown to
+ *                 lose at most `maxRegression` (and its pass rate clears `minPassRate`);
+ *   FAIL          the whole interval lies below −margin (shown to regress), or the pass rate misses
+ *                 `minPassRate`;
+ *   INCONCLUSIVE  the interval straddles −margin: the cases cannot tell; the verdict says how many
+ *                 cases would decide it. By default an inconclusive tier blocks the gate (exit 4);
+ *                 `onInconclusive: warn` lets it through with a warning.
+ * At exactly −margin the rule passes at most 2.5% of the time (one-sided α of a 95% interval); the
+ * operating characteristics at the tier sizes teams have are in docs/statistics.md.
  *
- * When a tier's gate configures nothing, it is still compared with the baseline under the default rule
- * with a 5-pt margin: a routed tier with no quality bar at all is the mistake this tool exists to catch.
- * Set `maxRegression: 1` to opt a tier out of the comparison.
+ * `point` (pass when the point estimate is within the margin) and `significant` (fail only when the
+ * interval is wholly below the margin) remain selectable as labelled screening rules: they always
+ * decide, so their PASS never claims the tier is shown to hold.
+ *
+ * When a tier's gate configures nothing, it is still compared with the baseline with a 5-pt margin: a
+ * routed tier with no quality bar at all is the mistake this tool exists to catch. Set
+ * `maxRegression: 1` to opt a tier out of the comparison.
+ *
+ * Errors are neither passes nor failures: a case whose baseline or tier call errored, or whose output a
+ * grader (the judge) could not grade, is left out of the paired table and counted in the error figures
+ * (and the run's error budget).
  *
  * Intervals: pass/fail outcomes per case form a paired 2×2 table, for which Newcombe's hybrid score
  * interval (method 10) is the decision interval `ci`: it keeps its coverage at small n and stays honest
- * when no case disagrees. A seeded paired percentile bootstrap of the per-case differences is reported as
- * `bootstrapCi`, the cross-check (and the interval that generalises to scores and repeats); with no or
- * few discordant cases it is too narrow, which is why it does not decide.
+ * when no case disagrees. With repeated samples (`--repeat N`) and the default `per-call` policy every
+ * sample pair enters the table, and the counts are divided by the design effect — the variance of the
+ * case-clustered delta over the variance as if all pairs were independent, between 1 and the samples per
+ * case (Rao–Scott) — so repeats of one case never pass for independent evidence. A seeded percentile
+ * bootstrap over cases is reported as `bootstrapCi`, the cross-check; with no or few discordant cases it
+ * is too narrow, which is why it does not decide.
  */
 import { ConfigError } from '../core/errors.js';
-import type { CaseResult, GateRule, RepeatPolicy, Routing, TierConfig, TierVerdict } from '../core/types.js';
-import { casePassed, flakyCases } from './repeats.js';
+import type { CaseResult, GateRule, InconclusivePolicy, Outcome, RepeatPolicy, Routing, TierConfig, TierVerdict } from '../core/types.js';
+import { compareCase, flakyCases, type Exclusion } from './repeats.js';
 import { pairedBootstrap } from '../stats/bootstrap.js';
 import { mcnemarExact } from '../stats/mcnemar.js';
-import { newcombePairedInterval, pairedCounts, type PairedCounts } from '../stats/newcombe.js';
+import { newcombeBounds, type PairedCounts } from '../stats/newcombe.js';
+import { bestCaseLowerBound, pairedCasesToDecide, pairedNonInferiorityCases } from '../stats/sample-size.js';
+import { pct, plainPts, pts } from '../core/format.js';
 
-export const DEFAULT_RULE: GateRule = 'point';
+export { bestCaseLowerBound } from '../stats/sample-size.js';
+
+export const DEFAULT_RULE: GateRule = 'noninferiority';
 export const DEFAULT_MAX_REGRESSION = 0.05;
 export const DEFAULT_CONFIDENCE = 0.95;
+export const DEFAULT_ON_INCONCLUSIVE: InconclusivePolicy = 'fail';
+export const DEFAULT_REPEAT_POLICY: RepeatPolicy = 'per-call';
+/** Power the cases-needed figures plan for. */
+export const PLANNED_POWER = 0.8;
 /** Seed of the bootstrap stream. Fixed so that re-deciding stored results reproduces the verdict. */
 export const DEFAULT_SEED = 0x5eed;
 export const DEFAULT_RESAMPLES = 10_000;
@@ -47,19 +63,24 @@ const EPS = 1e-12;
 
 /** A TierVerdict with the figures the report and JSON consumers need to explain it. */
 export interface GateVerdict extends TierVerdict {
-  /** Paired table: a both pass, b regressions (baseline pass, candidate fail), c improvements, d both fail. */
+  /**
+   * Paired table: a both pass, b regressions (baseline pass, candidate fail), c improvements, d both
+   * fail. Per sample pair under `per-call` repeats (then divide by `designEffect` for the evidence).
+   */
   counts: PairedCounts;
   /** The margin m the rule used (maxRegression or the default). */
   margin: number;
   confidence: number;
-  /** Seeded paired percentile bootstrap of delta: a cross-check of `ci`, not the decision interval. */
+  /** Seeded paired percentile bootstrap of delta over cases: a cross-check of `ci`, not the decision interval. */
   bootstrapCi?: [number, number];
-  /** Calls of the baseline model on these cases that errored (counted as baseline failures). */
+  /** Calls of the baseline model on these cases that errored (their cases are left out). */
   baselineErrors: number;
+  /** With repeats under `per-call`: how much less the sample pairs say than as many independent cases (≥ 1). */
+  designEffect?: number;
 }
 
 export interface DecideOptions {
-  /** How repeated samples make one per-case verdict (runs with `--repeat N`); default majority. */
+  /** How repeated samples enter the comparison (runs with `--repeat N`); default per-call. */
   repeatPolicy?: RepeatPolicy;
   /** Bootstrap seed; default DEFAULT_SEED. */
   seed?: number;
@@ -76,114 +97,148 @@ export interface DecideTierInput extends DecideOptions {
   results: CaseResult[];
 }
 
-/**
- * Whether a call counts as a pass. This is the one place a case's outcome is read: when repeats arrive,
- * a case's outcome becomes the share of passing repeats, the differences become real-valued, and the
- * bootstrap (which already handles real differences) takes over as the decision interval.
- */
-
 export function decideTier(input: DecideTierInput): GateVerdict {
   const { tier, baselineModel } = input;
   const gate = resolveGate(tier, input.routingFile);
   // Sorting makes the bootstrap independent of the order the engine finished the calls in.
   const results = [...input.results].sort((x, y) => (x.caseId < y.caseId ? -1 : x.caseId > y.caseId ? 1 : 0));
-  const n = results.length;
-  const policy = input.repeatPolicy ?? 'majority';
-  const passes = results.map((r) => ({ baseline: casePassed(r, 'baseline', policy), candidate: casePassed(r, 'candidate', policy) }));
-  const counts = pairedCounts(passes);
-  const errors = results.filter((r) => r.candidate.error).length;
-  const baselineErrors = results.filter((r) => r.baseline.error).length;
-  const passRate = n ? (counts.a + counts.c) / n : 0;
-  const baselinePassRate = n ? (counts.a + counts.b) / n : 0;
+  const policy = input.repeatPolicy ?? DEFAULT_REPEAT_POLICY;
+  const candidateCalls = results.flatMap((r) => r.repeats?.candidate ?? [r.candidate]);
+  const baselineCalls = results.flatMap((r) => r.repeats?.baseline ?? [r.baseline]);
+  const isBaseline = tier.model === baselineModel;
+  const errors = candidateCalls.filter((o) => o.error).length;
+  const baselineErrors = isBaseline ? errors : baselineCalls.filter((o) => o.error).length;
+
+  const compared = results.map((r) => compareCase(r, policy));
+  const excluded = new Map<Exclusion, number>();
+  const cases: Array<Array<{ baseline: boolean; candidate: boolean }>> = [];
+  for (const c of compared) {
+    if ('excluded' in c) excluded.set(c.excluded, (excluded.get(c.excluded) ?? 0) + 1);
+    else cases.push(c.pairs);
+  }
+  const gradeErrors = excluded.get('grade-error') ?? 0;
+  const counts: PairedCounts = { a: 0, b: 0, c: 0, d: 0 };
+  for (const pairs of cases) for (const p of pairs) counts[p.baseline ? (p.candidate ? 'a' : 'b') : p.candidate ? 'c' : 'd']++;
+  const pairsTotal = counts.a + counts.b + counts.c + counts.d;
+  const n = cases.length;
+  const passRate = pairsTotal ? (counts.a + counts.c) / pairsTotal : 0;
+  const baselinePassRate = pairsTotal ? (counts.a + counts.b) / pairsTotal : 0;
+  const delta = pairsTotal ? (counts.c - counts.b) / pairsTotal : 0;
 
   const verdict: GateVerdict = {
     tier: tier.name,
     model: tier.model,
     baselineModel,
-    cases: n,
+    cases: results.length,
+    compared: n,
     passRate,
     baselinePassRate,
-    delta: n ? (counts.c - counts.b) / n : 0,
+    delta,
     errors,
+    outcome: 'pass',
     pass: true,
+    headline: '',
     reasons: [],
     counts,
     margin: gate.margin,
     confidence: gate.confidence,
     baselineErrors,
+    onInconclusive: gate.onInconclusive,
+    ...(gradeErrors ? { gradeErrors } : {}),
   };
+  const errorNote = exclusionReason(excluded, results.length, baselineModel);
 
-  if (tier.model === baselineModel) {
-    verdict.reasons.push(n ? 'is the baseline' : 'is the baseline; no cases routed to this tier');
-    if (errors) verdict.reasons.push(errorReason(errors, 'calls errored (counted as failures)'));
+  if (isBaseline) {
+    verdict.headline = results.length ? 'baseline — the model every tier is compared with' : 'baseline — no cases routed to this tier';
+    verdict.reasons.push(n || !results.length ? 'is the baseline' : 'is the baseline; every call errored');
+    if (errorNote) verdict.reasons.push(errorNote);
     return verdict;
   }
-  if (n === 0) {
-    verdict.reasons.push('no cases routed to this tier');
+  if (results.length === 0 || n === 0) {
+    setOutcome(verdict, 'inconclusive');
+    verdict.headline =
+      results.length === 0
+        ? 'NO CASES — no case of the suite is routed to this tier, so nothing is known about it'
+        : `NOT DECIDED — all ${results.length} cases errored; nothing left to compare`;
+    verdict.reasons.push(results.length === 0 ? 'no cases routed to this tier: add cases its rules match' : `every case of this tier errored`);
+    if (errorNote) verdict.reasons.push(errorNote);
     return verdict;
   }
 
-  const ci = newcombePairedInterval(counts.a, counts.b, counts.c, counts.d, gate.confidence);
+  // Repeats of one case are not independent evidence: shrink the table by the design effect.
+  const designEffect = policy === 'per-call' && pairsTotal > n ? clusterDesignEffect(cases, delta) : 1;
+  if (designEffect !== 1) verdict.designEffect = designEffect;
+  const eff = (x: number) => x / designEffect;
+  const ci = newcombeBounds(eff(counts.a), eff(counts.b), eff(counts.c), eff(counts.d), gate.confidence);
   verdict.ci = ci;
-  verdict.pValue = mcnemarExact(counts.b, counts.c);
+  verdict.pValue = mcnemarExact(Math.round(eff(counts.b)), Math.round(eff(counts.c)));
   verdict.rule = gate.rule;
-  const diffs = new Int8Array(n);
-  passes.forEach((p, i) => (diffs[i] = Number(p.candidate) - Number(p.baseline)));
-  verdict.bootstrapCi = pairedBootstrap(Float64Array.from(diffs), {
+  const caseDiffs = Float64Array.from(cases, (pairs) => pairs.reduce((s, p) => s + Number(p.candidate) - Number(p.baseline), 0) / pairs.length);
+  verdict.bootstrapCi = pairedBootstrap(caseDiffs, {
     seed: input.seed ?? DEFAULT_SEED,
     resamples: input.resamples ?? DEFAULT_RESAMPLES,
     confidence: gate.confidence,
   }).ci;
 
   const m = gate.margin;
-  const summary = `delta ${pts(verdict.delta)} (${Math.round(gate.confidence * 1000) / 10}% CI ${signed(ci[0])} to ${signed(ci[1])})`;
-  const evidence = `${counts.b} regressed, ${counts.c} improved, McNemar p${formatP(verdict.pValue)}`;
-  const marginText = `the ${pts(-m)} margin`;
-  const tag = `[rule: ${gate.rule}]`;
-  const crosses = ci[0] < -m - EPS && ci[1] >= -m - EPS;
+  const level = `${Math.round(gate.confidence * 1000) / 10}%`;
+  const interval = `${level} CI ${pts(ci[0]).replace(' pts', '')} to ${pts(ci[1])}`;
+  const evidence = `${fmtCount(eff(counts.b))} regressed, ${fmtCount(eff(counts.c))} improved${designEffect !== 1 ? ' (effective)' : ''}, McNemar p${formatP(verdict.pValue)}`;
+  const margin = `margin ${plainPts(m)}`;
+  const missesFloor = gate.minPassRate !== undefined && passRate < gate.minPassRate - EPS;
+  const showsRegression = ci[1] < -m - EPS;
+  const showsHolding = ci[0] >= -m - EPS;
+  const floorText = () => `pass rate ${pct(passRate)} below the minimum ${pct(gate.minPassRate!)} (${fmtCount(passRate * n)} of ${n} cases)`;
 
-  if (gate.rule === 'point') {
-    const ok = verdict.delta >= -m - EPS;
-    verdict.pass &&= ok;
-    const caveat = crosses ? '; the CI crosses the margin, so more cases could change this verdict' : '';
-    verdict.reasons.push(`${summary} ${ok ? 'within' : 'below'} ${marginText} (${evidence}) ${tag}${caveat}`);
-  } else if (gate.rule === 'noninferiority') {
-    const ok = ci[0] >= -m - EPS;
-    verdict.pass &&= ok;
-    verdict.reasons.push(`${summary}: CI lower bound ${ok ? 'within' : 'below'} ${marginText} (${evidence}) ${tag}`);
-    // A clear improvement can still pass a small tier, so the diagnosis is only given on failure.
-    if (!ok && bestCaseLowerBound(n, gate.confidence) < -m - EPS) {
+  let outcome: Outcome;
+  if (gate.rule === 'noninferiority') {
+    outcome = missesFloor || showsRegression ? 'fail' : showsHolding ? 'pass' : 'inconclusive';
+    if (outcome === 'pass') verdict.headline = `PASS — at worst ${pts(ci[0])} at ${level} confidence, ${margin}`;
+    else if (showsRegression) verdict.headline = `FAIL — regressed: at best ${pts(ci[1])} at ${level} confidence, beyond the ${margin}`;
+    else if (missesFloor) verdict.headline = `FAIL — ${floorText()}`;
+    else verdict.headline = `INCONCLUSIVE — between ${pts(ci[0])} and ${pts(ci[1])}, ${margin}`;
+    verdict.reasons.push(`delta ${pts(delta)} (${interval}; ${evidence}) [rule: noninferiority, ${margin}]`);
+    if (showsRegression && missesFloor) verdict.reasons.push(floorText());
+  } else {
+    // Screening rules always decide; their PASS is a screen, never evidence that the tier holds.
+    const ok = gate.rule === 'point' ? delta >= -m - EPS : !showsRegression;
+    outcome = ok && !missesFloor ? 'pass' : 'fail';
+    const what = gate.rule === 'point' ? 'point estimate' : 'fails only a significant regression';
+    const regressed = ci[1] < -EPS ? 'regressed: ' : '';
+    verdict.headline = ok
+      ? `PASS (screening: ${what}) — delta ${pts(delta)}, ${margin}; not shown to hold: the interval reaches ${pts(ci[0])}`
+      : `FAIL (screening: ${what}) — ${regressed}delta ${pts(delta)} beyond the ${margin}${regressed ? '' : '; the interval does not show a regression'}`;
+    if (ok && missesFloor) verdict.headline = `FAIL — ${floorText()}`;
+    verdict.reasons.push(`delta ${pts(delta)} (${interval}; ${evidence}) [rule: ${gate.rule}, ${margin}]`);
+  }
+  setOutcome(verdict, outcome);
+
+  if (outcome === 'inconclusive') {
+    const discordance = (eff(counts.b) + eff(counts.c)) / eff(pairsTotal);
+    const plan = { margin: m, discordance, confidence: gate.confidence, power: PLANNED_POWER, baselinePassRate };
+    const atObservedDelta = pairedCasesToDecide({ ...plan, delta });
+    const atZeroDelta = pairedNonInferiorityCases(plan)!;
+    verdict.casesNeeded = { atObservedDelta, atZeroDelta, power: PLANNED_POWER };
+    verdict.headline += `; ${casesNeededText(verdict.casesNeeded, n)}`;
+    if (gate.onInconclusive === 'warn') verdict.reasons.push('onInconclusive: warn — this tier does not block the gate');
+    if (bestCaseLowerBound(n, gate.confidence) < -m - EPS) {
+      verdict.reasons.push(`too few cases (n=${n}) for a ${plainPts(m)}-pt margin: even with no disagreement at all the interval would cross it`);
+    }
+  }
+  if (errorNote) verdict.reasons.push(errorNote);
+  if (results.some((r) => r.repeats)) {
+    if (designEffect !== 1) verdict.reasons.push(`repeats: ${pairsTotal} sample pairs over ${n} cases; design effect ${designEffect.toFixed(2)} (repeats of one case are not independent)`);
+    if (policy === 'pass@k') {
       verdict.reasons.push(
-        `too few cases (n=${n}) for rule noninferiority with margin ${plainPts(m)} pts: cannot pass even with no regressions; add cases or widen the margin`,
+        `warning: pass@k counts a case as passed when any sample passes, which hides per-call regressions (per-call delta ${pts(perCallDelta(results))}); gate on per-call unless the product really retries`,
       );
     }
-  } else {
-    const ok = !(ci[1] < -m - EPS);
-    verdict.pass &&= ok;
-    verdict.reasons.push(
-      ok
-        ? `${summary}: not significantly below ${marginText} (${evidence}) ${tag}`
-        : `${summary}: the whole CI is below ${marginText} (${evidence}) ${tag}`,
-    );
-  }
-
-  if (gate.minPassRate !== undefined && passRate < gate.minPassRate - EPS) {
-    verdict.pass = false;
-    verdict.reasons.push(`pass rate ${pct(passRate)} below the minimum ${pct(gate.minPassRate)} (${counts.a + counts.c} of ${n} cases passed)`);
-  }
-  if (errors) verdict.reasons.push(errorReason(errors, 'calls errored (counted as failures)'));
-  if (baselineErrors) {
-    verdict.reasons.push(
-      errorReason(baselineErrors, `baseline calls (${baselineModel}) errored (counted as baseline failures, which flatters this tier)`),
-    );
-  }
-  if (results.some((r) => r.repeats)) {
     const flaky = flakyCases(results);
     verdict.flaky = flaky.length;
     if (flaky.length) {
       const meanFlip = flaky.reduce((sum, f) => sum + f.flipRate, 0) / flaky.length;
       verdict.reasons.push(
-        `${flaky.length} flaky (case, model) pair${flaky.length === 1 ? '' : 's'}: the outcome flipped across repeats (mean flip rate ${pct(meanFlip)}); each case counted by ${policy}`,
+        `${flaky.length} flaky (case, model) pair${flaky.length === 1 ? '' : 's'}: the outcome flipped across repeats (mean flip rate ${pct(meanFlip)}); counted ${policy}`,
       );
     }
   }
@@ -221,21 +276,77 @@ export function decideAll(
   );
 }
 
+/** "~400 more cases would decide it (…)", the line every report prints under an undecided tier. */
+export function casesNeededText(needed: NonNullable<TierVerdict['casesNeeded']>, have: number): string {
+  const more = (total: number) => Math.max(1, total - have);
+  const zero = `${more(needed.atZeroDelta).toLocaleString("en-US")} more if the models are truly equal`;
+  if (needed.atObservedDelta === null) return `the observed delta sits on the margin, so more cases may not decide it (${zero})`;
+  return `~${more(needed.atObservedDelta).toLocaleString("en-US")} more cases would decide it at the observed delta (${zero})`;
+}
+
+function setOutcome(verdict: GateVerdict, outcome: Outcome): void {
+  verdict.outcome = outcome;
+  verdict.pass = outcome === 'pass';
+}
+
 /**
- * The highest lower bound any result without a single disagreement could reach at this n (all cases
- * concordant, delta 0, best split between both-pass and both-fail). If even that is below −margin, the
- * noninferiority rule cannot pass whatever the models do.
+ * Design effect of repeated samples: Var(delta) with cases as clusters (ratio estimator) over Var(delta)
+ * as if every sample pair were an independent case. Clamped to [1, mean samples per case]: never more
+ * evidence than independent pairs, never less than one pair per case. With no disagreement at all it
+ * cannot be estimated, and the conservative end is used.
  */
-export function bestCaseLowerBound(n: number, confidence: number): number {
-  let best = -1;
-  for (let a = 0; a <= n; a++) best = Math.max(best, newcombePairedInterval(a, 0, 0, n - a, confidence)[0]);
-  return best;
+function clusterDesignEffect(cases: Array<Array<{ baseline: boolean; candidate: boolean }>>, delta: number): number {
+  const total = cases.reduce((s, p) => s + p.length, 0);
+  const maxEffect = total / cases.length;
+  let within = 0;
+  let clustered = 0;
+  for (const pairs of cases) {
+    let sum = 0;
+    for (const p of pairs) {
+      const d = Number(p.candidate) - Number(p.baseline);
+      sum += d;
+      within += (d - delta) ** 2;
+    }
+    clustered += (sum - pairs.length * delta) ** 2;
+  }
+  if (within === 0) return maxEffect;
+  const k = cases.length;
+  const varClustered = (clustered * k) / Math.max(1, k - 1) / (total * total);
+  const varIndependent = within / (total * total);
+  return Math.min(maxEffect, Math.max(1, varClustered / varIndependent));
+}
+
+function perCallDelta(results: CaseResult[]): number {
+  let diff = 0;
+  let pairs = 0;
+  for (const r of results) {
+    const c = compareCase(r, 'per-call');
+    if ('excluded' in c) continue;
+    for (const p of c.pairs) diff += Number(p.candidate) - Number(p.baseline);
+    pairs += c.pairs.length;
+  }
+  return pairs ? diff / pairs : 0;
+}
+
+function exclusionReason(excluded: Map<Exclusion, number>, total: number, baselineModel: string): string | undefined {
+  const parts: string[] = [];
+  const add = (kind: Exclusion, text: string) => {
+    const k = excluded.get(kind);
+    if (k) parts.push(`${k} ${text}`);
+  };
+  add('baseline-error', `with a baseline (${baselineModel}) call error`);
+  add('candidate-error', 'with a tier-model call error');
+  add('grade-error', 'whose output a grader could not grade (e.g. no readable judge verdict)');
+  if (!parts.length) return undefined;
+  const k = [...excluded.values()].reduce((s, v) => s + v, 0);
+  return `${k} of ${total} case${total === 1 ? '' : 's'} left out of the comparison (${parts.join('; ')}): errors count as neither pass nor fail`;
 }
 
 interface ResolvedGate {
   rule: GateRule;
   margin: number;
   confidence: number;
+  onInconclusive: InconclusivePolicy;
   minPassRate?: number;
 }
 
@@ -254,33 +365,15 @@ function resolveGate(tier: TierConfig, routingFile = 'routing file'): ResolvedGa
     rule: g.rule ?? DEFAULT_RULE,
     margin: g.maxRegression ?? DEFAULT_MAX_REGRESSION,
     confidence: g.confidence ?? DEFAULT_CONFIDENCE,
+    onInconclusive: g.onInconclusive ?? DEFAULT_ON_INCONCLUSIVE,
     ...(g.minPassRate !== undefined ? { minPassRate: g.minPassRate } : {}),
   };
 }
 
-/** Signed percentage points, e.g. −4.1 / +0.6 (typographic minus, as in the report). */
-function signed(x: number): string {
-  const v = Math.round(x * 1000) / 10;
-  if (v === 0) return '0.0';
-  return `${v > 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
-}
-
-function pts(x: number): string {
-  return `${signed(x)} pts`;
-}
-
-function plainPts(x: number): string {
-  return String(Math.round(x * 1000) / 10);
-}
-
-function pct(x: number): string {
-  return `${(x * 100).toFixed(1)}%`;
+function fmtCount(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(1);
 }
 
 function formatP(p: number): string {
   return p < 0.001 ? ' < 0.001' : `=${p.toFixed(3)}`;
-}
-
-function errorReason(count: number, text: string): string {
-  return `${count} ${count === 1 ? text.replace(/^calls/, 'call').replace(/^baseline calls/, 'baseline call') : text}`;
 }

@@ -1,5 +1,6 @@
-import type { BudgetStatus, RunSummary } from '../core/types.js';
+import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
 import { approx, int, modelUsageRows, pct, pts, table, usd, usdLarge } from './format.js';
+import { gateHeadline, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -18,18 +19,19 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
       summary.tiers.map((t) => [
         t.tier,
         t.model,
-        int(t.cases),
+        casesCell(t),
         pct(t.passRate),
         pct(t.baselinePassRate),
         t.model === t.baselineModel ? '—' : pts(t.delta),
         t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—',
         t.pValue === undefined ? '—' : t.pValue < 0.001 ? '<0.001' : t.pValue.toFixed(3),
         int(t.errors),
-        t.pass ? paint(style.color, 32, '✔ PASS') : paint(style.color, 31, '✘ FAIL'),
+        labelCell(verdictLabel(t), style),
       ]),
     ),
   );
-  const reasons = summary.tiers.flatMap((t) => t.reasons.map((r) => `  ${t.pass ? '·' : '✘'} ${t.tier}: ${r}`));
+  // Each tier: its headline (the outcome and what it rests on), then the figures and warnings behind it.
+  const reasons = summary.tiers.flatMap((t) => [`  ${MARK[verdictLabel(t)]} ${t.tier}: ${tierHeadline(t)}`, ...t.reasons.map((r) => `      ${r}`)]);
   if (reasons.length) out.push('', ...reasons);
   out.push('');
   out.push(
@@ -52,7 +54,7 @@ export function formatReliabilitySection(summary: RunSummary, style: ConsoleStyl
   const out: string[] = [];
   const errors = summary.errors ?? [];
   if (errors.length) {
-    out.push(paint(style.color, 33, `Errors (${int(errors.reduce((n, e) => n + e.count, 0))} calls; errored calls count as failures)`));
+    out.push(paint(style.color, 33, `Errors (${int(errors.reduce((n, e) => n + e.count, 0))} calls; their cases are left out of the comparison, never counted as pass or fail)`));
     out.push(table(['kind', 'model', 'calls', 'example'], errors.map((e) => [e.kind, e.model, int(e.count), oneLine(e.example ?? '')])));
   }
   const cap = summary.costCap;
@@ -69,15 +71,22 @@ function oneLine(text: string, max = 100): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
+const MARK: Record<VerdictLabel, string> = { PASS: '✔', FAIL: '✘', INCONCLUSIVE: '?', 'NO CASES': '·', BASELINE: '·', 'NOT DECIDED': '…' };
+const LABEL_COLOR: Record<VerdictLabel, number> = { PASS: 32, FAIL: 31, INCONCLUSIVE: 33, 'NO CASES': 33, BASELINE: 2, 'NOT DECIDED': 33 };
+const TONE_COLOR: Record<GateTone, number> = { pass: 32, fail: 31, inconclusive: 33, incomplete: 33 };
+
+/** Routed cases, and how many of them entered the comparison when errors left some out. */
+export function casesCell(t: Pick<TierVerdict, 'cases' | 'compared'>): string {
+  return t.compared !== undefined && t.compared !== t.cases ? `${int(t.compared)} of ${int(t.cases)}` : int(t.cases);
+}
+
+function labelCell(label: VerdictLabel, style: ConsoleStyle): string {
+  return paint(style.color, LABEL_COLOR[label], `${MARK[label]} ${label}`);
+}
+
 function gateVerdict(summary: RunSummary, style: ConsoleStyle): string {
-  if (summary.pass) return paint(style.color, 32, 'GATE PASSED: every routed tier holds against the baseline.');
-  if (summary.status !== 'complete') return paint(style.color, 33, `RUN ${summary.status.toUpperCase()}: not enough data to gate on.`);
-  const why: string[] = [];
-  const regressed = summary.tiers.filter((t) => !t.pass).map((t) => t.tier);
-  if (regressed.length) why.push(`${regressed.join(', ')} regressed`);
-  const over = (summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase);
-  if (over.length) why.push(`over budget: ${[...new Set(over)].join(', ')}`);
-  return paint(style.color, 31, `GATE FAILED: ${why.join('; ') || 'see the reasons above'}.`);
+  const { tone, text } = gateHeadline(summary);
+  return paint(style.color, TONE_COLOR[tone], text);
 }
 
 /**

@@ -1,13 +1,7 @@
 /** Small formatting helpers shared by the text reports (console, Markdown). */
 import type { ModelUsage } from '../core/types.js';
 
-export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
-
-/** Signed percentage points, e.g. "−4.1 pts". Uses a real minus sign so it reads well in tables. */
-export const pts = (x: number, digits = 1): string => {
-  const v = (x * 100).toFixed(digits);
-  return `${x < 0 ? '−' : x > 0 ? '+' : '±'}${v.replace('-', '')} pts`;
-};
+export { pct, pts, plainPts } from '../core/format.js';
 
 export const usd = (x: number | null | undefined): string => {
   if (x === null || x === undefined) return 'unpriced';

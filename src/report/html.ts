@@ -8,6 +8,8 @@ import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, Report
 import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
+import { casesCell } from './console.js';
+import { tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 type Hbs = typeof HandlebarsNs;
 
@@ -95,12 +97,10 @@ const sign = (x: number | null) => (x === null ? '' : x > 0 ? 'good' : x < 0 ? '
 
 function viewModel(data: ReportData) {
   const { meta, cost } = data;
-  const failing = data.tiers.filter((t) => !t.pass).map((t) => t.tier);
-  const gate = meta.pass
-    ? { cls: 'pass', icon: '✔', label: 'GATE PASSED', detail: 'Every routed tier holds against the baseline.' }
-    : meta.status !== 'complete'
-      ? { cls: 'warn', icon: '⚠', label: `RUN ${meta.status.toUpperCase()}`, detail: 'Not enough results to gate on.' }
-      : { cls: 'fail', icon: '✘', label: 'GATE FAILED', detail: `Regressed: ${failing.join(', ')}.` };
+  // "GATE PASSED: every routed tier is shown to hold…" → label "GATE PASSED", detail the rest.
+  const [label, ...detail] = meta.gate.text.split(': ');
+  const tone = GATE_TONE[meta.gate.tone];
+  const gate = { ...tone, label: label!.replace(/ \(exit \d\)$/, ''), detail: detail.join(': ') };
   return {
     meta: {
       ...meta,
@@ -152,13 +152,30 @@ function viewModel(data: ReportData) {
   };
 }
 
+const GATE_TONE: Record<GateTone, { cls: string; icon: string }> = {
+  pass: { cls: 'pass', icon: '✔' },
+  fail: { cls: 'fail', icon: '✘' },
+  inconclusive: { cls: 'warn', icon: '?' },
+  incomplete: { cls: 'warn', icon: '⚠' },
+};
+const LABEL_VIEW: Record<VerdictLabel, { cls: string; icon: string }> = {
+  PASS: { cls: 'pass', icon: '✔' },
+  FAIL: { cls: 'fail', icon: '✘' },
+  INCONCLUSIVE: { cls: 'warn', icon: '?' },
+  'NO CASES': { cls: 'warn', icon: '·' },
+  BASELINE: { cls: 'pass', icon: '·' },
+  'NOT DECIDED': { cls: 'warn', icon: '…' },
+};
+
 function tierView(t: ReportTier) {
+  const label = verdictLabel(t);
   return {
     ...t,
-    verdictCls: t.pass ? 'pass' : 'fail',
-    verdictIcon: t.pass ? '✔' : '✘',
-    verdictText: t.pass ? 'PASS' : 'FAIL',
-    casesText: int(t.cases),
+    verdictCls: LABEL_VIEW[label].cls,
+    verdictIcon: LABEL_VIEW[label].icon,
+    verdictText: label,
+    headlineText: tierHeadline(t),
+    casesText: casesCell(t),
     passRateText: pct(t.passRate),
     baselinePassRateText: pct(t.baselinePassRate),
     deltaText: t.isBaselineTier ? '—' : pts(t.delta),

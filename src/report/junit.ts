@@ -7,6 +7,8 @@
 import type { CallOutcome, CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.js';
 import { deltaText, gateHeadline, intervalText, isBaselineTier, pValueText, verdictText } from './markdown.js';
 import { pct } from './format.js';
+import { usable } from '../core/calls.js';
+import { tierHeadline, tierOutcome } from './verdict-text.js';
 
 export interface JunitOptions {
   /** Goldens by case id, so a failure can show what was expected. */
@@ -54,7 +56,7 @@ export function formatJunit(summary: RunSummary, results: CaseResult[], opts: Ju
     if (!tiers.some((t) => t.tier === name)) {
       const model = list[0]!.candidate.modelKey;
       const baselineModel = list[0]!.baseline.modelKey;
-      tiers.push({ tier: name, model, baselineModel, cases: list.length, passRate: 0, baselinePassRate: 0, delta: 0, errors: 0, pass: true, reasons: ['not in the run summary'] });
+      tiers.push({ tier: name, model, baselineModel, cases: list.length, passRate: 0, baselinePassRate: 0, delta: 0, errors: 0, outcome: 'inconclusive', pass: false, headline: 'NOT DECIDED — this tier is not in the run summary', reasons: [] });
     }
   }
 
@@ -138,6 +140,14 @@ function caseXml(suite: string, t: TierVerdict, r: CaseResult, opts: JunitOption
     const message = `${c.modelKey} call errored (${e.kind}${where ? `, ${where}` : ''}): ${e.message}`;
     return wrap(`<error message="${escapeXmlAttr(message)}" type="error">${escapeXmlText(message)}</error>`, 'error');
   }
+  if (!usable(c)) {
+    const message = `${c.modelKey}: a grader could not grade this output (${c.grades.find((g) => g.error)?.error ?? 'grader error'}); left out of the comparison`;
+    return wrap(`<error message="${escapeXmlAttr(truncate(message, 500))}" type="grade-error">${escapeXmlText(failureBody(r, opts))}</error>`, 'error');
+  }
+  if (r.baseline !== c && !usable(r.baseline)) {
+    const message = `baseline ${r.baseline.modelKey} ${r.baseline.error ? 'call errored' : 'output could not be graded'}: the case is left out of the comparison (errors count as neither pass nor fail)`;
+    return wrap(`<skipped message="${escapeXmlAttr(message)}"/>`, 'skipped');
+  }
   if (passed(c)) return { kind: 'pass', xml: `${open}/>` };
 
   const body = failureBody(r, opts);
@@ -179,14 +189,17 @@ function gateCase(summary: RunSummary, t: TierVerdict): Case {
   const figures = isBaselineTier(t)
     ? `pass rate ${pct(t.passRate)} (baseline tier)`
     : `pass rate ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${deltaText(t)}, 95% CI ${intervalText(t)}, p ${pValueText(t.pValue)}`;
-  const headline = `${verdictText(t)} tier ${t.tier} (${t.model}): ${figures}`;
-  const body = [headline, ...t.reasons.map((r) => `- ${r}`)].join('\n');
+  const headline = `tier ${t.tier} (${t.model}): ${tierHeadline(t)}`;
+  const body = [headline, figures, ...t.reasons.map((r) => `- ${r}`)].join('\n');
   if (summary.status !== 'complete') {
     const message = `${gateHeadline(summary)}; ${headline}`;
     return { kind: 'error', xml: `${open}>\n      <error message="${escapeXmlAttr(message)}" type="incomplete">${escapeXmlText(body)}</error>\n    </testcase>` };
   }
-  if (!t.pass) {
-    return { kind: 'failure', xml: `${open}>\n      <failure message="${escapeXmlAttr(headline)}" type="gate">${escapeXmlText(body)}</failure>\n    </testcase>` };
+  const outcome = tierOutcome(t);
+  // An undecided tier fails the build like a regression unless its gate says onInconclusive: warn.
+  if (outcome === 'fail' || (outcome === 'inconclusive' && t.onInconclusive !== 'warn')) {
+    const type = outcome === 'fail' ? 'gate' : 'inconclusive';
+    return { kind: 'failure', xml: `${open}>\n      <failure message="${escapeXmlAttr(headline)}" type="${type}">${escapeXmlText(body)}</failure>\n    </testcase>` };
   }
   return { kind: 'pass', xml: `${open}>\n      <system-out>${escapeXmlText(body)}</system-out>\n    </testcase>` };
 }

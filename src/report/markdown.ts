@@ -5,6 +5,8 @@
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
+import { casesCell } from './console.js';
+import { gateHeadline as gateLine, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 /** First line of the comment; workflows find (and update) their earlier comment by it. */
 export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
@@ -31,25 +33,24 @@ export function pValueText(p: number | undefined): string {
   return p < 0.001 ? '<0.001' : p.toFixed(3);
 }
 
-export function verdictText(t: Pick<TierVerdict, 'pass'>): string {
-  return t.pass ? '✔ PASS' : '✘ FAIL';
+const MARK: Record<VerdictLabel, string> = { PASS: '✔', FAIL: '✘', INCONCLUSIVE: '❔', 'NO CASES': '·', BASELINE: '·', 'NOT DECIDED': '…' };
+
+/** "✔ PASS", "✘ FAIL", "❔ INCONCLUSIVE", "· NO CASES", "· BASELINE", "… NOT DECIDED". */
+export function verdictText(t: TierVerdict): string {
+  const label = verdictLabel(t);
+  return `${MARK[label]} ${label}`;
 }
 
 export function deltaText(t: TierVerdict): string {
   return isBaselineTier(t) ? '—' : pts(t.delta);
 }
 
-/** One line per run: why the gate passed or failed, without the emoji (JUnit reuses it). */
+/** One line per run: the gate's outcome and why, without the emoji (JUnit reuses it). */
 export function gateHeadline(summary: RunSummary): string {
-  if (summary.status !== 'complete') return `run ${summary.status}: not enough data to gate on`;
-  if (summary.pass) return 'gate passed: every routed tier holds against the baseline';
-  const why: string[] = [];
-  const regressed = summary.tiers.filter((t) => !t.pass).map((t) => t.tier);
-  if (regressed.length) why.push(`${regressed.length === 1 ? 'tier' : 'tiers'} ${regressed.join(', ')} regressed`);
-  const over = [...new Set((summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase))];
-  if (over.length) why.push(`over budget: ${over.join(', ')}`);
-  return `gate failed: ${why.join('; ') || 'see the reasons below'}`;
+  return gateLine(summary).text;
 }
+
+const TONE_ICON: Record<GateTone, string> = { pass: '✅', fail: '❌', inconclusive: '❔', incomplete: '⚠️' };
 
 // ───────────────────────────── Markdown ─────────────────────────────
 
@@ -78,8 +79,8 @@ function mdTable(header: string[], align: ('l' | 'r')[], rows: string[][]): stri
 
 export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}): string {
   const out: string[] = [MARKDOWN_MARKER];
-  const icon = summary.status !== 'complete' ? '⚠️' : summary.pass ? '✅' : '❌';
-  out.push(`## ${icon} evalroute ${escapeMarkdown(gateHeadline(summary))}`);
+  const gate = gateLine(summary);
+  out.push(`## ${TONE_ICON[gate.tone]} evalroute: ${escapeMarkdown(gate.text)}`);
   out.push('');
   const cases = summary.tiers.reduce((n, t) => n + t.cases, 0);
   const baseline = summary.tiers[0]?.baselineModel;
@@ -94,7 +95,11 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   out.push('');
   out.push(tierTable(summary));
 
-  const reasons = summary.tiers.flatMap((t) => t.reasons.map((r) => `- ${t.pass ? '·' : '✘'} **${escapeMarkdown(t.tier)}**: ${escapeMarkdown(r)}`));
+  // Each tier: its headline in the list, the figures behind it nested below.
+  const reasons = summary.tiers.flatMap((t) => [
+    `- ${MARK[verdictLabel(t)]} **${escapeMarkdown(t.tier)}**: ${escapeMarkdown(tierHeadline(t))}`,
+    ...t.reasons.map((r) => `  - ${escapeMarkdown(r)}`),
+  ]);
   if (reasons.length) out.push('', ...reasons);
 
   const cost = costLine(summary);
@@ -125,7 +130,7 @@ function tierTable(summary: RunSummary): string {
       return [
         t.tier,
         t.model,
-        int(t.cases),
+        casesCell(t),
         pct(t.passRate),
         pct(t.baselinePassRate),
         deltaText(t),

@@ -1,5 +1,7 @@
 import { diffWords, diffWordsWithSpace } from 'diff';
 import { sumCosts } from '../core/cost.js';
+import { usable } from '../core/calls.js';
+import { gateHeadline, type GateTone } from './verdict-text.js';
 import type {
   AttachmentRef,
   CallError,
@@ -104,10 +106,16 @@ export interface ReportCost {
 /** One point of the cost-vs-quality view. */
 export interface ModelPoint {
   model: string;
-  /** Cases this model was run on (repeat 0); errored calls count as failures. */
+  /**
+   * Cases compared (repeat 0): for a routed model, those where it and the baseline both gave a gradable
+   * output, so its pass rate and the baseline's below are on the same cases; for the baseline, every
+   * case it gave a gradable output on. Errored calls are left out, never counted as failures.
+   */
   cases: number;
   passes: number;
   passRate: number;
+  /** The baseline's pass rate on the same cases (routed models only). */
+  baselinePassRate?: number;
   errors: number;
   /** Mean cost per call × 1000; null when any completion of the model is unpriced. */
   costPer1k: number | null;
@@ -143,6 +151,8 @@ export interface ReportMeta {
   runId: string;
   status: RunStatus;
   pass: boolean;
+  /** The gate's closing line, worded as in every other report. */
+  gate: { tone: GateTone; text: string };
   routingFile: string;
   routingHash: string;
   gitCommit?: string;
@@ -237,6 +247,7 @@ function buildMeta(run: RunRecord, summary: RunSummary): ReportMeta {
     runId: run.id,
     status: summary.status,
     pass: summary.pass,
+    gate: gateHeadline(summary),
     routingFile: run.routingFile,
     routingHash: run.routingHash,
     startedAt: run.startedAt,
@@ -371,28 +382,35 @@ function modelPoints(calls: CallOutcome[], baselineKey: string, order: string[])
     byModel.set(c.modelKey, list);
   }
   const keys = unique([...order.filter((k) => byModel.has(k)), ...byModel.keys()]);
+  const baselineByCase = new Map((byModel.get(baselineKey) ?? []).map((c) => [c.caseId, c]));
   const points = keys.map((model): ModelPoint => {
     const list = byModel.get(model)!;
     const done = list.filter((c) => c.completion);
     const total = sumCosts(done.map((c) => c.completion!.costUsd));
-    const passes = list.filter((c) => c.pass).length;
-    return {
+    const isBaseline = model === baselineKey;
+    // Pass rates are compared on the same cases: where this model and the baseline both gave a gradable output.
+    const compared = list.filter((c) => usable(c) && (isBaseline || (baselineByCase.has(c.caseId) && usable(baselineByCase.get(c.caseId)!))));
+    const passes = compared.filter((c) => c.pass).length;
+    const point: ModelPoint = {
       model,
-      cases: list.length,
+      cases: compared.length,
       passes,
-      passRate: list.length ? passes / list.length : 0,
+      passRate: compared.length ? passes / compared.length : 0,
       errors: list.length - done.length,
       costPer1k: total === null || list.length === 0 ? null : (total / list.length) * 1000,
-      isBaseline: model === baselineKey,
+      isBaseline,
       pareto: false,
     };
+    if (!isBaseline) point.baselinePassRate = compared.length ? compared.filter((c) => baselineByCase.get(c.caseId)!.pass).length / compared.length : 0;
+    return point;
   });
   for (const p of points) {
     if (p.costPer1k === null) continue;
     const pc = p.costPer1k;
-    p.pareto = !points.some(
-      (q) => q !== p && q.costPer1k !== null && q.costPer1k <= pc && q.passRate >= p.passRate && (q.costPer1k < pc || q.passRate > p.passRate),
-    );
+    // Quality is the paired difference to the baseline (0 for the baseline itself): raw pass rates of
+    // models run on different cases are not comparable.
+    const gain = (m: ModelPoint) => (m.baselinePassRate === undefined ? 0 : m.passRate - m.baselinePassRate);
+    p.pareto = !points.some((q) => q !== p && q.costPer1k !== null && q.costPer1k <= pc && gain(q) >= gain(p) && (q.costPer1k < pc || gain(q) > gain(p)));
   }
   return points;
 }

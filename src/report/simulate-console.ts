@@ -2,7 +2,8 @@
  * Console text for `simulate`, `gate` (its base-vs-head part) and `suggest`. The shapes below are the
  * parts of the api results these tables read, declared here so report/ depends on core only.
  */
-import type { TierVerdict } from '../core/types.js';
+import { summaryOutcome, tierHeadline, tierOutcome } from './verdict-text.js';
+import type { Outcome, TierVerdict } from '../core/types.js';
 import { int, pct, pts, table, usd } from './format.js';
 
 export interface OverallView {
@@ -19,10 +20,19 @@ export interface OverallView {
   savings: number | null;
 }
 
+const MARK: Record<Outcome, string> = { pass: '✔', fail: '✘', inconclusive: '?' };
+
+function routingVerdict(r: Pick<RoutingView, 'status' | 'outcome' | 'pass'>): string {
+  if (r.status === 'incomplete') return 'INCOMPLETE';
+  const outcome = summaryOutcome(r);
+  return `${MARK[outcome]} ${outcome.toUpperCase()}`;
+}
+
 export interface RoutingView {
   routingFile: string;
   baseline: string;
   tiers: TierVerdict[];
+  outcome?: Outcome;
   pass: boolean;
   status: 'complete' | 'incomplete';
   overall: OverallView;
@@ -78,14 +88,14 @@ const savingsText = (x: number | null) => (x === null ? 'unknown' : pct(x));
 function tierCell(t: TierVerdict | undefined): string {
   if (!t) return '—';
   if (t.model === t.baselineModel) return `${t.model} · ${int(t.cases)} · baseline`;
-  return `${t.model} · ${int(t.cases)} · ${pct(t.passRate)} · ${pts(t.delta)} ${t.pass ? '✔' : '✘'}`;
+  return `${t.model} · ${int(t.cases)} · ${pct(t.passRate)} · ${pts(t.delta)} ${MARK[tierOutcome(t)]}`;
 }
 
 /** Several routing files side by side: one column per file. */
 export function formatSimulation(routings: readonly RoutingView[], curve?: CurveView): string {
   const tierNames = [...new Set(routings.flatMap((r) => r.tiers.map((t) => t.tier)))];
   const rows: string[][] = [
-    ['verdict', ...routings.map((r) => (r.status === 'incomplete' ? 'INCOMPLETE' : r.pass ? '✔ PASS' : '✘ FAIL'))],
+    ['verdict', ...routings.map(routingVerdict)],
     ...tierNames.map((name) => [`tier ${name}`, ...routings.map((r) => tierCell(r.tiers.find((t) => t.tier === name)))]),
     ['cases scored', ...routings.map((r) => int(r.overall.cases))],
     ['pass rate (routed)', ...routings.map((r) => pct(r.overall.passRate))],
@@ -98,8 +108,8 @@ export function formatSimulation(routings: readonly RoutingView[], curve?: Curve
   ];
   const out = [table(['', ...routings.map((r) => baseName(r.routingFile))], rows)];
   for (const r of routings) {
-    const failed = r.tiers.filter((t) => !t.pass);
-    for (const t of failed) for (const reason of t.reasons) out.push(`  ✘ ${baseName(r.routingFile)} · ${t.tier}: ${reason}`);
+    // Every tier that is not shown to hold, with the line its verdict rests on.
+    for (const t of r.tiers.filter((x) => tierOutcome(x) !== 'pass')) out.push(`  ${MARK[tierOutcome(t)]} ${baseName(r.routingFile)} · ${t.tier}: ${tierHeadline(t)}`);
     if (r.missing.length) {
       const shown = r.missing.slice(0, 5).map((m) => `${m.caseId}@${m.model}`).join(', ');
       out.push(`  ! ${baseName(r.routingFile)}: ${r.missing.length} (case, model) pairs are not in the store and were left out (${shown}${r.missing.length > 5 ? ', …' : ''}); run with --fill to call them`);
@@ -125,7 +135,7 @@ export function formatCurve(c: CurveView): string {
 
 /** The base-vs-head part of `evalroute gate`, printed after the head's verdict table. */
 export function formatBaseVsHead(base: RoutingView, head: OverallView, moved: MovedView): string {
-  const out = [`Base ${baseName(base.routingFile)} (from stored results): ${base.status === 'incomplete' ? 'INCOMPLETE' : base.pass ? '✔ PASS' : '✘ FAIL'}`];
+  const out = [`Base ${baseName(base.routingFile)} (from stored results): ${routingVerdict(base)}`];
   out.push(
     table(
       ['', 'base', 'head'],

@@ -121,6 +121,8 @@ export interface ScatterPoint {
   anchor: 'start' | 'end';
   cls: string;
   title: string;
+  /** y of the baseline's pass rate on this model's cases: the whisker the eye compares against. */
+  baselineY?: number;
 }
 
 export interface ParetoChart extends PlotFrame {
@@ -175,13 +177,18 @@ export function paretoChart(models: ModelPoint[]): ParetoChart {
       labelY: cy < plotY + 12 ? cy + 14 : cy - 7,
       anchor: nearRight ? 'end' : 'start',
       cls: [m.isBaseline ? 'baseline' : 'model', m.pareto ? 'pareto' : ''].join(' ').trim(),
-      title: `${m.model}: ${pct(m.passRate)} pass rate on ${m.cases} cases, ${usd(m.costPer1k)} per 1k requests${m.pareto ? ' (Pareto-optimal)' : ''}`,
+      title:
+        m.baselinePassRate === undefined
+          ? `${m.model} (baseline): ${pct(m.passRate)} pass rate on ${m.cases} cases, ${usd(m.costPer1k)} per 1k requests`
+          : `${m.model}: ${pct(m.passRate)} vs baseline ${pct(m.baselinePassRate)} on the same ${m.cases} cases, ${usd(m.costPer1k)} per 1k requests${m.pareto ? ' (Pareto-optimal)' : ''}`,
+      ...(m.baselinePassRate === undefined ? {} : { baselineY: yOf(m.baselinePassRate) }),
     };
   });
   const front = priced
     .filter((m) => m.pareto)
     .sort((a, b) => a.costPer1k - b.costPer1k)
     .map((m) => `${xOf(m.costPer1k)},${yOf(m.passRate)}`);
+  // The frontier joins points whose pass rates rest on different cases, so it is drawn only as a guide.
   return {
     width,
     height,

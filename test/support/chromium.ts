@@ -145,21 +145,25 @@ export function buildFixture(opts: FixtureOptions = {}): ReportInput {
   const tiers: TierVerdict[] = [
     {
       tier: 'cheap', model: 'flash', baselineModel: 'gpt4', cases: tierCases('cheap'), passRate: 0.25, baselinePassRate: 0.75,
-      delta: -0.5, errors: 1, pass: false, reasons: ['pass rate 25.0% is below the floor 85.0%', 'drop of 50.0 pts exceeds maxRegression 3.0 pts'],
+      delta: -0.5, errors: 1, outcome: 'fail', pass: false, headline: 'FAIL — regressed: at best −20.0 pts at 95% confidence, beyond the margin 3',
+      reasons: ['pass rate 25.0% is below the floor 85.0%', 'drop of 50.0 pts exceeds maxRegression 3.0 pts'],
       ci: [-0.8, -0.2], pValue: 0.031, rule: 'noninferiority', costPer1k: 0.5, baselineCostPer1k: 10,
     },
     {
       tier: 'mid', model: 'mixtral', baselineModel: 'gpt4', cases: tierCases('mid'), passRate: 0.667, baselinePassRate: 0.667,
-      delta: 0, errors: 0, pass: true, reasons: [], ci: [-0.25, 0.25], pValue: 1, rule: 'noninferiority',
+      delta: 0, errors: 0, outcome: 'inconclusive', pass: false, onInconclusive: 'warn',
+      headline: 'INCONCLUSIVE — between −25.0 pts and +25.0 pts, margin 5; ~300 more cases would decide it at the observed delta (300 more if the models are truly equal)',
+      casesNeeded: { atObservedDelta: 306, atZeroDelta: 306, power: 0.8 },
+      reasons: ['onInconclusive: warn — this tier does not block the gate'], ci: [-0.25, 0.25], pValue: 1, rule: 'noninferiority',
       costPer1k: unpricedMid ? null : 2, baselineCostPer1k: 10,
     },
     {
       tier: 'frontier', model: 'gpt4', baselineModel: 'gpt4', cases: tierCases('frontier'), passRate: 0.833, baselinePassRate: 0.833,
-      delta: 0, errors: 0, pass: true, reasons: [], costPer1k: 10, baselineCostPer1k: 10,
+      delta: 0, errors: 0, outcome: 'pass', pass: true, headline: 'baseline — the model every tier is compared with', reasons: [], costPer1k: 10, baselineCostPer1k: 10,
     },
   ];
   const summary: RunSummary = {
-    runId, suite: 'support-intents', status: 'complete', pass: false, tiers,
+    runId, suite: 'support-intents', status: 'complete', outcome: 'fail', pass: false, tiers,
     models: [
       { model: 'gpt4', calls: plan.length, errors: 0, inputTokens: 120 * plan.length, outputTokens: 30 * plan.length, costUsd: plan.length * PRICE.gpt4 },
       { model: 'flash', calls: tierCases('cheap'), errors: 1, inputTokens: 840, outputTokens: 210, costUsd: 0.0035 },

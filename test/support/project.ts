@@ -24,6 +24,10 @@ export interface ProjectOptions {
   cases?: number;
   /** Routing rules YAML (the `rules:` list); default sends `easy` cases to the cheap tier. */
   rules?: string;
+  /**
+   * The cheap tier's gate. Default: the point screen, because these projects exercise the engine with
+   * 20-case tiers, where the default non-inferiority rule cannot decide (see test/gate.test.ts for it).
+   */
   gate?: string;
 }
 
@@ -50,7 +54,7 @@ routing: routing.yaml
     'routing.yaml',
     `baseline: big
 tiers:
-  cheap: { model: small, gate: ${opts.gate ?? '{ minPassRate: 0.8, maxRegression: 0.05 }'} }
+  cheap: { model: small, gate: ${opts.gate ?? '{ minPassRate: 0.8, maxRegression: 0.05, rule: point }'} }
   frontier: { model: big }
 rules:
 ${opts.rules ?? '  - { name: easy-to-cheap, when: { tags: [easy] }, tier: cheap }\n  - { tier: frontier }'}

@@ -1,0 +1,7 @@
+import type { CallOutcome } from './types.js';
+
+/**
+ * A call that produced an output every grader could judge: the only kind that enters a comparison.
+ * An errored call or a grade error (e.g. no readable judge verdict) is neither a pass nor a failure.
+ */
+export const usable = (o: CallOutcome): boolean => !o.error && !o.grades.some((g) => g.error);

@@ -1,0 +1,72 @@
+/**
+ * The words every report (console, Markdown, JUnit, HTML) uses for an outcome, so a reviewer reads the
+ * same conclusion everywhere. A PASS is only called "shown to hold" when the rule that decided it
+ * proves non-inferiority; screening rules say what they are.
+ */
+import type { Outcome, RunSummary, TierVerdict } from '../core/types.js';
+
+export type VerdictLabel = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO CASES' | 'BASELINE' | 'NOT DECIDED';
+
+/** Outcome of a tier, also for summaries stored before outcomes existed (they only had `pass`). */
+export function tierOutcome(t: Pick<TierVerdict, 'pass'> & { outcome?: Outcome }): Outcome {
+  return t.outcome ?? (t.pass ? 'pass' : 'fail');
+}
+
+/** Outcome of the gate, also for summaries stored before outcomes existed. */
+export function summaryOutcome(s: Pick<RunSummary, 'pass' | 'outcome'>): Outcome {
+  return s.outcome ?? (s.pass ? 'pass' : 'fail');
+}
+
+export function verdictLabel(t: TierVerdict): VerdictLabel {
+  if (t.model === t.baselineModel) return 'BASELINE';
+  if (t.cases === 0) return 'NO CASES';
+  if (t.headline?.startsWith('NOT DECIDED')) return 'NOT DECIDED';
+  return ({ pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' } as const)[tierOutcome(t)];
+}
+
+/** The one line a tier's verdict rests on; older stored summaries fall back to their first reason. */
+export function tierHeadline(t: TierVerdict): string {
+  return t.headline || `${verdictLabel(t)} — ${t.reasons[0] ?? ''}`;
+}
+
+export type GateTone = 'pass' | 'fail' | 'inconclusive' | 'incomplete';
+
+/** The gate's closing line and its tone (for colour): what the exit code means, in words. */
+export function gateHeadline(summary: RunSummary): { tone: GateTone; text: string } {
+  if (summary.status !== 'complete') {
+    return { tone: 'incomplete', text: `RUN ${summary.status.toUpperCase()}: not enough data to gate on (exit 3); no tier is decided.` };
+  }
+  const routed = summary.tiers.filter((t) => t.model !== t.baselineModel);
+  const outcome = summaryOutcome(summary);
+  if (outcome === 'fail') {
+    const why: string[] = [];
+    const failed = routed.filter((t) => tierOutcome(t) === 'fail');
+    const regressed = failed.filter((t) => /regressed/.test(t.headline ?? '')).map((t) => t.tier);
+    const other = failed.filter((t) => !regressed.includes(t.tier)).map((t) => t.tier);
+    if (regressed.length) why.push(`${regressed.join(', ')} regressed`);
+    if (other.length) why.push(`${other.join(', ')} failed ${other.length === 1 ? 'its' : 'their'} bar`);
+    const over = (summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase);
+    if (over.length) why.push(`over budget: ${[...new Set(over)].join(', ')}`);
+    return { tone: 'fail', text: `GATE FAILED: ${why.join('; ') || 'see the reasons above'}.` };
+  }
+  const undecided = routed.filter((t) => tierOutcome(t) === 'inconclusive');
+  if (outcome === 'inconclusive') {
+    const blocking = undecided.filter((t) => t.onInconclusive !== 'warn').map((t) => t.tier);
+    return {
+      tone: 'inconclusive',
+      text: `GATE INCONCLUSIVE (exit 4): no tier failed, but ${blocking.join(', ')} ${blocking.length === 1 ? 'is' : 'are'} not decided — see the cases needed above.`,
+    };
+  }
+  const screening = routed.filter((t) => tierOutcome(t) === 'pass' && t.rule && t.rule !== 'noninferiority');
+  const warned = undecided.length ? `; not decided (onInconclusive: warn): ${undecided.map((t) => t.tier).join(', ')}` : '';
+  if (screening.length) {
+    return {
+      tone: 'pass',
+      text: `GATE PASSED on screening rules (${[...new Set(screening.map((t) => t.rule))].join(', ')}: ${screening.map((t) => t.tier).join(', ')}): no tier is beyond its margin, which is not the same as shown to hold${warned}.`,
+    };
+  }
+  const held = routed.filter((t) => tierOutcome(t) === 'pass').map((t) => t.tier);
+  if (!held.length) return { tone: 'pass', text: `GATE PASSED: no routed tier to decide${warned}.` };
+  if (warned) return { tone: 'pass', text: `GATE PASSED with warnings: ${held.join(', ')} shown to hold its margin${warned}.` };
+  return { tone: 'pass', text: 'GATE PASSED: every routed tier is shown to hold its margin against the baseline (95% confidence).' };
+}
