@@ -1,40 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../src/api/plan.js';
-import type { CaseResult, CallOutcome } from '../src/core/types.js';
-import { decideTier } from '../src/gate/decide.js';
+import { measureOutcomes } from '../src/gate/operating-characteristics.js';
 import { minimumCasesWithoutDisagreement, pairedCasesToDecide, pairedNonInferiorityCases, perTierPower } from '../src/stats/sample-size.js';
-import { simulatePairedTable } from '../src/stats/simulate-paired.js';
-import type { PairedCounts } from '../src/stats/newcombe.js';
 import { ensureCliBuilt } from './support/cli.js';
 
-/** The paired table as case results, for the gate's own decideTier. */
-function caseResults({ a, b, c, d }: PairedCounts): CaseResult[] {
-  const out: CaseResult[] = [];
-  const call = (caseId: string, modelKey: string, pass: boolean): CallOutcome => ({ caseId, modelKey, repeat: 0, requestHash: '', grades: [], pass, score: pass ? 1 : 0 });
-  const push = (count: number, base: boolean, cand: boolean) => {
-    for (let i = 0; i < count; i++) {
-      const id = `c${out.length}`;
-      out.push({ caseId: id, tier: 'cheap', baseline: call(id, 'frontier', base), candidate: call(id, 'cheap', cand) });
-    }
-  };
-  push(a, true, true);
-  push(b, true, false);
-  push(c, false, true);
-  push(d, false, false);
-  return out;
-}
-
 /** Share of seeded simulated tiers with each outcome under the default rule (5-pt margin, 95%). */
-function outcomes(n: number, discordance: number, delta: number, trials: number) {
-  const tally = { pass: 0, fail: 0, inconclusive: 0 };
-  for (let t = 0; t < trials; t++) {
-    const table = simulatePairedTable({ n, baselinePassRate: 0.8, discordance, delta, seed: 1_000_003 * t + n });
-    tally[decideTier({ tier: { name: 'cheap', model: 'cheap', gate: {} }, baselineModel: 'frontier', results: caseResults(table), resamples: 1 }).outcome]++;
-  }
-  return { pass: tally.pass / trials, fail: tally.fail / trials, inconclusive: tally.inconclusive / trials };
-}
+const outcomes = (n: number, discordance: number, delta: number, trials: number) => measureOutcomes({ n, baselinePassRate: 0.8, discordance, delta, trials });
 
 describe('paired non-inferiority sample size', () => {
   it('matches the formula n = (z₀.₉₇₅ + z₀.₈)² (ψ − δ²) / (δ + m)² at known values', () => {
@@ -85,6 +58,9 @@ describe('the default rule — operating characteristics (docs/statistics.md)', 
 });
 
 describe('evalroute plan', () => {
+  // The CLI runs the compiled dist/, rebuilt here when sources changed (slow on a loaded machine).
+  beforeAll(() => ensureCliBuilt(), 180_000);
+
   it('plans each of K tiers at power (1−β)^(1/K) and prints the cases needed', () => {
     const one = plan({ disagreement: 0.1 });
     expect(one.casesPerTier).toBe(314);
@@ -97,7 +73,6 @@ describe('evalroute plan', () => {
   });
 
   it('runs from the CLI: text and JSON, exit 0; bad input exit 2', () => {
-    ensureCliBuilt();
     const cli = resolve('bin/evalroute.js');
     const text = spawnSync('node', [cli, 'plan', '--disagreement', '0.1', '--tiers', '3'], { encoding: 'utf8' });
     expect(text.status).toBe(0);
