@@ -233,7 +233,7 @@ golden
   .description('mark goldens approved (status, approvedBy, approvedAt); with --run/--model take that model\'s stored outputs as the new expected')
   .argument('<suite-dir>', 'folder holding suite.yaml')
   .option('--cases <ids>', 'comma-separated case ids to approve')
-  .option('--all-reviewed', 'approve every golden not approved yet (with --run: every case without an approved golden)')
+  .option('--all-reviewed', 'approve every golden marked "status": "reviewed" (never an unreviewed draft)')
   .option('--run <id>', 'stored run to take outputs from (id, unique prefix or "latest")')
   .option('--model <key>', 'model key whose outputs in --run become the expected values')
   .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
