@@ -1,4 +1,4 @@
-/** Small command-line contracts: what a mistyped suite path says, and -q on the gating commands. */
+/** Small command-line contracts: a mistyped suite path, -q on gate, and why suggest is incomplete. */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,5 +34,20 @@ describe('the command line', () => {
     expect(quiet.status).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toContain('GATE PASSED');
+  });
+
+  it('suggest with results missing says which (model, count, example), exits 3, and the command it prints fills them', async () => {
+    const p = createProject(server, { cases: 10 });
+    // The routing sends only the 5 easy cases to the small model: its answers on the 5 hard ones are missing.
+    expect((await runCli(['run', p.suiteDir, '-q'], { cwd: p.dir, env: p.env })).status).toBe(0);
+    const r = await runCli(['suggest', p.suiteDir, '--min-cases', '1'], { cwd: p.dir, env: p.env });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/incomplete \(exit 3\): 5 \(case, model\) results are not in the store/);
+    expect(r.stderr).toMatch(/^ {2}small: 5 cases with no stored response \(e\.g\. case c\d+\)$/m);
+    const fill = /→ fill them .*: evalroute (suggest .*)$/m.exec(r.stderr)?.[1];
+    expect(fill).toBe(`suggest ${p.suiteDir} --fill`);
+    const filled = await runCli([...fill!.split(' '), '--min-cases', '1'], { cwd: p.dir, env: p.env });
+    expect(filled.status, filled.stderr).toBe(0);
+    expect(filled.stderr).not.toContain('incomplete');
   });
 });
