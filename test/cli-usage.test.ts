@@ -1,8 +1,9 @@
-/** Small command-line contracts: a mistyped suite path, -q on gate, and why suggest is incomplete. */
-import { mkdtempSync } from 'node:fs';
+/** Small command-line contracts: a mistyped suite path, -q on gate, why suggest is incomplete, price dates. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PRICE_STALE_AFTER_DAYS, lookupPrice, priceAgeDays } from '../src/config/prices.js';
 import { ensureCliBuilt, runCli } from './support/cli.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
@@ -49,5 +50,25 @@ describe('the command line', () => {
     const filled = await runCli([...fill!.split(' '), '--min-cases', '1'], { cwd: p.dir, env: p.env });
     expect(filled.status, filled.stderr).toBe(0);
     expect(filled.stderr).not.toContain('incomplete');
+  });
+
+  it('models shows the date of each list price and flags one older than 90 days', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evalroute-models-'));
+    writeFileSync(
+      join(dir, 'evalroute.config.yaml'),
+      'models:\n  big: { provider: openai, model: gpt-4.1, price: { table: gpt-4.1 } }\n  own: { provider: openai, model: x-1, price: { input: 1, output: 2 } }\n  free: { provider: openai, model: x-2 }\n',
+    );
+    const asOf = lookupPrice('gpt-4.1')!.entry.asOf;
+    const age = priceAgeDays(asOf, new Date());
+    const r = await runCli(['models'], { cwd: dir, env: { OPENAI_API_KEY: 'unused' } });
+    expect(r.status, r.stderr).toBe(0);
+    const line = (key: string) => r.stdout.split('\n').find((l) => l.startsWith(`${key} `))!;
+    expect(line('big')).toContain(age > PRICE_STALE_AFTER_DAYS ? `${asOf} ⚠ ${age} days old` : asOf);
+    expect(line('own')).toMatch(/\$1 \/ \$2\s+config\s/);
+    expect(line('free')).toMatch(/unpriced\s+—\s/);
+    if (age > PRICE_STALE_AFTER_DAYS) expect(r.stdout).toContain(`list prices older than ${PRICE_STALE_AFTER_DAYS} days (big) may have changed`);
+    const json = JSON.parse((await runCli(['models', '--json'], { cwd: dir })).stdout) as { key: string; priceAsOf?: string; priceAgeDays?: number; priceStale?: boolean }[];
+    expect(json.find((m) => m.key === 'big')).toMatchObject({ priceAsOf: asOf, priceAgeDays: age, priceStale: age > PRICE_STALE_AFTER_DAYS });
+    expect(json.find((m) => m.key === 'own')!.priceAsOf).toBeUndefined();
   });
 });

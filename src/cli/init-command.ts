@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../core/errors.js';
-import { bundledPriceTable, lookupPrice } from '../config/prices.js';
+import { lookupPrice } from '../config/prices.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
 
 export interface InitFlags {
@@ -57,7 +57,7 @@ export async function initCommand(dirArg: string | undefined, flags: InitFlags):
       return `  # "${id}" is not in the bundled price table: add price: { input: …, output: … } (USD per 1M tokens) to see savings\n  ${base} }`;
     }
     const { entry } = priced;
-    return `  # list price $${entry.input} / $${entry.output} per 1M tokens as of ${entry.asOf ?? bundledPriceTable().asOf} (${entry.source}); override if you pay otherwise\n  ${base}, price: { table: ${priced.name} } }`;
+    return `  # list price $${entry.input} / $${entry.output} per 1M tokens as of ${entry.asOf} (${entry.source}); override if you pay otherwise\n  ${base}, price: { table: ${priced.name} } }`;
   };
   const files: Record<string, string> = {
     'evalroute.config.yaml': `${schemaRef('evalroute.config', '.')}
