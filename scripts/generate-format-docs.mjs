@@ -1,6 +1,6 @@
 // Writes docs/formats.md from the JSON Schemas (themselves generated from the zod schemas), so the
 // format reference cannot drift from what evalroute validates. Run after `npm run build`.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const files = [
   ['evalroute.config.yaml', 'evalroute.config.schema.json'],
@@ -51,4 +51,8 @@ for (const [title, file] of files) {
   const schema = JSON.parse(readFileSync(`schemas/${file}`, 'utf8'));
   parts.push('', `## ${title}`, '', schema.description ?? '', '', '| key | type | required | meaning |', '| --- | --- | --- | --- |', ...rows(schema, '', []));
 }
-writeFileSync('docs/formats.md', `${parts.join('\n')}\n`);
+// Formats with no schema (production logs) are written by hand below this line and kept as they are.
+const HAND_WRITTEN = '<!-- Hand-written from here on: generate-format-docs.mjs keeps everything below this line. -->';
+const previous = existsSync('docs/formats.md') ? readFileSync('docs/formats.md', 'utf8') : '';
+const tail = previous.includes(HAND_WRITTEN) ? previous.slice(previous.indexOf(HAND_WRITTEN)) : '';
+writeFileSync('docs/formats.md', `${parts.join('\n')}\n${tail ? `\n${tail}` : ''}`);

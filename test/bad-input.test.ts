@@ -260,7 +260,8 @@ const rows: Row[] = [
   {
     name: 'a suite folder that does not exist',
     args: () => ['run', 'suites/nope'],
-    stderr: [/suites\/nope/],
+    // Named as the suite folder it is (not a missing config), with the suites that do exist.
+    stderr: [/^evalroute: no suite folder suites\/nope \(looked at .*suites\/nope\)$/m, /suites here: suites\/arith$/m],
   },
   {
     name: 'an empty cases file',

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { applyApproval, applyRejection, checkGoldensReviewed, readSuiteGoldens, writeGoldens } from '../src/audit/goldens.js';
+import { applyApproval, applyRejection, checkGoldensReviewed, readSuiteGoldens, withoutCaseLines, writeGoldens } from '../src/audit/goldens.js';
 import { goldenApproveCommand } from '../src/cli/golden-command.js';
 import { loadSuite } from '../src/config/load.js';
 import type { GoldenLine } from '../src/config/schemas.js';
@@ -37,11 +37,15 @@ describe('applyApproval', () => {
     expect(goldens).toEqual([APPROVED_A, GOLDENS[1], { id: 'c', expected: { x: 1 }, status: 'approved', approvedBy: 'Bo', approvedAt: at }]);
   });
 
-  it('--all-reviewed approves every draft, leaving approved goldens as they were', () => {
-    const { goldens, approved } = applyApproval(CASE_IDS, GOLDENS, { allReviewed: true, by: 'Bo', at });
-    expect(approved).toEqual(['b', 'c']);
+  it('--all-reviewed approves only goldens a person marked reviewed, never an unreviewed draft', () => {
+    // Nobody reviewed anything: nothing is approved.
+    expect(applyApproval(CASE_IDS, GOLDENS, { allReviewed: true, by: 'Bo', at }).approved).toEqual([]);
+    const marked: GoldenLine[] = [APPROVED_A, { ...GOLDENS[1]!, status: 'reviewed' }, GOLDENS[2]!];
+    const { goldens, approved } = applyApproval(CASE_IDS, marked, { allReviewed: true, by: 'Bo', at });
+    expect(approved).toEqual(['b']);
+    expect(goldens.map((g) => [g.id, g.status])).toEqual([['a', 'approved'], ['b', 'approved'], ['c', 'unreviewed']]);
     expect(goldens[0]).toEqual(APPROVED_A);
-    expect(goldens.slice(1).every((g) => g.status === 'approved' && g.approvedBy === 'Bo')).toBe(true);
+    expect(goldens[1]).toMatchObject({ approvedBy: 'Bo', approvedAt: at });
   });
 
   it('refuses a case without a golden unless outputs come from a run', () => {
@@ -55,8 +59,7 @@ describe('applyApproval', () => {
       ['d', 'new d'],
       ['a', 'lyon'],
     ]);
-    const r = applyApproval(CASE_IDS, GOLDENS, { allReviewed: true, outputs, by: 'Bo', at });
-    // Approved "a" is not a target of --all-reviewed; "b" has no output in the run, so it stays a draft.
+    const r = applyApproval(CASE_IDS, GOLDENS, { ids: ['c', 'd'], outputs, by: 'Bo', at });
     expect(r.approved).toEqual(['c', 'd']);
     expect(r.goldens.map((g) => [g.id, g.expected, g.status])).toEqual([
       ['a', 'paris', 'approved'],
@@ -73,6 +76,12 @@ describe('applyApproval', () => {
   it('rejection drops drafts only', () => {
     expect(applyRejection(GOLDENS, ['b']).map((g) => g.id)).toEqual(['a', 'c']);
     expect(() => applyRejection(GOLDENS, ['a'])).toThrow(/"a" are approved/);
+  });
+
+  it('a rejected draft takes its case line with it; every other line stays byte for byte', () => {
+    const text = '{"id": "a", "vars": {"q": 1}}\n{"id":"b","vars":{"q":2}}\n\n{"id": "c", "vars": {"q": 3}}\n';
+    expect(withoutCaseLines(text, ['b'])).toBe('{"id": "a", "vars": {"q": 1}}\n\n{"id": "c", "vars": {"q": 3}}\n');
+    expect(withoutCaseLines(text, [])).toBe(text);
   });
 });
 

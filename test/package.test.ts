@@ -6,17 +6,18 @@
  * The tarball is packed with --ignore-scripts from the dist/ that `npm test` builds first (pretest);
  * running vitest alone packs whatever dist/ holds, so build before. The install compiles better-sqlite3
  * when no prebuilt binary can be fetched, which takes one to two minutes on a small machine: hence the
- * long timeout, and EVALROUTE_SKIP_PACK_TEST=1 to skip the install (the contents check always runs).
+ * long timeout, and why the install runs only with EVALROUTE_SLOW_TESTS=1 (CI sets it: .ci/run and the
+ * GitHub workflow); the contents check always runs.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SKIP_INSTALL = process.env.EVALROUTE_SKIP_PACK_TEST === '1';
+const SKIP_INSTALL = process.env.EVALROUTE_SLOW_TESTS !== '1';
 const INSTALL_TIMEOUT_MS = 480_000;
 
 interface PackResult {
@@ -89,6 +90,9 @@ describe('npm pack contents', () => {
       'goldens/gsm8k-routing.jsonl',
       'examples/github/routing-gate.yml',
       'examples/library/gate.mjs',
+      'docs/getting-started.md',
+      'docs/formats.md',
+      'docs/ci.md',
     ]) {
       expect(paths, `${p} is missing from the tarball`).toContain(p);
     }
@@ -100,7 +104,8 @@ describe('npm pack contents', () => {
   it('ships nothing of the development tree: no tests, TypeScript sources, results, reports or tooling', () => {
     const forbidden = paths.filter(
       (p) =>
-        /^(test|src|bench|scripts|reports|test-artifacts|node_modules|coverage|\.evalroute|\.github|\.ci|\.git)\//.test(p) ||
+        (/^(test|src|bench|scripts|reports|test-artifacts|node_modules|coverage|\.evalroute|\.github|\.ci|\.git)\//.test(p) && p !== 'bench/RESULTS.md') ||
+        /(^|\/)\.test-build/.test(p) ||
         (p.endsWith('.ts') && !p.endsWith('.d.ts')) ||
         /\.(db|db-wal|db-shm|sqlite|map|tsbuildinfo|tgz)$/.test(p) ||
         /(^|\/)(tsconfig[^/]*\.json|vitest\.config\.[jt]s|eslint\.config\.js|\.env[^/]*)$/.test(p),
@@ -118,6 +123,27 @@ describe('npm pack contents', () => {
     const sources = walk(join(ROOT, 'src')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
     const unbuilt = sources.map((f) => `dist/${relative(join(ROOT, 'src'), f).replace(/\.ts$/, '.js')}`).filter((p) => !paths.includes(p));
     expect(unbuilt, 'dist/ is out of date: run `npm run build` (npm test does it first)').toEqual([]);
+  });
+
+  it('every relative link in the shipped Markdown resolves to a shipped file (links work inside node_modules)', () => {
+    const shipped = new Set(paths);
+    const broken: string[] = [];
+    for (const md of paths.filter((p) => p.endsWith('.md'))) {
+      for (const m of readFileSync(join(ROOT, md), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        const link = m[1]!.split('#')[0]!;
+        if (!link || /^[a-z]+:/i.test(link)) continue;
+        const target = posix.normalize(posix.join(posix.dirname(md), link)).replace(/\/$/, '');
+        if (!shipped.has(target) && !paths.some((p) => p.startsWith(`${target}/`))) broken.push(`${md} → ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it('names its repository, home page and issue tracker', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { repository?: { url?: string }; homepage?: string; bugs?: { url?: string } };
+    expect(pkg.repository?.url).toMatch(/^git\+https:\/\/github\.com\/.+\.git$/);
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.bugs?.url).toMatch(/^https:\/\/.+\/issues$/);
   });
 
   it('stays small enough to install in CI on every pull request', () => {
@@ -148,6 +174,18 @@ describe.skipIf(SKIP_INSTALL)('the packed tarball installed into an empty folder
   // `--no`: never download a package called evalroute from the registry; `--` so that npx does not
   // take `--help` for its own flag.
   const npx = (args: string[]) => sh('npx', ['--no', '--', 'evalroute', ...args], installDir);
+
+  it('the documented first steps work from the installed package: init, then models shows the bundled prices', () => {
+    const project = join(installDir, 'my-project');
+    const r = sh('npx', ['--no', '--', 'evalroute', 'init', 'my-project', '--yes'], installDir);
+    expect(r.code, r.text).toBe(0);
+    expect(existsSync(join(project, '.github/workflows/routing-gate.yml'))).toBe(true);
+    const models = sh(join(installDir, 'node_modules/.bin/evalroute'), ['models'], project);
+    expect(models.code, models.text).toBe(0);
+    expect(models.stdout).toMatch(/^frontier .*\$2 \/ \$8/m);
+    // The README's links resolve inside node_modules: the docs ship with the package.
+    expect(existsSync(join(installed, 'docs/getting-started.md'))).toBe(true);
+  });
 
   it('npx evalroute --help lists the commands', () => {
     const r = npx(['--help']);

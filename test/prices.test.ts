@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
 import { loadConfig } from '../src/config/load.js';
-import { bundledPriceTable, closePriceNames, lookupPrice } from '../src/config/prices.js';
+import { PRICE_STALE_AFTER_DAYS, bundledPriceTable, closePriceNames, lookupPrice, priceAgeDays } from '../src/config/prices.js';
 import type { TablePrice } from '../src/config/prices.js';
 
 const roots: string[] = [];
@@ -43,12 +43,31 @@ describe('bundled price table', () => {
       expect(e.output, name).toBeGreaterThan(0);
       // A cache read is a discount, never a surcharge.
       if (e.cachedInput !== undefined) expect(e.cachedInput, name).toBeLessThan(e.input);
-      // An entry's own date marks an older price, so it can never be later than the table.
-      if (e.asOf !== undefined) {
-        expect(e.asOf, name).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-        expect(e.asOf <= table.asOf, name).toBe(true);
-      }
+      // Every entry is dated; the table's own date is its newest entry's.
+      expect(e.asOf, name).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(Number.isNaN(Date.parse(e.asOf)), name).toBe(false);
+      expect(e.asOf <= table.asOf, name).toBe(true);
+      for (const copy of e.via ?? []) expect(copy, name).toMatch(/^https:\/\/\S+$/);
     }
+    expect(table.asOf).toBe(entries.map(([, e]) => e.asOf).sort().at(-1));
+  });
+
+  it('has the models teams compare today, with the list prices the issue names', () => {
+    for (const n of ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.4', 'gpt-5.4-mini', 'claude-opus-4-6', 'claude-sonnet-4-6', 'gemini-3-pro-preview',
+      'gemini-3-flash-preview', 'deepseek-v4-flash', 'deepseek-v4-pro', 'llama-4-maverick', 'llama-4-scout']) {
+      expect(lookupPrice(n, table), n).toBeDefined();
+    }
+    expect(lookupPrice('claude-opus-4-6', table)?.entry).toMatchObject({ input: 5, output: 25 });
+    expect(lookupPrice('deepseek-v4-flash', table)?.entry).toMatchObject({ input: 0.14, output: 0.28 });
+    expect(lookupPrice('meta-llama/Llama-4-Scout-17B-16E-Instruct', table)?.name).toBe('llama-4-scout');
+  });
+
+  it('says how old a price is, and 90 days is the line', () => {
+    const now = new Date('2026-12-03T10:00:00Z');
+    expect(priceAgeDays('2026-12-03', now)).toBe(0);
+    expect(priceAgeDays('2026-09-04', now)).toBe(90);
+    expect(priceAgeDays('2025-11-30', now)).toBe(368);
+    expect(PRICE_STALE_AFTER_DAYS).toBe(90);
   });
 
   it('has no name or alias that points at two entries', () => {
@@ -87,7 +106,7 @@ describe('price: in evalroute.config.yaml', () => {
   it('takes a table entry by name, with its date and source', () => {
     const { config } = load('  big: { provider: openai, model: gpt-4o, price: { table: gpt-4o } }\n');
     const price = config().models.get('big')!.price as TablePrice;
-    expect(price).toMatchObject({ input: 2.5, output: 10, cachedInput: 1.25, table: 'gpt-4o', asOf: bundledPriceTable().asOf });
+    expect(price).toMatchObject({ input: 2.5, output: 10, cachedInput: 1.25, table: 'gpt-4o', asOf: bundledPriceTable().models['gpt-4o']!.asOf, tableAsOf: bundledPriceTable().asOf });
     expect(price.source).toMatch(/openai\.com/);
     expect(price.overridden).toBeUndefined();
   });

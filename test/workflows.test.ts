@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { MARKDOWN_MARKER } from '../src/report/markdown.js';
 
-const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml'];
+const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml'];
 const GITLAB = 'examples/gitlab/.gitlab-ci.yml';
 
 // ───────────────────────────── GitHub Actions schema ─────────────────────────────
@@ -26,15 +26,18 @@ const permissions = z.union([
   z.enum(['read-all', 'write-all']),
   z.partialRecord(z.enum(SCOPES), z.enum(['read', 'write', 'none'])),
 ]);
-/** owner/repo[/path]@vN (or vN.N.N, or a full commit SHA): never a branch, never unpinned. */
-const USES = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/;
+/**
+ * owner/repo[/path]@<full commit SHA>: a tag can be moved to other code, a commit cannot. The release
+ * the SHA belongs to is named in a comment on the same line (YAML drops it; see PINS below).
+ */
+const USES = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$/;
 
 const step = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/).optional(),
     name: z.string().optional(),
     if: z.union([z.string(), z.boolean()]).optional(),
-    uses: z.string().regex(USES, 'uses must name owner/repo@vN').optional(),
+    uses: z.string().regex(USES, 'uses must pin owner/repo@<40-hex commit SHA>').optional(),
     run: z.string().min(1).optional(),
     with: z.record(z.string(), scalar).optional(),
     env: env.optional(),
@@ -285,8 +288,9 @@ describe('GitHub workflow checker', () => {
   });
 
   it.each([
-    ['a step with both uses and run', '      - uses: actions/checkout@v4\n        run: ls\n', /exactly one of uses and run/],
-    ['an unpinned action', '      - uses: actions/checkout@main\n', /owner\/repo@vN/],
+    ['a step with both uses and run', '      - uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1\n        run: ls\n', /exactly one of uses and run/],
+    ['an unpinned action', '      - uses: actions/checkout@main\n', /commit SHA/],
+    ['an action pinned by tag only', '      - uses: actions/checkout@v4\n', /commit SHA/],
     ['a misspelt step key', '      - run: ls\n        with_: {}\n', /with_/],
     ['an unclosed expression', '      - run: echo ${{ github.sha\n', /unclosed/],
     ['an unknown context', '      - run: echo ${{ secret.KEY }}\n', /unknown context "secret"/],
@@ -295,7 +299,7 @@ describe('GitHub workflow checker', () => {
     ['a step id that does not exist', '      - run: echo ${{ steps.nope.outputs.x }}\n', /no earlier step with id "nope"/],
     ['a step read before it runs', '      - run: echo ${{ steps.later.outcome }}\n      - id: later\n        run: ls\n', /no earlier step with id "later"/],
     ['an output the run step never writes', '      - id: x\n        run: echo hi\n      - run: echo ${{ steps.x.outputs.code }}\n', /never writes output "code"/],
-    ['an output the action does not have', '      - id: u\n        uses: actions/upload-artifact@v4\n        with: { name: a, path: a }\n      - run: echo ${{ steps.u.outputs.url }}\n', /has no output "url"/],
+    ['an output the action does not have', '      - id: u\n        uses: actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f\n        with: { name: a, path: a }\n      - run: echo ${{ steps.u.outputs.url }}\n', /has no output "url"/],
     ['a matrix key that does not exist', '      - run: echo ${{ matrix.nod }}\n', /no matrix key "nod"/],
     ['PR text interpolated into a script', '      - run: echo "${{ github.event.pull_request.title }}"\n', /untrusted input/],
   ])('rejects %s', (_name, steps, problem) => {
@@ -313,10 +317,53 @@ describe('GitHub workflow checker', () => {
   });
 });
 
+/**
+ * The commits the workflows pin, by release, read from each action's git tags (github.com/actions/*).
+ * Bumping an action means changing the SHA and its comment in every file, and this table.
+ */
+const PINS: Record<string, { sha: string; release: string }> = {
+  'actions/checkout': { sha: '3d3c42e5aac5ba805825da76410c181273ba90b1', release: 'v7.0.1' },
+  'actions/setup-node': { sha: '820762786026740c76f36085b0efc47a31fe5020', release: 'v7.0.0' },
+  'actions/cache': { sha: '27d5ce7f107fe9357f9df03efb73ab90386fccae', release: 'v5.0.5' },
+  'actions/upload-artifact': { sha: 'bbbca2ddaa5d8feaa63e36b76fdaad77386f024f', release: 'v7.0.0' },
+  'actions/download-artifact': { sha: '3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c', release: 'v8.0.1' },
+  'actions/github-script': { sha: 'ed597411d8f924073f98dfc5c65a23a2325f34cd', release: 'v8.0.0' },
+};
+
 describe.each(GITHUB_WORKFLOWS)('%s', (file) => {
   it('parses, matches the workflow schema and references only what exists', () => {
     const wf = loadWorkflow(file);
     expect(lint(wf)).toEqual([]);
+  });
+
+  it('pins every action to the known commit of a release and names the release beside it', () => {
+    const lines = readFileSync(file, 'utf8').split('\n').filter((l) => /^\s*(- )?uses:/.test(l));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const m = /uses: ([\w.-]+\/[\w.-]+)(\/[\w./-]+)?@([0-9a-f]{40}) # (v[\d.]+)$/.exec(line.trim().replace(/^- /, ''));
+      expect(m, `${file}: ${line.trim()} (want owner/repo@<sha> # vX.Y.Z)`).not.toBeNull();
+      const pin = PINS[m![1]!];
+      expect(pin, `${file}: ${m![1]} is not in PINS`).toBeDefined();
+      expect({ sha: m![3], release: m![4] }, `${file}: ${line.trim()}`).toEqual(pin);
+    }
+  });
+
+  it('sets up a Node.js that is still maintained (22 or 24; Node 20 reached end of life in April 2026)', () => {
+    const versions = Object.values(loadWorkflow(file).jobs)
+      .flatMap((j) => [...j.steps.filter((s) => s.uses?.startsWith('actions/setup-node@')).map((s) => s.with?.['node-version']), ...((j.strategy?.matrix.node as unknown[]) ?? [])])
+      .filter((v) => typeof v === 'number' || (typeof v === 'string' && !v.startsWith('${{')));
+    for (const v of versions) expect([20, 22, 24], String(v)).toContain(Number(v));
+    // The project itself still tests Node 20 (engines: >=20); the examples users copy use a maintained one.
+    if (file.startsWith('examples/')) for (const v of versions) expect([22, 24]).toContain(Number(v));
+  });
+
+  it('asks for read-only contents by default and more only on the job that comments', () => {
+    const wf = loadWorkflow(file);
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    for (const [name, j] of Object.entries(wf.jobs)) {
+      const writes = Object.entries(j.permissions ?? {}).filter(([, v]) => v === 'write').map(([k]) => k);
+      expect(writes, `jobs.${name}`).toEqual(j.steps.some((s) => s.uses?.startsWith('actions/github-script@')) ? ['pull-requests'] : []);
+    }
   });
 });
 
@@ -331,17 +378,46 @@ describe('project CI', () => {
     expect(browser).toContain('>> "$GITHUB_ENV"');
     expect(runs.indexOf(browser)).toBeLessThan(runs.indexOf('npm test'));
   });
+
+  it('runs the slow tests too: the GitHub workflow and .ci/run both set EVALROUTE_SLOW_TESTS=1', () => {
+    const test = Object.values(loadWorkflow('.github/workflows/ci.yml').jobs)[0]!;
+    expect(test.steps.find((s) => s.run === 'npm test')?.env?.EVALROUTE_SLOW_TESTS).toBe('1');
+    expect(readFileSync('.ci/run', 'utf8')).toMatch(/^EVALROUTE_SLOW_TESTS=1 npm test$/m);
+  });
 });
 
 describe('example routing gate workflow', () => {
   const wf = loadWorkflow('examples/github/routing-gate.yml');
-  const steps = Object.values(wf.jobs)[0]!.steps;
+  const steps = wf.jobs.gate!.steps;
   const gateStep = steps.find((s) => s.id === 'gate')!;
+  const on = wf.on as Record<string, { paths?: string[]; branches?: string[] }>;
+  const WATCHED = ['routing.yaml', 'suites/**', 'goldens/**', 'evalroute.config.yaml'];
 
   it('triggers on routing, suite, golden and config changes with least privilege', () => {
-    const on = wf.on as Record<string, { paths?: string[] }>;
-    expect(on.pull_request?.paths).toEqual(['routing.yaml', 'suites/**', 'goldens/**', 'evalroute.config.yaml']);
-    expect(wf.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
+    expect(on.pull_request?.paths).toEqual(WATCHED);
+    expect(wf.jobs.gate!.if).toBe("github.event_name == 'pull_request'");
+    expect(wf.jobs.gate!.permissions).toEqual({ contents: 'read', 'pull-requests': 'write' });
+  });
+
+  it('warms the response cache on pushes to main under the key prefix pull requests restore', () => {
+    expect(on.push).toEqual({ branches: ['main'], paths: WATCHED });
+    const warm = wf.jobs['warm-cache']!;
+    expect(warm.if).toBe("github.event_name == 'push'");
+    expect(warm.permissions).toBeUndefined();
+    const restoreOf = (j: Job) => j.steps.find((s) => s.uses?.startsWith('actions/cache/restore@'))!;
+    const saveOf = (j: Job) => j.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))!;
+    const runStep = warm.steps.find((s) => s.run?.includes('npx evalroute run'))!;
+    expect(runStep.run).toContain('--db "$EVALROUTE_DB"');
+    expect(runStep.env?.OPENAI_API_KEY).toBe('${{ secrets.OPENAI_API_KEY }}');
+    // The same path and key scheme on both sides, so a PR's restore-keys prefix matches main's saved key.
+    expect(restoreOf(warm).with?.key).toBe(restoreOf(wf.jobs.gate!).with?.key);
+    expect(restoreOf(warm).with?.path).toBe(saveOf(wf.jobs.gate!).with?.path);
+    expect(saveOf(warm).with?.key).toBe('${{ steps.cache.outputs.cache-primary-key }}');
+    expect(String(saveOf(warm).if)).toMatch(/^always\(\)/);
+    const prefix = String(restoreOf(wf.jobs.gate!).with?.['restore-keys']).split('\n')[0]!;
+    expect(String(restoreOf(warm).with?.key).startsWith(prefix)).toBe(true);
+    // Main's own verdict (exit 1) must not stop the cache from being saved or fail the push.
+    expect(warm.steps.at(-1)!.if).toContain("steps.warm.outputs.exit-code != '1'");
   });
 
   it('restores and saves the results cache, posts the comment and uploads the report even when the gate fails, then propagates its exit code', () => {
@@ -369,7 +445,7 @@ describe('example routing gate workflow', () => {
 
   it('falls back to --offline without secrets and updates its own comment by the report marker', () => {
     expect(gateStep.env?.OPENAI_API_KEY).toBe('${{ secrets.OPENAI_API_KEY }}');
-    expect(gateStep.run).toMatch(/if \[ -z "\$OPENAI_API_KEY" \][\s\S]*offline="--offline"/);
+    expect(gateStep.run).toMatch(/if \[ -z "\$\{OPENAI_API_KEY:-\}\$\{ANTHROPIC_API_KEY:-\}" \][\s\S]*offline="--offline"/);
     const script = String(steps.find((s) => s.uses?.startsWith('actions/github-script@'))!.with?.script);
     expect(script).toContain(`'${MARKDOWN_MARKER}'`);
     expect(script).toContain('updateComment');
@@ -378,6 +454,18 @@ describe('example routing gate workflow', () => {
     expect(gateStep.run).toContain('cat gate.md >> "$GITHUB_STEP_SUMMARY"');
     const base = steps.find((s) => s.run?.includes('/tmp/base-routing.yaml'))!;
     expect(base.run).toContain('git show "origin/$BASE_REF:routing.yaml" > /tmp/base-routing.yaml');
+  });
+});
+
+describe('sharded example workflow', () => {
+  const wf = loadWorkflow('examples/github/sharded-gate.yml');
+
+  it('runs on pushes to main too, so the merged database it caches is there for pull requests', () => {
+    const on = wf.on as Record<string, { branches?: string[] }>;
+    expect(on.push?.branches).toEqual(['main']);
+    const restore = wf.jobs.shard!.steps.find((s) => s.uses?.startsWith('actions/cache/restore@'))!;
+    const save = wf.jobs.gate!.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))!;
+    expect(String(save.with?.key).startsWith(String(restore.with?.['restore-keys']))).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
@@ -117,6 +118,8 @@ export interface LoadedProject {
 export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string }): LoadedProject {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
+  // Checked before the config: a mistyped suite path would otherwise surface as a missing config file.
+  if (!existsSync(suiteDir)) throw new UsageError(noSuiteFolderMessage(opts.suiteDir, suiteDir, cwd));
   const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
   const routingFile = opts.routing ? resolve(cwd, opts.routing) : config.routing;
   if (!routingFile) {
@@ -437,6 +440,17 @@ function readGitCommit(cwd: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function noSuiteFolderMessage(given: string, abs: string, cwd: string): string {
+  const suitesDir = resolve(cwd, 'suites');
+  const known = existsSync(suitesDir)
+    ? readdirSync(suitesDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(suitesDir, d.name, 'suite.yaml'))).map((d) => `suites/${d.name}`)
+    : [];
+  return (
+    `no suite folder ${given} (looked at ${abs})\n` +
+    `  → pass the folder that holds suite.yaml${known.length ? `; suites here: ${known.join(', ')}` : ', e.g. suites/<name>'}`
+  );
 }
 
 /**

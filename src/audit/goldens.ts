@@ -38,7 +38,10 @@ export function readSuiteGoldens(dir: string): SuiteGoldens {
 export interface ApprovalRequest {
   /** Case ids to approve. */
   ids?: readonly string[];
-  /** Target every case whose golden is not approved yet (drafts, and with `outputs` also cases without one). */
+  /**
+   * Target every golden a person marked reviewed (`status: reviewed`), never an unreviewed draft: a
+   * draft is a logged or recorded output nobody has checked.
+   */
   allReviewed?: boolean;
   /** From a run: case id → the model's output, which becomes the new `expected`. */
   outputs?: ReadonlyMap<string, string>;
@@ -86,7 +89,7 @@ export function applyApproval(caseIds: readonly string[], goldens: readonly Gold
     if (unknown.length) throw new UsageError(`unknown case id(s): ${listIds(unknown)}\n  → use ids from the suite's cases.jsonl (evalroute golden review <suite> --list shows them)`);
     targets = [...new Set(req.ids)];
   } else {
-    targets = caseIds.filter((id) => (req.outputs ? byId.get(id)?.status !== 'approved' : byId.has(id) && byId.get(id)!.status !== 'approved'));
+    targets = caseIds.filter((id) => byId.get(id)?.status === 'reviewed');
   }
   if (req.outputs) {
     const missing = targets.filter((id) => !req.outputs!.has(id));
@@ -121,12 +124,32 @@ export function applyApproval(caseIds: readonly string[], goldens: readonly Gold
   return { goldens: out, approved: targets };
 }
 
-/** Pure: drafts removed by a reviewer's rejection. Approved goldens cannot be rejected this way. */
+/**
+ * Pure: the goldens after a reviewer rejected drafts, and the case ids to drop with them: a case without
+ * a golden would stop the suite from loading, and its input stays in git history, to be re-added with a
+ * correct expected. Approved goldens cannot be rejected this way.
+ */
 export function applyRejection(goldens: readonly GoldenLine[], ids: readonly string[]): GoldenLine[] {
   const drop = new Set(ids);
   const approved = goldens.filter((g) => drop.has(g.id) && g.status === 'approved').map((g) => g.id);
   if (approved.length) throw new UsageError(`golden(s) ${listIds(approved)} are approved; a review only rejects unreviewed drafts\n  → edit the goldens file, or approve a new output with --run`);
   return goldens.filter((g) => !drop.has(g.id)).map(ordered);
+}
+
+/** Pure: the cases file text without the lines of `ids`; every other line is kept byte for byte. */
+export function withoutCaseLines(text: string, ids: readonly string[]): string {
+  const drop = new Set(ids);
+  return text
+    .split(/(?<=\n)/)
+    .filter((line) => {
+      if (!line.trim()) return true;
+      try {
+        return !drop.has((JSON.parse(line) as { id?: unknown }).id as string);
+      } catch {
+        return true; // not ours to judge here; the loader names a malformed line
+      }
+    })
+    .join('');
 }
 
 const KEY_ORDER = ['id', 'expected', 'reference', 'rubric', 'human', 'status', 'approvedBy', 'approvedAt'] as const;

@@ -26,7 +26,7 @@ function tablePrices(): [string, PriceMatch][] {
   const out: [string, PriceMatch][] = [];
   for (const [name, e] of Object.entries(table.models)) {
     const price = { input: e.input, output: e.output, ...(e.cachedInput !== undefined ? { cachedInput: e.cachedInput } : {}) };
-    const match = { price, source: `table:${name} (${e.asOf ?? table.asOf})` };
+    const match = { price, source: `table:${name} (${e.asOf})` };
     for (const id of [name, ...(e.aliases ?? [])]) out.push([id, match]);
   }
   return out;

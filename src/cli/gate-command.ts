@@ -13,10 +13,14 @@ export interface GateFlags extends OutputFlags {
   monthlyRequests?: number;
   offline?: boolean;
   maxErrorRate: number;
+  quiet?: boolean;
 }
 
 /** `evalroute gate`: the head's gate decides the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided). */
 export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<number> {
+  const log = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${line}\n`);
+  };
   const result = await gate({
     suiteDir,
     routing: flags.routing,
@@ -27,8 +31,8 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     maxErrorRate: flags.maxErrorRate,
     ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
     ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
-    onBaseFill: (n) => process.stderr.write(`Base routing: ${Number.isFinite(n) ? n : 'all'} (case, model) pairs not stored yet; running the base rules once to fill them\n`),
-    onStart: (info) => process.stderr.write(`Head run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}\n`),
+    onBaseFill: (n) => log(`Base routing: ${Number.isFinite(n) ? n : 'all'} (case, model) pairs not stored yet; running the base rules once to fill them`),
+    onStart: (info) => log(`Head run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`),
   });
   await writeRunOutputs(flags, {
     summary: result.head.summary,
@@ -38,7 +42,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     runId: result.head.runId,
     json: gateJson(result),
     env: process.env,
-    log: (line) => process.stderr.write(`${line}\n`),
+    log,
   });
   const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${formatBaseVsHead(result.base, result.headOverall, result.moved)}\n`;
   (flags.json === '-' ? process.stderr : process.stdout).write(text);

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { applyApproval, applyRejection, readSuiteGoldens, writeGoldens } from '../audit/goldens.js';
+import { applyApproval, applyRejection, readSuiteGoldens, withoutCaseLines, writeGoldens } from '../audit/goldens.js';
+import { writeAtomic } from '../audit/suite-build.js';
 import type { SuiteGoldens } from '../audit/goldens.js';
 import { UsageError } from '../core/errors.js';
 import type { CaseLine, GoldenLine } from '../config/schemas.js';
@@ -54,19 +55,26 @@ function describe(c: CaseLine | undefined, g: GoldenLine, index: string): string
 
 /**
  * `evalroute golden review`: on a terminal, each draft with its input, one key per decision;
- * `--list` (or no terminal) prints them all with their status and changes nothing.
+ * `--list` prints them all with their status and changes nothing. Off a terminal without --list it
+ * refuses: nobody can have reviewed anything, so nothing may look reviewed afterwards.
  */
 export async function goldenReviewCommand(suiteDir: string, flags: GoldenReviewFlags): Promise<number> {
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  if (!flags.list && !interactive) {
+    throw new UsageError(
+      `golden review asks for a decision on each draft and needs a terminal (stdin and stdout); nothing was reviewed or changed\n` +
+        `  → run it in a terminal, or list the drafts with: evalroute golden review ${suiteDir} --list\n` +
+        `    and approve the ones you checked with: evalroute golden approve ${suiteDir} --cases id1,id2`,
+    );
+  }
   const s = readSuiteGoldens(suiteDir);
   const caseOf = new Map(s.cases.map((c) => [c.id, c]));
-  const interactive = !flags.list && process.stdin.isTTY === true && process.stdout.isTTY === true;
   const pending = s.goldens.filter((g) => flags.all || flags.list || g.status !== 'approved');
   const counts = summary(s);
-  if (!interactive) {
+  if (flags.list) {
     // One write: piping a long list into `head` should end quietly, not mid-loop.
     const shown = pending.map((g, i) => `${describe(caseOf.get(g.id), g, `${i + 1}/${pending.length}`)}\n\n`).join('');
     process.stdout.write(`${shown}${counts}\n`);
-    if (!flags.list) process.stdout.write('not a terminal: nothing changed; approve with evalroute golden approve <suite> --cases … or --all-reviewed\n');
     return 0;
   }
   if (!pending.length) {
@@ -83,7 +91,7 @@ export async function goldenReviewCommand(suiteDir: string, flags: GoldenReviewF
   try {
     for (let i = 0; i < pending.length; i++) {
       const g = pending[i]!;
-      process.stdout.write(`\n${describe(caseOf.get(g.id), g, `${i + 1}/${pending.length}`)}\n   [a]pprove  [r]eject (drop the draft)  [s]kip  [q]uit › `);
+      process.stdout.write(`\n${describe(caseOf.get(g.id), g, `${i + 1}/${pending.length}`)}\n   [a]pprove  [r]eject (drop the draft and its case)  [s]kip  [q]uit › `);
       const next = await answers.next();
       if (next.done) break;
       const answer = String(next.value).trim().toLowerCase();
@@ -109,22 +117,34 @@ export async function goldenReviewCommand(suiteDir: string, flags: GoldenReviewF
       { ids: approve, by: approverName(flags.by), at: new Date().toISOString() },
     ).goldens;
   }
-  if (reject.length) goldens = applyRejection(goldens, reject);
+  if (reject.length) {
+    goldens = applyRejection(goldens, reject);
+    // Cases first: a golden without its case is reported by the loader, a case without a golden too,
+    // but each write is atomic and both happen before we return.
+    writeAtomic(s.casesFile, withoutCaseLines(readFileSync(s.casesFile, 'utf8'), reject));
+  }
   writeGoldens(s.goldensFile, goldens);
-  process.stdout.write(`${show(s.goldensFile)}: ${approve.length} approved, ${reject.length} rejected (removed); review the change with git diff\n`);
+  process.stdout.write(
+    `${show(s.goldensFile)}: ${approve.length} approved, ${reject.length} rejected` +
+      `${reject.length ? ` (draft and case removed from ${show(s.casesFile)}; git history keeps them)` : ''}; review the change with git diff\n`,
+  );
   return 0;
 }
 
 function summary(s: SuiteGoldens): string {
   const approved = s.goldens.filter((g) => g.status === 'approved' || g.status === undefined).length;
-  const drafts = s.goldens.length - approved;
-  return `${s.cases.length} cases: ${approved} approved goldens, ${drafts} unreviewed, ${s.cases.length - s.goldens.length} without a golden`;
+  const reviewed = s.goldens.filter((g) => g.status === 'reviewed').length;
+  const drafts = s.goldens.length - approved - reviewed;
+  return `${s.cases.length} cases: ${approved} approved goldens, ${reviewed ? `${reviewed} reviewed (not approved yet), ` : ''}${drafts} unreviewed, ${s.cases.length - s.goldens.length} without a golden`;
 }
 
 /** `evalroute golden approve`: approve drafts, or take a model's outputs from a stored run as the new expected. */
 export function goldenApproveCommand(suiteDir: string, flags: GoldenApproveFlags): number {
   if ((flags.run === undefined) !== (flags.model === undefined)) throw new UsageError('--run and --model go together: --run <id> --model <key> takes that model\'s outputs from the run');
   if (flags.cases && flags.allReviewed) throw new UsageError('give either --cases or --all-reviewed, not both');
+  if (flags.run !== undefined && flags.allReviewed) {
+    throw new UsageError('--run takes a model\'s outputs as the new expected values, which nobody has reviewed yet: name the cases you checked with --cases id1,id2');
+  }
   const s = readSuiteGoldens(suiteDir);
   const ids = flags.cases?.split(',').map((x) => x.trim()).filter(Boolean);
   let outputs: Map<string, string> | undefined;
@@ -145,7 +165,14 @@ export function goldenApproveCommand(suiteDir: string, flags: GoldenApproveFlags
     },
   );
   if (!result.approved.length) {
+    const drafts = s.goldens.filter((g) => g.status === 'unreviewed').length;
     process.stdout.write(`nothing to approve in ${show(s.goldensFile)}: ${summary(s)}\n`);
+    if (flags.allReviewed && drafts) {
+      process.stdout.write(
+        `--all-reviewed approves goldens marked "status": "reviewed" only; the ${drafts} unreviewed drafts stay drafts\n` +
+          `  → review them on a terminal: evalroute golden review ${suiteDir}, or approve the ones you checked: --cases id1,id2\n`,
+      );
+    }
     return 0;
   }
   writeGoldens(s.goldensFile, result.goldens);

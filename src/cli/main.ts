@@ -43,7 +43,6 @@ const runCommandSpec = program
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
   .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
-  .option('-q, --quiet', 'print only the verdict table')
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');
@@ -234,7 +233,7 @@ golden
   .description('mark goldens approved (status, approvedBy, approvedAt); with --run/--model take that model\'s stored outputs as the new expected')
   .argument('<suite-dir>', 'folder holding suite.yaml')
   .option('--cases <ids>', 'comma-separated case ids to approve')
-  .option('--all-reviewed', 'approve every golden not approved yet (with --run: every case without an approved golden)')
+  .option('--all-reviewed', 'approve every golden marked "status": "reviewed" (never an unreviewed draft)')
   .option('--run <id>', 'stored run to take outputs from (id, unique prefix or "latest")')
   .option('--model <key>', 'model key whose outputs in --run become the expected values')
   .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
@@ -317,7 +316,6 @@ const collectCommandSpec = batchCommand
   .option('--shard <i/n>', 'the --shard the run was started with')
   .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
   .addOption(new Option('--max-cost <usd>', 'spending cap in USD over the run, batch answers included').argParser(positiveAmount))
-  .option('-q, --quiet', 'print only the verdict table')
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (runId: string, opts: CollectFlags & { db: string }) => {
     const { batchCollectCommand } = await import('./run-command.js');
@@ -333,6 +331,7 @@ for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
     .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
     .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')
     .addOption(new Option('--max-error-rate <rate>', 'above this fraction of errored or ungradable calls the run is incomplete (exit 3)').argParser(fraction).default(0.02))
+    .option('-q, --quiet', 'print only the verdict table (no start line, progress or file notes)')
     .addHelpText(
       'after',
       '\nExit codes: 0 every routed tier shown to hold · 1 a tier failed (regressed or below minPassRate) or a budget is over · ' +

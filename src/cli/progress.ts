@@ -30,24 +30,49 @@ export function progressReporter(opts: { quiet?: boolean; verbose?: boolean; env
   };
 }
 
-function rateAndEta(e: ProgressEvent, started: number) {
+/** Calls that must have finished before an ETA is shown: early calls (SDK start-up, cold caches) mislead. */
+export const ETA_MIN_DONE = 10;
+/** …and the share of the run they must make up, so a long run's ETA rests on a real sample. */
+export const ETA_MIN_SHARE = 0.05;
+
+/**
+ * Seconds left at the current rate, or undefined until enough calls finished to estimate it (a run
+ * that ends 2 s later must not first promise "ETA 720s").
+ */
+export function etaSeconds(done: number, total: number, elapsedMs: number): number | undefined {
+  if (done >= total || elapsedMs <= 0) return undefined;
+  if (done < Math.max(ETA_MIN_DONE, Math.ceil(total * ETA_MIN_SHARE))) return undefined;
+  return Math.ceil(((total - done) * elapsedMs) / done / 1000);
+}
+
+/** Off a terminal (CI logs): a line per tenth of the run, or after this long without one. */
+export const PLAIN_LINE_EVERY_MS = 30_000;
+
+/** Whether a plain progress line is due: the run crossed into a new tenth, 30 s passed, or it is done. */
+export function plainLineDue(e: { done: number; total: number }, last: { done: number; atMs: number }, nowMs: number): boolean {
+  if (e.done >= e.total) return true;
+  const tenth = (n: number) => Math.floor((n * 10) / Math.max(1, e.total));
+  return tenth(e.done) > tenth(last.done) || nowMs - last.atMs >= PLAIN_LINE_EVERY_MS;
+}
+
+function rate(e: ProgressEvent, started: number): number {
   const secs = (Date.now() - started) / 1000;
-  const rate = secs > 0 ? e.done / secs : 0;
-  return { rate, eta: rate > 0 && e.done < e.total ? Math.ceil((e.total - e.done) / rate) : 0 };
+  return secs > 0 ? e.done / secs : 0;
 }
 
 function plainLines() {
   const started = Date.now();
-  let lastPrint = 0;
+  const last = { done: 0, atMs: started };
   const log = (text: string) => process.stderr.write(`${text}\n`);
   return {
     log,
     update(e: ProgressEvent) {
       const now = Date.now();
-      if (e.done !== e.total && now - lastPrint < 2000) return;
-      lastPrint = now;
-      const { rate, eta } = rateAndEta(e, started);
-      log(`  ${e.done}/${e.total} calls · ${e.cached} cached · ${e.errors} errors · ${usd(e.costUsd)} · ${rate.toFixed(0)}/s${eta ? ` · ETA ${eta}s` : ''}`);
+      if (!plainLineDue(e, last, now)) return;
+      last.done = e.done;
+      last.atMs = now;
+      const eta = etaSeconds(e.done, e.total, now - started);
+      log(`  ${e.done}/${e.total} calls · ${e.cached} cached · ${e.errors} errors · ${usd(e.costUsd)} · ${rate(e, started).toFixed(0)}/s${eta !== undefined ? ` · ETA ${eta}s` : ''}`);
     },
     stop: () => undefined,
   };
@@ -59,8 +84,8 @@ function liveBar() {
   const started = Date.now();
   let bar: SingleBar | undefined;
   const payload = (e: ProgressEvent) => {
-    const { rate } = rateAndEta(e, started);
-    return { cached: e.cached, errors: e.errors, spend: usd(e.costUsd), rate: rate.toFixed(0) };
+    const eta = etaSeconds(e.done, e.total, Date.now() - started);
+    return { cached: e.cached, errors: e.errors, spend: usd(e.costUsd), rate: rate(e, started).toFixed(0), etaText: eta !== undefined ? ` · ETA ${eta}s` : '' };
   };
   return {
     log(text: string) {
@@ -73,11 +98,10 @@ function liveBar() {
       if (!bar) {
         bar = new Bar({
           stream: process.stderr,
-          format: '  {bar} {value}/{total} calls · {cached} cached · {errors} errors · {spend} · {rate}/s · ETA {eta_formatted}',
+          format: '  {bar} {value}/{total} calls · {cached} cached · {errors} errors · {spend} · {rate}/s{etaText}',
           barsize: 24,
           hideCursor: true,
           clearOnComplete: true,
-          etaBuffer: 50,
         });
         bar.start(e.total, e.done, payload(e));
       } else {

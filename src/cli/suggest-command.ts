@@ -1,3 +1,4 @@
+import type { MissingPair } from '../api/simulate.js';
 import { suggest } from '../api/suggest.js';
 import { formatSuggestion } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
@@ -39,5 +40,30 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     process.stderr.write(summary);
     process.stdout.write(result.yaml);
   }
+  if (result.missing.length) process.stderr.write(missingResultsNote(result.missing, suiteDir, flags));
   return result.missing.length ? 3 : 0;
+}
+
+/**
+ * Why suggest exits 3: which models lack stored results for how many cases, and the command that fills
+ * them. A model never run on the suite is the usual cause (a candidate added to the config).
+ */
+export function missingResultsNote(missing: readonly MissingPair[], suiteDir: string, flags: Pick<SuggestFlags, 'models' | 'db' | 'config'>): string {
+  const byModel = new Map<string, { responses: number; judge: number; example: string }>();
+  for (const m of missing) {
+    const e = byModel.get(m.model) ?? { responses: 0, judge: 0, example: m.caseId };
+    if (m.reason === 'no-judge-grade') e.judge++;
+    else e.responses++;
+    byModel.set(m.model, e);
+  }
+  const lines = [...byModel].map(([model, e]) => {
+    const parts = [e.responses ? `${e.responses} cases with no stored response` : '', e.judge ? `${e.judge} with no stored judge grade` : ''].filter(Boolean);
+    return `  ${model}: ${parts.join(', ')} (e.g. case ${e.example})`;
+  });
+  const extra = [flags.models ? `--models ${flags.models}` : '', flags.config ? `--config ${flags.config}` : '', flags.db ? `--db ${flags.db}` : ''].filter(Boolean).join(' ');
+  return (
+    `\nincomplete (exit 3): ${missing.length} (case, model) results are not in the store, so those cases were left out of the proposal:\n` +
+    `${lines.join('\n')}\n` +
+    `  → fill them (calls only the missing pairs; needs the models' API keys): evalroute suggest ${suiteDir} --fill${extra ? ` ${extra}` : ''}\n`
+  );
 }

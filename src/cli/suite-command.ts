@@ -65,7 +65,7 @@ export async function suiteSampleCommand(logs: string[], flags: SuiteSampleFlags
       `PII masked: ${redact.join(', ') || 'none'} — still read the cases before committing them`,
       `wrote ${out(resolve(suiteDir, 'suite.yaml'))}, ${out(resolve(suiteDir, 'cases.jsonl'))} and ${built.goldens.length} draft goldens (unreviewed) in ${out(goldensFile)}`,
       ...(built.withoutGolden.length
-        ? [`${built.withoutGolden.length} cases were answered by another model than ${frontier} and have no draft golden; record them and approve with: evalroute golden approve ${out(suiteDir)} --run <id> --model <frontier key> --all-reviewed`]
+        ? [`${built.withoutGolden.length} cases were answered by another model than ${frontier} and have no draft golden; record them, check their outputs, and approve with: evalroute golden approve ${out(suiteDir)} --run <id> --model <frontier key> --cases ${built.withoutGolden.slice(0, 3).join(',')}${built.withoutGolden.length > 3 ? ',…' : ''}`]
         : []),
       ...(malformed ? [`${malformed} malformed log lines skipped${firstMalformed.map((m) => `\n  ${m.file}:${m.line}: ${m.problem}`).join('')}`] : []),
       `next: evalroute golden review ${out(suiteDir)}`,

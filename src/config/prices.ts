@@ -18,14 +18,27 @@ import { editDistance } from './source.js';
 export interface PriceTableEntry extends Price {
   /** Where the figures come from (the provider's pricing page or announcement). */
   source: string;
+  /** Copies of `source` the figures were read from, when not read from the provider's page itself. */
+  via?: string[];
   aliases?: string[];
-  /** Date the price took effect, for prices no longer current on the table's date. */
-  asOf?: string;
+  /**
+   * Date the figures apply to (YYYY-MM-DD): when they were read from the source, or for a retired
+   * model the date its last price took effect. Every entry has one, so a stale price shows its age.
+   */
+  asOf: string;
   note?: string;
 }
 
+/** A list price this many days old may have changed: `evalroute models` flags it. */
+export const PRICE_STALE_AFTER_DAYS = 90;
+
+/** Whole days from `asOf` (YYYY-MM-DD, UTC) to `now`. */
+export function priceAgeDays(asOf: string, now: Date): number {
+  return Math.floor((now.getTime() - Date.parse(`${asOf}T00:00:00Z`)) / 86_400_000);
+}
+
 export interface PriceTable {
-  /** Date the table's list prices apply to (YYYY-MM-DD). */
+  /** The table's version: its newest entry's date (YYYY-MM-DD). */
   asOf: string;
   models: Record<string, PriceTableEntry>;
 }
@@ -131,7 +144,7 @@ export function resolvePrice(
     output: own.output ?? entry.output,
     ...(cachedInput !== undefined ? { cachedInput } : {}),
     table: found.name,
-    asOf: entry.asOf ?? table.asOf,
+    asOf: entry.asOf,
     tableAsOf: table.asOf,
     source: entry.source,
     ...(overridden.length ? { overridden } : {}),

@@ -231,7 +231,10 @@ export const goldenSchema = z
         preference: z.enum(['candidate', 'baseline', 'tie']).optional(),
       })
       .optional(),
-    status: z.enum(['approved', 'unreviewed']).optional(),
+    status: z
+      .enum(['approved', 'reviewed', 'unreviewed'])
+      .optional()
+      .describe('unreviewed: a draft nobody checked; reviewed: a person checked it, approve with golden approve --all-reviewed; approved: vouched for'),
     approvedBy: z.string().min(1).optional().describe('Who approved this golden (evalroute golden approve)'),
     approvedAt: z.string().min(1).optional().describe('When it was approved (ISO 8601)'),
   })

@@ -57,7 +57,8 @@ export interface Case {
   origin: Origin;
 }
 
-export type GoldenStatus = 'approved' | 'unreviewed';
+/** unreviewed: a draft (e.g. a logged output); reviewed: a person checked it but it is not approved yet. */
+export type GoldenStatus = 'approved' | 'reviewed' | 'unreviewed';
 
 export interface Golden {
   id: string;

@@ -1,4 +1,5 @@
 /** Small formatting helpers shared by the text reports (console, Markdown). */
+import { stripVTControlCharacters } from 'node:util';
 import type { ModelUsage } from '../core/types.js';
 
 export { pct, pts, plainPts } from '../core/format.js';
@@ -12,11 +13,23 @@ export const usd = (x: number | null | undefined): string => {
 
 export const int = (x: number): string => x.toLocaleString('en-US');
 
+/**
+ * Columns a string takes on a terminal: colour codes take none, so a painted cell ("✔ PASS" in green)
+ * lines up with plain ones.
+ */
+export const visibleWidth = (s: string): number => stripVTControlCharacters(s).length;
+
+/** `s` padded with spaces to `width` visible columns, on the right (`end`) or the left (`start`). */
+export function padVisible(s: string, width: number, side: 'start' | 'end'): string {
+  const fill = ' '.repeat(Math.max(0, width - visibleWidth(s)));
+  return side === 'end' ? s + fill : fill + s;
+}
+
 /** Left-aligned first column, right-aligned others; plain spaces so CI logs stay clean. */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(visibleWidth(h), ...rows.map((r) => visibleWidth(r[i] ?? ''))));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells.map((c, i) => padVisible(c, widths[i]!, i === 0 ? 'end' : 'start')).join('  ').trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

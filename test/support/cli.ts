@@ -1,29 +1,43 @@
 /**
  * Running the real `evalroute` binary from tests. The binary runs the compiled dist/, so the first
- * caller builds it when any source file is newer than the last build; a lock directory keeps parallel
- * test files from compiling into dist/ at the same time. The child runs asynchronously so a mock LLM
- * server living in the test process keeps answering it.
+ * caller builds it when some file under src/ is newer than its output in dist/; a lock directory keeps
+ * parallel test files from compiling into dist/ at the same time. The child runs asynchronously so a
+ * mock LLM server living in the test process keeps answering it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/evalroute.js');
 const DIST_MAIN = join(ROOT, 'dist/cli/main.js');
-const STAMP = join(ROOT, 'dist/.test-build-stamp');
-const LOCK = join(ROOT, 'dist/.test-build-lock');
+// Kept out of dist/, which is what the package ships.
+const LOCK = join(ROOT, 'node_modules/.cache/evalroute-tests/build-lock');
+/** Files scripts/copy-assets.mjs copies into dist/ as they are. */
+const ASSET = /\.(hbs|json|jsonl|css|md)$/;
 
-function newestSource(dir: string): number {
-  let newest = 0;
+/**
+ * The first source under `dir` whose compiled or copied output is missing or older than it. Compared
+ * file by file, so the build `npm test` runs first (pretest) counts and is not repeated here. (A file
+ * saved while tsc is running, after tsc read it, keeps a newer output than its source; the next build
+ * fixes that, and `npm test` always builds first.)
+ */
+function staleSource(dir: string): string | undefined {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+    if (entry.isDirectory()) {
+      const stale = staleSource(p);
+      if (stale) return stale;
+      continue;
+    }
+    const rel = p.slice(join(ROOT, 'src').length);
+    const out = entry.name.endsWith('.d.ts') ? undefined : entry.name.endsWith('.ts') ? join(ROOT, 'dist', rel.replace(/\.ts$/, '.js')) : ASSET.test(entry.name) ? join(ROOT, 'dist', rel) : undefined;
+    if (out && (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs)) return p;
   }
-  return newest;
+  return undefined;
 }
 
-const isFresh = () => existsSync(DIST_MAIN) && existsSync(STAMP) && statSync(STAMP).mtimeMs >= newestSource(join(ROOT, 'src'));
+const isFresh = () => existsSync(DIST_MAIN) && staleSource(join(ROOT, 'src')) === undefined;
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -33,6 +47,7 @@ function sleepSync(ms: number): void {
 export function ensureCliBuilt(): string {
   if (isFresh()) return CLI;
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  mkdirSync(join(LOCK, '..'), { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK);
@@ -45,7 +60,6 @@ export function ensureCliBuilt(): string {
   }
   try {
     if (isFresh()) return CLI;
-    const started = new Date();
     try {
       execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
     } catch (err) {
@@ -53,9 +67,6 @@ export function ensureCliBuilt(): string {
       if (!existsSync(DIST_MAIN)) throw err;
     }
     execFileSync(process.execPath, [join(ROOT, 'scripts/copy-assets.mjs')], { cwd: ROOT, stdio: 'pipe' });
-    // The stamp carries the build's start time, so an edit made during the build triggers another one.
-    writeFileSync(STAMP, '');
-    utimesSync(STAMP, started, started);
     return CLI;
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
