@@ -2,6 +2,7 @@
  * Geometry for the report's two inline SVG charts. These functions only compute coordinates and label
  * strings; the Handlebars partial draws them, so every label goes through Handlebars escaping.
  */
+import { tierOutcome } from './verdict-text.js';
 import type { ModelPoint, ReportTier } from './report-data.js';
 import { pct, usd } from './format.js';
 
@@ -20,7 +21,7 @@ export interface PassRateRow {
   model: string;
   labelY: number;
   subLabelY: number;
-  candidate: Rect & { cls: 'pass' | 'fail'; value: string; valueX: number; valueY: number; title: string };
+  candidate: Rect & { cls: 'pass' | 'fail' | 'warn'; value: string; valueX: number; valueY: number; title: string };
   /** Absent for the baseline tier: its candidate is the baseline. */
   baseline?: Rect & { value: string; valueX: number; valueY: number; title: string };
   /** Baseline pass rate + the paired CI of the delta: where the tier's pass rate plausibly lies. */
@@ -48,6 +49,8 @@ const LABEL_W = 170;
 const ROW_H = 56;
 const TOP = 12;
 
+const BAR_CLASS = { pass: 'pass', fail: 'fail', inconclusive: 'warn' } as const;
+
 export function passRateChart(tiers: ReportTier[]): PassRateChart {
   const plotX = LABEL_W;
   const plotH = Math.max(1, tiers.length) * ROW_H;
@@ -60,7 +63,7 @@ export function passRateChart(tiers: ReportTier[]): PassRateChart {
       y: y0,
       w: r1(clamp01(t.passRate) * BAR_W),
       h: candH,
-      cls: t.pass ? ('pass' as const) : ('fail' as const),
+      cls: BAR_CLASS[t.isBaselineTier ? 'pass' : tierOutcome(t)],
       value: pct(t.passRate),
       valueX: 0,
       valueY: y0 + candH / 2 + 4,
