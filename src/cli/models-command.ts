@@ -13,15 +13,18 @@ export function modelsCommand(opts: { config?: string; json?: boolean }): number
   const cwd = process.cwd();
   const now = new Date();
   const config = loadConfig(findConfigFile(cwd, opts.config && resolve(cwd, opts.config), cwd), { cwd });
+  // What an imported gateway config holds that evalroute skipped: one line each, never fatal here.
+  for (const line of config.warnings ?? []) process.stderr.write(`warning: ${line}\n`);
   const rows = [...config.models.values()].map((m) => ({
     key: m.key,
     provider: m.provider,
     model: m.model,
-    baseURL: m.baseURL ?? (m.provider === 'recorded' ? m.path : 'default'),
+    baseURL: m.baseURL ?? (m.baseURLEnv ? `$${m.baseURLEnv}` : m.provider === 'recorded' ? m.path : m.deployments ? m.deployments.map((d) => `${d.weight}×${d.model.key}`).join(' + ') : 'default'),
     apiKeyEnv: apiKeyEnvOf(m) ?? null,
     price: m.price ?? null,
     ...priceDate(m.price, now),
     concurrency: m.concurrency,
+    ...(m.deployments ? { deployments: m.deployments.map((d) => ({ model: d.model.key, weight: d.weight })) } : {}),
   }));
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

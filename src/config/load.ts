@@ -4,17 +4,20 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { ConfigError, UsageError } from '../core/errors.js';
-import type { Budget, EvalConfig, ModelConfig, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
+import { basename, dirname, resolve } from 'node:path';
+import { ConfigError, formatLocation, UsageError } from '../core/errors.js';
+import type { SourceLocation } from '../core/errors.js';
+import type { Budget, EvalConfig, ModelConfig, Price, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
 import type { z } from 'zod';
-import { importLiteLlmModels, LiteLlmImportError, liteLlmConfigSchema } from './litellm.js';
+import { importLiteLlmModels, liteLlmConfigSchema, matchWildcard, resolveWildcard } from './litellm.js';
+import type { LiteLlmImportResult, RawModelEntry } from './litellm.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
-import { readYaml } from './source.js';
-import type { Locate, PathSegment } from './source.js';
+import { parseWith, problemsError, readText, readYaml } from './source.js';
+import { liteLlmRouting } from './litellm-routing.js';
+import type { Locate, PathSegment, Problem } from './source.js';
 
 export { loadSuite } from './suite.js';
 export type { LoadSuiteOptions } from './suite.js';
@@ -61,41 +64,37 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   const base = dirname(abs);
   const known = opts.knownProviders ?? providerTypes();
 
-  const models = new Map<string, ModelConfig>();
-  const entries = { ...(data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm) : {}), ...data.models };
-  for (const [key, m] of Object.entries(entries)) {
-    const path = ['models', key];
-    if (!known.includes(m.provider)) {
-      throw new ConfigError(at([...path, 'provider']), `unknown provider "${m.provider}" for model "${key}"`, `known providers: ${known.join(', ')}`);
-    }
-    if (m.provider === 'recorded' && !m.path) {
-      throw new ConfigError(at(path), `model "${key}" uses provider "recorded" but has no path`, 'add path: recorded/<file>.jsonl (relative to the config file)');
-    }
-    if (m.provider !== 'recorded' && !m.model) {
-      throw new ConfigError(at(path), `model "${key}" has no model id`, `add model: <the provider's model id, e.g. gpt-4o>`);
-    }
-    models.set(key, {
-      key,
-      provider: m.provider,
-      model: m.model ?? key,
-      ...(m.baseURL !== undefined ? { baseURL: m.baseURL } : {}),
-      ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
-      ...(m.apiKeyEnv !== undefined ? { apiKeyEnv: m.apiKeyEnv } : {}),
-      params: m.params ?? {},
-      ...(m.price !== undefined ? { price: resolvePrice(m.price, key, (sub) => at([...path, 'price', ...sub])) } : {}),
-      concurrency: m.concurrency ?? 8,
-      timeoutMs: m.timeoutMs ?? 60_000,
-      maxRetries: m.maxRetries ?? 4,
-      ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
-      ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
-      ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
-      ...(m.path !== undefined ? { path: resolve(base, m.path) } : {}),
-    });
+  const gateway = data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm) : undefined;
+  const unavailable = new Map([...(gateway?.unavailable ?? [])].map(([k, u]) => [k, u.reason]));
+  const entries = new Map<string, { entry: Partial<ModelEntry>; at: Locate; path: PathSegment[] }>();
+  for (const [key, entry] of gateway?.models ?? []) entries.set(key, { entry, at: gateway!.at, path: gateway!.pathOf(key) });
+  for (const [key, override] of Object.entries(data.models ?? {})) {
+    const imported = entries.get(key)?.entry ?? gateway?.unavailable.get(key)?.base ?? gateway?.wildcard(key);
+    // An entry naming an imported model overrides it key by key: `price:` alone keeps the gateway's provider.
+    entries.set(key, { entry: imported ? mergeModelEntry(imported, override) : override, at, path: ['models', key] });
+    unavailable.delete(key);
   }
-  if (models.size === 0) throw new ConfigError(at(['models']), 'no models defined', 'add at least one model under models:');
-  if (data.judge && !models.has(data.judge.model)) {
+
+  const models = new Map<string, ModelConfig>();
+  for (const [key, { entry, at: where, path }] of entries) {
+    models.set(key, normaliseModel(key, entry, path, where, base, known, unavailable.get(key)));
+  }
+  resolveMixtures(models, (key) => {
+    const e = entries.get(key)!;
+    return { at: e.at([...e.path, 'deployments']), ownConcurrency: e.entry.concurrency !== undefined };
+  });
+  if (models.size === 0 && !gateway?.hasWildcards) {
+    const skipped = [...unavailable].map(([k, why]) => `${k}: ${why}`);
+    throw new ConfigError(
+      at(gateway ? ['litellm', 'config'] : ['models']),
+      gateway ? `no model evalroute can call: ${skipped.length ? skipped.join('; ') : 'the LiteLLM config lists none'}` : 'no models defined',
+      gateway ? 'set litellm.proxy to call the models through the gateway, or add models under models:' : 'add at least one model under models:',
+    );
+  }
+  if (data.judge && !models.has(data.judge.model) && !addGatewayModel(models, data.judge.model, gateway, base, known)) {
     throw new ConfigError(at(['judge', 'model']), `judge model "${data.judge.model}" is not defined`, knownKeysHint(models));
   }
+  const litellm = data.litellm;
   return {
     file: abs,
     content: src.text,
@@ -103,27 +102,190 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
     ...(data.judge ? { judge: { model: data.judge.model } } : {}),
     store: data.store ? resolve(base, data.store) : resolve(opts.cwd, '.evalroute/evalroute.db'),
     ...(data.routing ? { routing: resolve(base, data.routing) } : {}),
+    ...(gateway
+      ? {
+          warnings: gateway.warnings,
+          unavailable,
+          resolveModel: (key: string) => (addGatewayModel(models, key, gateway, base, known) ? models.get(key) : undefined),
+        }
+      : {}),
+    ...(litellm
+      ? {
+          litellm: {
+            config: resolve(base, litellm.config),
+            ...(litellm.proxy !== undefined ? { proxy: litellm.proxy } : {}),
+            ...(litellm.apiKeyEnv !== undefined ? { apiKeyEnv: litellm.apiKeyEnv } : {}),
+            ...(litellm.baseline !== undefined ? { baseline: litellm.baseline } : {}),
+            ...(litellm.route !== undefined ? { route: litellm.route } : {}),
+            ...(litellm.gate !== undefined ? { gate: stripUndefined(litellm.gate) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Adds the model a LiteLLM wildcard serves under `key`, if one does; false if none. */
+function addGatewayModel(models: Map<string, ModelConfig>, key: string, gateway: ImportedGateway | undefined, base: string, known: readonly string[]): boolean {
+  const entry = gateway?.wildcard(key);
+  if (!entry) return false;
+  models.set(key, normaliseModel(key, entry, gateway!.pathOf(key), gateway!.at, base, known, undefined));
+  return true;
+}
+
+/** One model entry, checked and with its defaults; `skipped` says why the gateway entry behind it was not imported. */
+function normaliseModel(key: string, m: Partial<ModelEntry>, path: PathSegment[], at: Locate, base: string, known: readonly string[], skipped: string | undefined): ModelConfig {
+  if (!m.provider) {
+    throw new ConfigError(
+      at(path),
+      skipped ? `model "${key}" cannot be used: ${skipped}` : `model "${key}" has no provider`,
+      skipped ? 'complete the entry under models: (provider, model, apiKeyEnv) or set litellm.proxy' : `add provider: ${known.join(' | ')}`,
+    );
+  }
+  if (!known.includes(m.provider)) {
+    throw new ConfigError(at([...path, 'provider']), `unknown provider "${m.provider}" for model "${key}"`, `known providers: ${known.join(', ')}`);
+  }
+  if (m.provider === 'recorded' && !m.path) {
+    throw new ConfigError(at(path), `model "${key}" uses provider "recorded" but has no path`, 'add path: recorded/<file>.jsonl (relative to the config file)');
+  }
+  if (m.provider === 'mixture' && !m.deployments) {
+    throw new ConfigError(at(path), `model "${key}" uses provider "mixture" but has no deployments`, 'add deployments: [{ model: <key>, weight: 1 }, …]');
+  }
+  if (m.provider !== 'recorded' && !m.model) {
+    throw new ConfigError(at(path), `model "${key}" has no model id`, `add model: <the provider's model id, e.g. gpt-4o>`);
+  }
+  return {
+    key,
+    provider: m.provider,
+    model: m.model ?? key,
+    ...(m.baseURL !== undefined ? { baseURL: m.baseURL } : {}),
+    ...(m.baseURLEnv !== undefined ? { baseURLEnv: m.baseURLEnv } : {}),
+    ...(m.apiVersion !== undefined ? { apiVersion: m.apiVersion } : {}),
+    ...(m.apiKeyEnv !== undefined ? { apiKeyEnv: m.apiKeyEnv } : {}),
+    params: m.params ?? {},
+    ...(m.price !== undefined ? { price: resolvePrice(m.price, key, (sub) => at([...path, 'price', ...sub])) } : {}),
+    concurrency: m.concurrency ?? 8,
+    timeoutMs: m.timeoutMs ?? 60_000,
+    maxRetries: m.maxRetries ?? 4,
+    ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
+    ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),
+    ...(m.adaptiveConcurrency !== undefined ? { adaptiveConcurrency: m.adaptiveConcurrency } : {}),
+    ...(m.path !== undefined ? { path: resolve(base, m.path) } : {}),
+    ...(m.deployments ? { deployments: m.deployments.map((d) => ({ weight: d.weight ?? 1, model: { key: d.model } as ModelConfig })) } : {}),
   };
 }
 
 /**
- * Reads a LiteLLM proxy config as it is and turns its model_list into config model entries, validated
- * like hand-written ones. Errors name the LiteLLM file and the entry's line.
+ * Links each mixture to its deployments' models. Its price is the traffic-weighted mean of theirs (what a
+ * token costs on average); without its own concurrency it may use all of theirs, and it is paced to the
+ * sum of their rpm/tpm when every deployment has one.
  */
-function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }): Record<string, ModelEntry> {
-  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml' });
-  try {
-    const imported = importLiteLlmModels(src.data, {
-      ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
-      ...(opts.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
-    });
-    return Object.fromEntries([...imported].map(([key, m]) => [key, modelSchema.parse(m)]));
-  } catch (err) {
-    if (err instanceof LiteLlmImportError) {
-      throw new ConfigError(src.at(['model_list', err.index, ...err.field.split('.')]), err.message, err.hint);
-    }
-    throw err;
+function resolveMixtures(models: Map<string, ModelConfig>, entryOf: (key: string) => { at: SourceLocation; ownConcurrency: boolean }): void {
+  for (const m of models.values()) {
+    if (!m.deployments) continue;
+    const { at, ownConcurrency } = entryOf(m.key);
+    resolveMixture(m, models, at, ownConcurrency);
   }
+}
+
+function resolveMixture(m: ModelConfig, models: ReadonlyMap<string, ModelConfig>, where: SourceLocation, ownConcurrency: boolean): void {
+  const deployments = m.deployments!.map((d) => {
+    const target = models.get(d.model.key);
+    if (!target) throw new ConfigError(where, `mixture "${m.key}" names deployment "${d.model.key}", which is not defined`, knownKeysHint(models));
+    if (target.deployments) throw new ConfigError(where, `mixture "${m.key}" names "${d.model.key}", itself a mixture`, 'list the deployments themselves');
+    return { weight: d.weight, model: target };
+  });
+  m.deployments = deployments;
+  const total = deployments.reduce((s, d) => s + d.weight, 0);
+  const sum = (pick: (d: ModelConfig) => number | undefined) => {
+    const figures = deployments.map((d) => pick(d.model));
+    return figures.every((f) => f !== undefined) ? figures.reduce((s, f) => s + f, 0) : undefined;
+  };
+  if (!ownConcurrency) m.concurrency = sum((d) => d.concurrency)!;
+  const rpm = m.rpm ?? sum((d) => d.rpm);
+  const tpm = m.tpm ?? sum((d) => d.tpm);
+  if (rpm !== undefined) m.rpm = rpm;
+  if (tpm !== undefined) m.tpm = tpm;
+  const prices = deployments.map((d) => d.model.price);
+  if (!m.price && prices.every((p) => p !== undefined)) {
+    const mean = (pick: (p: Price) => number) => deployments.reduce((s, d) => s + (pick(d.model.price!) * d.weight) / total, 0);
+    m.price = {
+      input: mean((p) => p.input),
+      output: mean((p) => p.output),
+      ...(prices.every((p) => p!.cachedInput !== undefined) ? { cachedInput: mean((p) => p.cachedInput!) } : {}),
+    };
+  }
+}
+
+/** `override` over `imported`, key by key; params merge, and a price that gives only some figures keeps the others. */
+function mergeModelEntry(imported: Partial<ModelEntry>, override: Partial<ModelEntry>): Partial<ModelEntry> {
+  const merged: Partial<ModelEntry> = { ...imported, ...override };
+  if (imported.params || override.params) merged.params = { ...imported.params, ...override.params };
+  if (imported.price && override.price) merged.price = { ...imported.price, ...override.price };
+  return merged;
+}
+
+/** A LiteLLM config read for its models: entries validated like hand-written ones, located in the LiteLLM file. */
+interface ImportedGateway {
+  models: Map<string, Partial<ModelEntry>>;
+  unavailable: LiteLlmImportResult['unavailable'];
+  /** One line each, `file:line: model "x": …`. */
+  warnings: string[];
+  at: Locate;
+  /** Where the entry behind a model key is in the LiteLLM file. */
+  pathOf: (key: string) => PathSegment[];
+  /** The entry a wildcard would serve under this key, if any. */
+  wildcard: (key: string) => Partial<ModelEntry> | undefined;
+  hasWildcards: boolean;
+}
+
+/**
+ * Reads a LiteLLM proxy config as it is. Entries evalroute cannot call are skipped with a warning each;
+ * problems that make the file unreadable are all reported at once, at their lines in the LiteLLM file.
+ */
+function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }): ImportedGateway {
+  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml' });
+  const options = {
+    ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
+    ...(opts.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
+  };
+  const result = importLiteLlmModels(src.data, options);
+  const problems: Problem[] = result.errors.map((e) => ({ loc: src.at(e.path), text: e.message, ...(e.hint ? { hint: e.hint } : {}) }));
+  const index = new Map<string, number>();
+  for (const [name, deployments] of result.groups) {
+    index.set(name, deployments[0]!.index);
+    for (const d of deployments) index.set(d.key, d.index);
+  }
+  const pathOf = (key: string): PathSegment[] => {
+    const i = index.get(key) ?? matchWildcard(result, key)?.wildcard.index;
+    return i === undefined ? ['model_list'] : ['model_list', i];
+  };
+  const validate = (key: string, m: RawModelEntry): Partial<ModelEntry> | undefined => {
+    try {
+      return parseWith(modelSchema, m, () => src.at(pathOf(key)));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push({ loc: err.location, text: `model "${key}": ${err.problem}`, ...(err.hint ? { hint: err.hint } : {}) });
+      return undefined;
+    }
+  };
+  const models = new Map<string, Partial<ModelEntry>>();
+  for (const [key, m] of result.models) {
+    const entry = validate(key, m);
+    if (entry) models.set(key, entry);
+  }
+  if (problems.length) throw problemsError(problems);
+  return {
+    models,
+    unavailable: result.unavailable,
+    warnings: result.warnings.map((w) => `${formatLocation(src.at(w.path))}: ${w.message}`),
+    at: src.at,
+    pathOf,
+    hasWildcards: result.wildcards.length > 0,
+    wildcard: (key) => {
+      const found = resolveWildcard(result, key, options);
+      return found && 'ok' in found ? validate(key, found.ok) : undefined;
+    },
+  };
 }
 
 type ModelEntry = z.infer<typeof modelSchema>;
@@ -149,17 +311,14 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
 /** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */
 export function loadRouting(file: string, config: EvalConfig): Routing {
   const abs = resolve(dirname(config.file), file);
+  if (LITELLM_CONFIG.test(readText(abs, 'routing file', 'pass --routing FILE or set routing: in the config').text)) return loadLiteLlmRouting(abs, config);
   const src = readYaml(abs, routingSchema, { what: 'routing file', hint: 'pass --routing FILE or set routing: in the config' });
   const { data, at } = src;
 
-  if (!config.models.has(data.baseline)) {
-    throw new ConfigError(at(['baseline']), `baseline model "${data.baseline}" is not defined in ${config.file}`, knownKeysHint(config.models));
-  }
+  requireModel(config, data.baseline, at(['baseline']), (key) => `baseline model "${key}" is`);
   const tiers = new Map<string, TierConfig>();
   for (const [name, t] of Object.entries(data.tiers)) {
-    if (!config.models.has(t.model)) {
-      throw new ConfigError(at(['tiers', name, 'model']), `tier "${name}" uses model "${t.model}", which is not defined in ${config.file}`, knownKeysHint(config.models));
-    }
+    requireModel(config, t.model, at(['tiers', name, 'model']), (key) => `tier "${name}" uses model "${key}", which is`);
     tiers.set(name, { name, model: t.model, gate: { ...stripUndefined(data.gate ?? {}), ...stripUndefined(t.gate ?? {}) } });
   }
   if (tiers.size === 0) throw new ConfigError(at(['tiers']), 'no tiers defined', 'define at least one tier, e.g. frontier: { model: <baseline key> }');
@@ -207,6 +366,53 @@ export function loadRouting(file: string, config: EvalConfig): Routing {
   };
 }
 
+/** A model a routing file names: defined, or served by a gateway wildcard (then added), else an error saying why not. */
+function requireModel(config: EvalConfig, key: string, where: SourceLocation, subject: (key: string) => string): void {
+  if (config.models.has(key) || config.resolveModel?.(key)) return;
+  const skipped = config.unavailable?.get(key);
+  throw new ConfigError(
+    where,
+    skipped ? `${subject(key)} in the LiteLLM config but cannot be called: ${skipped}` : `${subject(key)} not defined in ${config.file}`,
+    skipped ? 'set litellm.proxy to call it through the gateway, or complete it under models:' : knownKeysHint(config.models),
+  );
+}
+
+/** A routing file that is a LiteLLM proxy config (it has a top-level model_list). */
+const LITELLM_CONFIG = /^model_list\s*:/m;
+
+/** A LiteLLM proxy config as the routing file: its deployments become models (when new) and its tags tiers. */
+function loadLiteLlmRouting(file: string, config: EvalConfig): Routing {
+  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM routing file' });
+  const opts = config.litellm;
+  const result = importLiteLlmModels(src.data, {
+    ...(opts?.proxy !== undefined ? { proxy: opts.proxy } : {}),
+    ...(opts?.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
+  });
+  if (result.errors.length) throw problemsError(result.errors.map((e) => ({ loc: src.at(e.path), text: e.message, ...(e.hint ? { hint: e.hint } : {}) })));
+  const known = providerTypes();
+  return liteLlmRouting({
+    src,
+    result,
+    config,
+    addModel: (key, entry, index) => {
+      const path = ['model_list', index];
+      const model = normaliseModel(key, parseWith(modelSchema, entry, () => src.at(path)), path, src.at, dirname(file), known, undefined);
+      if (model.deployments) resolveMixture(model, config.models, src.at(path), false);
+      const existing = config.models.get(key);
+      // The same key from another version of the file (a PR's base) may be another deployment: keep both.
+      const free = existing && !sameModel(existing, model) ? `${key} (${basename(file)})` : key;
+      config.models.set(free, { ...model, key: free });
+      return free;
+    },
+    requireModel: (key, what) => requireModel(config, key, { file: config.file }, () => `${what} "${key}" is`),
+  });
+}
+
+function sameModel(a: ModelConfig, b: ModelConfig): boolean {
+  const shape = (m: ModelConfig) => JSON.stringify([m.provider, m.model, m.baseURL, m.baseURLEnv, m.apiKeyEnv, m.params, m.deployments?.map((d) => [d.model.key, d.weight])]);
+  return shape(a) === shape(b);
+}
+
 type ConditionInput = NonNullable<RoutingFile['rules'][number]['when']>;
 
 function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate): RuleCondition {
@@ -246,7 +452,7 @@ function regexFromSource(src: string): RegExp {
   return src.startsWith('(?i)') ? new RegExp(src.slice(4), 'i') : new RegExp(src);
 }
 
-function knownKeysHint(models: Map<string, unknown>): string {
+function knownKeysHint(models: ReadonlyMap<string, unknown>): string {
   return `models defined: ${[...models.keys()].join(', ')}`;
 }
 

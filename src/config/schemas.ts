@@ -11,6 +11,22 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 // ───────────────────────────── evalroute.config.yaml ─────────────────────────────
 
+export const gateSchema = z
+  .strictObject({
+    minPassRate: fraction.optional().describe("Absolute floor for the tier's pass rate (0..1)"),
+    maxRegression: fraction.optional().describe('Largest tolerated drop of pass rate vs the baseline (0..1)'),
+    rule: z
+      .enum(['noninferiority', 'point', 'significant'])
+      .optional()
+      .describe('noninferiority (default): PASS / FAIL / INCONCLUSIVE from the 95% interval; point and significant are two-outcome screening rules'),
+    confidence: z.number().gt(0).lt(1).optional().describe('Confidence level of intervals (default 0.95)'),
+    onInconclusive: z
+      .enum(['fail', 'warn'])
+      .optional()
+      .describe('An inconclusive tier blocks the gate with exit 4 (fail, default) or only warns (warn)'),
+  })
+  .describe('Quality bar the tier must meet');
+
 // One object form for both cases, so a typo stays an "unknown key" error with a hint: either input and
 // output are given, or `table` names a bundled list price (and any figure given overrides the table's).
 export const priceSchema = z
@@ -28,13 +44,22 @@ export const priceSchema = z
 
 export const modelSchema = z
   .strictObject({
-    provider: z.string().min(1).describe('Provider type: openai, anthropic, recorded, …'),
+    provider: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Provider type: openai, anthropic, azure, recorded, mixture, … (required unless the entry overrides an imported LiteLLM model)'),
     model: z
       .string()
       .min(1)
       .optional()
       .describe("The provider's model id (e.g. gpt-4o). Required except for `recorded`, where it defaults to the key"),
     baseURL: z.url().optional().describe('API base URL, for OpenAI-compatible endpoints (the endpoint for azure)'),
+    baseURLEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_BASE')
+      .optional()
+      .describe('Name of the environment variable holding the API base URL, read when the model is first called'),
     apiVersion: z.string().min(1).optional().describe('Azure OpenAI API version (provider azure)'),
     apiKeyEnv: z
       .string()
@@ -57,6 +82,16 @@ export const modelSchema = z
       .optional()
       .describe('Halve calls in flight after repeated 429s (3 within 10 s) and recover gradually (default true)'),
     path: z.string().min(1).optional().describe('`recorded` provider: JSONL of recorded outputs, relative to the config file'),
+    deployments: z
+      .array(
+        z.strictObject({
+          model: z.string().min(1).describe('Model key of one deployment'),
+          weight: z.number().positive().optional().describe('Share of traffic relative to the other deployments (default 1)'),
+        }),
+      )
+      .min(1)
+      .optional()
+      .describe('`mixture` provider: load-balanced deployments; each case goes to one, picked by weight'),
   })
   .describe('One model the suite can call');
 
@@ -76,6 +111,17 @@ export const configSchema = z
         config: z.string().min(1).describe("A LiteLLM proxy config.yaml, relative to this file; its model_list is imported by model_name"),
         proxy: z.url().optional().describe('Call every imported model through this LiteLLM proxy (OpenAI-compatible) instead of directly'),
         apiKeyEnv: z.string().optional().describe('Environment variable holding the proxy key (default LITELLM_API_KEY)'),
+        baseline: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Model key of the baseline when a LiteLLM config is the routing file (tiers come from its tags)'),
+        route: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('The model_name requests use, whose tagged deployments become tiers (default: the only tagged one)'),
+        gate: gateSchema.optional().describe('Quality bar of every tier read from a LiteLLM config'),
       })
       .optional()
       .describe('Import models and prices from a LiteLLM proxy config, as it is'),
@@ -88,22 +134,6 @@ export const configSchema = z
   .describe('evalroute.config.yaml');
 
 // ───────────────────────────── routing.yaml ─────────────────────────────
-
-export const gateSchema = z
-  .strictObject({
-    minPassRate: fraction.optional().describe("Absolute floor for the tier's pass rate (0..1)"),
-    maxRegression: fraction.optional().describe('Largest tolerated drop of pass rate vs the baseline (0..1)'),
-    rule: z
-      .enum(['noninferiority', 'point', 'significant'])
-      .optional()
-      .describe('noninferiority (default): PASS / FAIL / INCONCLUSIVE from the 95% interval; point and significant are two-outcome screening rules'),
-    confidence: z.number().gt(0).lt(1).optional().describe('Confidence level of intervals (default 0.95)'),
-    onInconclusive: z
-      .enum(['fail', 'warn'])
-      .optional()
-      .describe('An inconclusive tier blocks the gate with exit 4 (fail, default) or only warns (warn)'),
-  })
-  .describe('Quality bar the tier must meet');
 
 export const tierSchema = z
   .strictObject({

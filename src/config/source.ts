@@ -124,16 +124,19 @@ export function parseWith<S extends z.ZodType>(
 ): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  // Every problem at once, in file order, so one edit fixes them all.
-  const problems = result.error.issues.flatMap((issue) => explain(issue, at, knownKeys));
-  problems.sort((a, b) => (a.loc.line ?? 0) - (b.loc.line ?? 0));
-  const [first, ...rest] = problems as [Problem, ...Problem[]];
-  const also = rest.slice(0, 9).map((p) => `\n  also ${formatLocation(p.loc)}: ${p.text}${p.hint ? ` (${p.hint})` : ''}`);
-  if (rest.length > 9) also.push(`\n  … and ${rest.length - 9} more`);
-  throw new ConfigError(first.loc, first.text + also.join(''), first.hint);
+  throw problemsError(result.error.issues.flatMap((issue) => explain(issue, at, knownKeys)));
 }
 
-interface Problem {
+/** Every problem at once, in file order, so one edit fixes them all: the first, then "also …" lines. */
+export function problemsError(problems: readonly Problem[]): ConfigError {
+  const sorted = [...problems].sort((a, b) => (a.loc.line ?? 0) - (b.loc.line ?? 0));
+  const [first, ...rest] = sorted as [Problem, ...Problem[]];
+  const also = rest.slice(0, 9).map((p) => `\n  also ${formatLocation(p.loc)}: ${p.text}${p.hint ? ` (${p.hint})` : ''}`);
+  if (rest.length > 9) also.push(`\n  … and ${rest.length - 9} more`);
+  return new ConfigError(first.loc, first.text + also.join(''), first.hint);
+}
+
+export interface Problem {
   loc: SourceLocation;
   text: string;
   hint?: string;

@@ -55,10 +55,12 @@ export class MissingKeyError extends EvalrouteError {
   constructor(
     readonly modelKey: string,
     readonly envVar: string,
+    /** What the variable holds: an API key, or a base URL a gateway config reads from the environment. */
+    readonly what: 'API key' | 'base URL' = 'API key',
   ) {
     super(
-      `model "${modelKey}" needs an API key in the environment variable ${envVar}, which is not set\n` +
-        `  → export ${envVar}=… (or set apiKeyEnv on the model), or use --offline to run from cached responses only`,
+      `model "${modelKey}" needs ${what === 'API key' ? 'an API key' : 'its base URL'} in the environment variable ${envVar}, which is not set\n` +
+        `  → export ${envVar}=…${what === 'API key' ? ' (or set apiKeyEnv on the model)' : ' (or set baseURL on the model)'}, or use --offline to run from cached responses only`,
     );
     this.name = 'MissingKeyError';
   }

@@ -92,6 +92,8 @@ export interface ModelConfig {
   /** The provider's model id (e.g. `gpt-4.1`). For `recorded`, a display name. */
   model: string;
   baseURL?: string;
+  /** Environment variable holding the base URL (a LiteLLM `api_base: os.environ/NAME`), read when the provider is built. */
+  baseURLEnv?: string;
   /** Azure OpenAI API version (provider `azure`). */
   apiVersion?: string;
   /** Name of the environment variable holding the API key. Never the key itself. */
@@ -109,6 +111,12 @@ export interface ModelConfig {
   tpm?: number;
   /** Halve calls in flight on repeated 429s and recover gradually. Default true. */
   adaptiveConcurrency?: boolean;
+  /**
+   * Provider `mixture` (a gateway's load-balanced model): the deployments and their traffic weights. Each
+   * case is served by one deployment, picked by weight from the case id, so the mixture is evaluated and
+   * costed in the proportions the gateway sends traffic.
+   */
+  deployments?: { weight: number; model: ModelConfig }[];
   /** `recorded` provider: JSONL file of recorded outputs, absolute path. */
   path?: string;
 }
@@ -324,6 +332,14 @@ export interface EvalConfig {
   store: string;
   /** Absolute path of the routing file named by the config, if any. */
   routing?: string;
+  /** One line each: what an imported gateway config holds that evalroute skipped or ignored. */
+  warnings?: string[];
+  /** Imported models evalroute cannot call, by key, and why; naming one in a routing file is an error with this reason. */
+  unavailable?: ReadonlyMap<string, string>;
+  /** A model the gateway would serve under this key though no entry names it (LiteLLM wildcards). */
+  resolveModel?: (key: string) => ModelConfig | undefined;
+  /** The `litellm:` block, for reading a LiteLLM config as the routing file. */
+  litellm?: { config: string; proxy?: string; apiKeyEnv?: string; baseline?: string; route?: string; gate?: GateThresholds };
 }
 
 // ───────────────────────────── Results ─────────────────────────────

@@ -3,9 +3,10 @@
  * the CLI and the library build providers through `createProvider`. Importing this module is cheap:
  * the SDKs load on a provider's first call.
  */
-import { UsageError } from '../core/errors.js';
+import { MissingKeyError, UsageError } from '../core/errors.js';
 import type { ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
 import { createAnthropicProvider } from './anthropic.js';
+import { createMixtureProvider } from './mixture.js';
 import { createOpenAIProvider } from './openai.js';
 import { createRecordedProvider } from './recorded.js';
 
@@ -14,6 +15,7 @@ export const providerRegistry = new Map<string, ProviderFactory>([
   ['azure', createOpenAIProvider],
   ['anthropic', createAnthropicProvider],
   ['recorded', createRecordedProvider],
+  ['mixture', (model, ctx) => createMixtureProvider(model.key, (model.deployments ?? []).map((d) => ({ weight: d.weight, provider: createProvider(d.model, ctx) })))],
 ]);
 
 /** Adds (or replaces) a provider type, e.g. for an in-house gateway. */
@@ -37,5 +39,13 @@ export function createProvider(model: ModelConfig, ctx: ProviderContext): Provid
         '  → fix the model\'s provider: in the config, or register the type with registerProvider() before running',
     );
   }
-  return factory(model, ctx);
+  return factory(withBaseURLFromEnv(model, ctx), ctx);
+}
+
+/** A base URL named by variable (LiteLLM's `api_base: os.environ/NAME`) is read here, like keys, before any call. */
+function withBaseURLFromEnv(model: ModelConfig, ctx: ProviderContext): ModelConfig {
+  if (model.baseURLEnv === undefined) return model;
+  const baseURL = ctx.env[model.baseURLEnv];
+  if (!baseURL) throw new MissingKeyError(model.key, model.baseURLEnv, 'base URL');
+  return { ...model, baseURL };
 }
