@@ -107,7 +107,7 @@ describe('audit', () => {
     const files = [`${FIX}/openai.jsonl`, `${FIX}/anthropic.jsonl`, `${FIX}/generic.jsonl`];
     const r = await auditLogs(files, { prices });
     expect(r.requests).toBe(8);
-    expect(r.formats).toEqual({ openai: 3, anthropic: 2, generic: 3 });
+    expect(r.formats).toEqual({ openai: 3, anthropic: 2, generic: 3, litellm: 0, portkey: 0 });
     const byModel = Object.fromEntries(r.byModel.map((m) => [m.key, m]));
     // The dated snapshot takes the price of the configured id it extends.
     expect(byModel['gpt-4.1-2025-04-14']).toMatchObject({ requests: 1, priceSource: 'config:gpt4' });

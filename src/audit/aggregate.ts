@@ -155,7 +155,7 @@ export class AuditAggregator {
   private requests = 0;
   private malformedCount = 0;
   private readonly malformedFirst: MalformedLine[] = [];
-  private readonly formats: Record<LogFormat, number> = { openai: 0, anthropic: 0, generic: 0 };
+  private readonly formats: Record<LogFormat, number> = { openai: 0, anthropic: 0, generic: 0, litellm: 0, portkey: 0 };
   private estimated = 0;
   private minTs = Infinity;
   private maxTs = -Infinity;

@@ -1,11 +1,13 @@
 /**
- * One production request, whatever shape the gateway logged it in. Three shapes are recognised per
+ * One production request, whatever shape the gateway logged it in. Five shapes are recognised per
  * line (a log file may mix them): OpenAI Chat Completions request/response pairs, Anthropic Messages
- * pairs, and a generic `{input|messages, output, model, usage, metadata}` record.
+ * pairs, a generic `{input|messages, output, model, usage, metadata}` record, a LiteLLM spend-log row
+ * (the proxy's LiteLLM_SpendLogs table, as `/spend/logs` returns it) and a Portkey log export line.
+ * docs/formats.md lists the fields read from each.
  */
 import type { ChatMessage } from '../core/types.js';
 
-export type LogFormat = 'openai' | 'anthropic' | 'generic';
+export type LogFormat = 'openai' | 'anthropic' | 'generic' | 'litellm' | 'portkey';
 
 export interface LogRecord {
   format: LogFormat;
@@ -27,6 +29,10 @@ export interface LogRecord {
   tools: boolean;
   /** The response called a tool. */
   toolCalls: boolean;
+  /** The name the application requested when a gateway served it under another (LiteLLM `model_group`). */
+  requestedModel?: string;
+  /** What the gateway logged the request cost, in USD (LiteLLM `spend`). */
+  loggedCostUsd?: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -44,6 +50,9 @@ export const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
  */
 export function normaliseLogLine(value: unknown): LogRecord | string {
   if (!isObj(value)) return `expected a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`;
+  // Gateway exports first: a Portkey line also carries request/response bodies.
+  if (isLiteLlmSpendRow(value)) return fromLiteLlmSpendRow(value);
+  if (isPortkeyExportRow(value)) return fromPortkeyExportRow(value);
   const req = value.request;
   const res = value.response;
   if (isObj(req) && isObj(res)) {
@@ -200,5 +209,103 @@ function fromGeneric(line: Obj): LogRecord | string {
     structured: line.response_format !== undefined || asksForJson(messages),
     tools: Array.isArray(line.tools) && line.tools.length > 0,
     toolCalls: output.includes('[tool call]'),
+  };
+}
+
+/** A field that exports hold either as JSON or as JSON text (CSV-born exports, Postgres json columns dumped as text). */
+function jsonField(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const t = v.trim();
+  if (!(t.startsWith('{') || t.startsWith('['))) return v;
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    return v;
+  }
+}
+
+/** LiteLLM_SpendLogs: `request_id`, `spend`, token counts and `startTime` are always there. */
+function isLiteLlmSpendRow(v: Obj): boolean {
+  return typeof v.request_id === 'string' && typeof v.spend === 'number' && (v.startTime !== undefined || v.prompt_tokens !== undefined);
+}
+
+/**
+ * A LiteLLM spend-log row. Use-case metadata is what the application sent as `metadata` (LiteLLM keeps
+ * it under `metadata.requester_metadata` and `metadata.spend_logs_metadata`); `request_tags` become tags.
+ * Messages and response are only present when the proxy stores prompts (`store_prompts_in_spend_logs`).
+ */
+function fromLiteLlmSpendRow(line: Obj): LogRecord | string {
+  const model = str(line.model) ?? str(line.model_group);
+  if (!model) return 'LiteLLM spend-log row has no "model"';
+  const meta = jsonField(line.metadata);
+  const m = isObj(meta) ? meta : {};
+  const nested = (k: string): Obj => {
+    const inner = jsonField(m[k]);
+    return isObj(inner) ? inner : {};
+  };
+  const tagsField = jsonField(line.request_tags);
+  const tags = Array.isArray(tagsField) ? tagsField.filter((t): t is string => typeof t === 'string') : [];
+  const metadata: Obj = { ...nested('requester_metadata'), ...nested('spend_logs_metadata'), ...(tags.length ? { tags } : {}) };
+  const tagged = tags.map((t) => /^use_?case:(.+)$/i.exec(t)?.[1]).find((u) => u !== undefined);
+  if (metadata.useCase === undefined && metadata.use_case === undefined && tagged) metadata.useCase = tagged;
+  const rawMessages = jsonField(line.messages);
+  const messages = Array.isArray(rawMessages) && rawMessages.length ? chatMessages(rawMessages) : [];
+  const response = jsonField(line.response);
+  const choice = isObj(response) && Array.isArray(response.choices) ? response.choices[0] : undefined;
+  const output = isObj(choice) && isObj(choice.message) ? contentText(choice.message.content) : '';
+  const ts = parseTimestamp(line.startTime);
+  const group = str(line.model_group);
+  return {
+    format: 'litellm',
+    model,
+    messages: typeof messages === 'string' ? [] : messages,
+    output,
+    usage: { input: num(line.prompt_tokens) ?? 0, output: num(line.completion_tokens) ?? 0 },
+    estimatedUsage: false,
+    metadata,
+    ...(ts !== undefined ? { timestamp: ts } : {}),
+    structured: false,
+    tools: false,
+    toolCalls: false,
+    ...(group && group !== model ? { requestedModel: group } : {}),
+    loggedCostUsd: line.spend as number,
+  };
+}
+
+/** A Portkey log export line: `ai_model` and `req_units`/`res_units` are Portkey's own names. */
+function isPortkeyExportRow(v: Obj): boolean {
+  return v.ai_model !== undefined || v.req_units !== undefined;
+}
+
+/**
+ * A Portkey export line: the request/response bodies when exported (OpenAI format), else only the
+ * model, units and metadata. Portkey's `cost` is not read: its unit is not documented with the export,
+ * so spend is priced from tokens like any other log.
+ */
+function fromPortkeyExportRow(line: Obj): LogRecord | string {
+  const req = jsonField(line.request);
+  const res = jsonField(line.response);
+  const meta = jsonField(line.metadata);
+  const base: Obj = { ...line, metadata: isObj(meta) ? meta : {} };
+  const fromBodies = isObj(req) && isObj(res) && Array.isArray(res.choices) ? fromOpenAi(base, req, res) : undefined;
+  if (typeof fromBodies === 'string') return `Portkey export: ${fromBodies}`;
+  const model = str(line.ai_model) ?? fromBodies?.model;
+  if (!model) return 'Portkey export line has no "ai_model"';
+  const input = num(line.req_units) ?? fromBodies?.usage.input;
+  const output = num(line.res_units) ?? fromBodies?.usage.output;
+  if (input === undefined || output === undefined) return 'Portkey export line has neither req_units/res_units nor a response with usage';
+  const { metadata, timestamp } = common(base);
+  return {
+    format: 'portkey',
+    model,
+    messages: fromBodies?.messages ?? [],
+    output: fromBodies?.output ?? '',
+    usage: { input, output },
+    estimatedUsage: fromBodies?.estimatedUsage ?? false,
+    metadata,
+    ...(timestamp !== undefined ? { timestamp } : {}),
+    structured: fromBodies?.structured ?? false,
+    tools: fromBodies?.tools ?? false,
+    toolCalls: fromBodies?.toolCalls ?? false,
   };
 }

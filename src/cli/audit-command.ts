@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AuditOptions } from '../audit/aggregate.js';
+import { auditBudgets, formatBudgetAudit } from '../audit/budgets.js';
 import { createPriceLookup } from '../audit/pricing.js';
-import type { PriceMatch } from '../audit/pricing.js';
+import type { PriceLookup, PriceMatch } from '../audit/pricing.js';
 import { auditLogs, auditSection, formatAuditReport } from '../audit/report.js';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig } from '../core/types.js';
@@ -18,6 +19,9 @@ export interface AuditFlags {
   /** Self-contained HTML page of the audit ("-" for stdout). */
   html?: string;
   top?: number;
+  /** Routing file whose budgets: the month-to-date logs are checked against. */
+  budgets?: string;
+  asOf?: string;
 }
 
 /** Every bundled table entry and alias, so a logged id such as `gpt-4o-2024-08-06` finds its list price. */
@@ -45,7 +49,9 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   } else if (flags.routing) {
     throw new UsageError(`--routing needs the models of a config: no ${CONFIG_FILE_NAME} in ${cwd}\n  → pass --config FILE`);
   }
-  const opts: AuditOptions = { prices: createPriceLookup(config?.models.values(), tablePrices()) };
+  const prices = createPriceLookup(config?.models.values(), tablePrices());
+  if (flags.budgets) return budgetsCommand(logs, flags.budgets, flags, prices, config, cwd);
+  const opts: AuditOptions = { prices };
   const routingFile = flags.routing ? resolve(cwd, flags.routing) : config?.routing;
   if (config && routingFile) opts.routing = { routing: loadRouting(routingFile, config), models: config.models };
 
@@ -62,4 +68,22 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   else process.stdout.write(text);
   process.stderr.write(`audited ${report.requests.toLocaleString('en-US')} requests in ${secs.toFixed(1)}s\n`);
   return 0;
+}
+
+/** `evalroute audit --budgets routing.yaml`: month-to-date use-case budgets from the gateway's logs; exit 1 over 100%. */
+async function budgetsCommand(logs: string[], routingFile: string, flags: AuditFlags, prices: PriceLookup, config: EvalConfig | undefined, cwd: string): Promise<number> {
+  if (!config) throw new UsageError(`--budgets needs the models of a config (which one is the frontier baseline): no ${CONFIG_FILE_NAME} in ${cwd}\n  → pass --config FILE`);
+  const asOf = flags.asOf === undefined ? new Date() : new Date(flags.asOf);
+  if (Number.isNaN(asOf.getTime())) throw new UsageError(`--as-of "${flags.asOf}" is not a date\n  → use an ISO date such as 2026-12-03 or 2026-12-03T12:00:00Z`);
+  const routing = loadRouting(resolve(cwd, routingFile), config);
+  if (routing.budgets.length === 0) {
+    throw new UsageError(`${routing.file} has no budgets:\n  → add e.g. budgets: [{ useCase: support, frontierTokensPerMonth: 2000000, alertAt: 0.7 }]`);
+  }
+  const audit = await auditBudgets(
+    logs.map((f) => resolve(cwd, f)),
+    { routing, models: config.models, prices, asOf },
+  );
+  if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(audit, null, 2)}\n`);
+  (flags.json === '-' ? process.stderr : process.stdout).write(formatBudgetAudit(audit));
+  return audit.exitCode;
 }

@@ -180,13 +180,15 @@ program
 program
   .command('audit')
   .description('audit production request logs (JSONL, gzip ok): traffic, tokens and cost by model, use case and month; complexity; what a routing file would save')
-  .argument('<logs...>', 'log files: OpenAI or Anthropic request/response pairs, or {input|messages, output, model, usage, metadata} lines')
+  .argument('<logs...>', 'log files: OpenAI or Anthropic request/response pairs, {input|messages, output, model, usage, metadata} lines, LiteLLM spend-log rows or Portkey log exports')
   .option('--config <file>', 'evalroute.config.yaml for prices and models (default: in the working folder, if any)')
   .option('--routing <file>', 'routing file to project the traffic split and cost with (default: the config\'s routing:)')
   .option('--json <file>', 'write the audit as JSON ("-" for stdout)')
   .option('--html <file>', 'write the audit as a self-contained HTML page ("-" for stdout)')
   .addOption(new Option('--top <n>', 'show only the n largest models and use cases').argParser(positiveInt))
-  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; html?: string; top?: number }) => {
+  .option('--budgets <routing>', "check each use case's month-to-date frontier tokens and spend against the routing file's budgets: (exit 1 over 100%)")
+  .option('--as-of <date>', 'end of the month-to-date window for --budgets (ISO date or time, UTC; default now)')
+  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; html?: string; top?: number; budgets?: string; asOf?: string }) => {
     const { auditCommand } = await import('./audit-command.js');
     process.exitCode = await auditCommand(logs, opts);
   });

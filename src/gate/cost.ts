@@ -235,48 +235,99 @@ function project(
  * A budget given both limits yields two statuses.
  */
 export function evaluateBudgets(budgets: Budget[], projection: CostProjection | undefined, unpricedModels: string[] = []): BudgetStatus[] {
+  if (!projection) return notEvaluated(budgets, 'budgets need a monthly traffic figure: pass --monthly-requests N');
+  return judgeBudgets(budgets, {
+    figuresOf: (useCase) => {
+      const u = projection.useCases.find((p) => p.useCase === useCase);
+      return u && { usd: u.usdPerMonth, frontierTokens: u.frontierTokensPerMonth };
+    },
+    measured: (figure) => `projected ${figure} at ${formatCount(projection.monthlyRequests)} requests/month`,
+    unit: '/month',
+    missing: `no case of the suite has this use case (a case's use case is metadata.useCase, else its task)`,
+    unpriced: `unpriced model${unpricedModels.length === 1 ? '' : 's'}: ${unpricedModels.join(', ') || 'unknown'}`,
+  });
+}
+
+/** What a use case spent or is projected to spend: USD (null when unpriced) and tokens on the frontier model. */
+export interface BudgetFigures {
+  usd: number | null;
+  frontierTokens: number;
+}
+
+export interface BudgetBasis {
+  /** The figures of a use case; undefined when nothing was measured for it. */
+  figuresOf: (useCase: string) => BudgetFigures | undefined;
+  /** Phrases the measured figure, e.g. `projected $12/month at 10,000 requests/month` or `month-to-date $3`. */
+  measured: (figure: string, useCase: string) => string;
+  /** Appended to measured figures: `/month` for a projection, empty for month-to-date sums. */
+  unit: string;
+  /** Why a budget whose use case has no figures is not evaluated. */
+  missing: string;
+  /** Why a USD budget whose figures are unpriced is not evaluated. */
+  unpriced: string;
+}
+
+/**
+ * Each budget limit against measured figures, whatever measured them (the suite's projection, a
+ * gateway's month-to-date logs): at or above `alertAt` warns, above 100% fails. A budget given both
+ * limits yields two statuses.
+ */
+export function judgeBudgets(budgets: Budget[], basis: BudgetBasis): BudgetStatus[] {
   const out: BudgetStatus[] = [];
   for (const b of budgets) {
-    const limits: [BudgetStatus['metric'], number][] = [];
-    if (b.frontierTokensPerMonth !== undefined) limits.push(['frontierTokensPerMonth', b.frontierTokensPerMonth]);
-    if (b.usdPerMonth !== undefined) limits.push(['usdPerMonth', b.usdPerMonth]);
-    for (const [metric, limit] of limits) {
+    for (const [metric, limit] of budgetLimits(b)) {
       const base = { useCase: b.useCase, metric, limit, alertAt: b.alertAt };
-      const what = metric === 'usdPerMonth' ? `${formatUsd(limit)}/month` : `${formatCount(limit)} frontier tokens/month`;
+      const what = budgetWhat(metric, limit);
       const skip = (why: string): BudgetStatus => ({ ...base, projected: null, used: null, status: 'not-evaluated', message: `budget ${what} not evaluated — ${why}` });
-      if (!projection) {
-        out.push(skip('budgets need a monthly traffic figure: pass --monthly-requests N'));
-        continue;
-      }
-      const u = projection.useCases.find((p) => p.useCase === b.useCase);
+      const u = basis.figuresOf(b.useCase);
       if (!u) {
-        out.push(skip(`no case of the suite has this use case (a case's use case is metadata.useCase, else its task)`));
+        out.push(skip(basis.missing));
         continue;
       }
-      const projected = metric === 'usdPerMonth' ? u.usdPerMonth : u.frontierTokensPerMonth;
+      const projected = metric === 'usdPerMonth' ? u.usd : u.frontierTokens;
       if (projected === null) {
-        out.push(skip(`unpriced model${unpricedModels.length === 1 ? '' : 's'}: ${unpricedModels.join(', ') || 'unknown'}`));
+        out.push(skip(basis.unpriced));
         continue;
       }
       const used = projected / limit;
       const status = used > 1 + EPS ? 'fail' : used >= b.alertAt - EPS ? 'warn' : 'ok';
-      const figure = metric === 'usdPerMonth' ? `${formatUsd(projected)}/month` : `${formatCount(projected)} frontier tokens/month`;
+      const figure = metric === 'usdPerMonth' ? `${formatUsd(projected)}${basis.unit}` : `${formatCount(projected)} frontier tokens${basis.unit}`;
       const verdict =
         status === 'fail'
           ? 'over budget'
           : status === 'warn'
             ? `at or above the ${formatPct(b.alertAt)} alert level`
             : 'within budget';
-      out.push({
-        ...base,
-        projected,
-        used,
-        status,
-        message: `projected ${figure} at ${formatCount(projection.monthlyRequests)} requests/month is ${formatPct(used)} of the ${what} budget: ${verdict}`,
-      });
+      out.push({ ...base, projected, used, status, message: `${basis.measured(figure, b.useCase)} is ${formatPct(used)} of the ${what} budget: ${verdict}` });
     }
   }
   return out;
+}
+
+function budgetLimits(b: Budget): [BudgetStatus['metric'], number][] {
+  const limits: [BudgetStatus['metric'], number][] = [];
+  if (b.frontierTokensPerMonth !== undefined) limits.push(['frontierTokensPerMonth', b.frontierTokensPerMonth]);
+  if (b.usdPerMonth !== undefined) limits.push(['usdPerMonth', b.usdPerMonth]);
+  return limits;
+}
+
+function budgetWhat(metric: BudgetStatus['metric'], limit: number): string {
+  return metric === 'usdPerMonth' ? `${formatUsd(limit)}/month` : `${formatCount(limit)} frontier tokens/month`;
+}
+
+function notEvaluated(budgets: Budget[], why: string): BudgetStatus[] {
+  return budgets.flatMap((b) =>
+    budgetLimits(b).map(([metric, limit]) => ({
+      useCase: b.useCase,
+      metric,
+      limit,
+      alertAt: b.alertAt,
+      projected: null,
+      used: null,
+      status: 'not-evaluated' as const,
+      message: `budget ${budgetWhat(metric, limit)} not evaluated — ${why}`,
+    })),
+  );
 }
 
 /** True when a budget is over 100%: the gate fails with the budget's own message. */
