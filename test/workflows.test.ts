@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { MARKDOWN_MARKER } from '../src/report/markdown.js';
 
-const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml'];
+const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml', 'examples/github/budget-check.yml'];
 const GITLAB = 'examples/gitlab/.gitlab-ci.yml';
 
 // ───────────────────────────── GitHub Actions schema ─────────────────────────────
@@ -466,6 +466,26 @@ describe('sharded example workflow', () => {
     const restore = wf.jobs.shard!.steps.find((s) => s.uses?.startsWith('actions/cache/restore@'))!;
     const save = wf.jobs.gate!.steps.find((s) => s.uses?.startsWith('actions/cache/save@'))!;
     expect(String(save.with?.key).startsWith(String(restore.with?.['restore-keys']))).toBe(true);
+  });
+});
+
+describe('example budget check workflow', () => {
+  const wf = loadWorkflow('examples/github/budget-check.yml');
+  const steps = Object.values(wf.jobs)[0]!.steps;
+  const check = steps.find((s) => s.id === 'budgets')!;
+
+  it('runs on a schedule with read-only permissions, checks the routing file budgets and fails the job over 100%', () => {
+    const on = wf.on as Record<string, unknown>;
+    expect(on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \* \* \*$/) }]);
+    expect(wf.permissions).toEqual({ contents: 'read' });
+    expect(check.run).toContain('npx evalroute audit logs.jsonl --budgets routing.yaml --json budgets.json');
+    expect(check.run).toMatch(/set \+e[\s\S]*code=\$\?[\s\S]*exit-code=\$code" >> "\$GITHUB_OUTPUT"/);
+    const last = steps.at(-1)!;
+    expect(last.if).toBe("always() && steps.budgets.outputs.exit-code != '0'");
+    expect(last.run).toContain('exit "${CODE:-1}"');
+    // The export reads the key from a secret, never from the file.
+    const exportStep = steps.find((s) => s.run?.includes('/spend/logs'))!;
+    expect(exportStep.env?.LITELLM_MASTER_KEY).toBe('${{ secrets.LITELLM_MASTER_KEY }}');
   });
 });
 
