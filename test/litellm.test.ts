@@ -235,11 +235,14 @@ describe('LiteLLM import details', () => {
       const dir = mkdtempSync(join(tmpdir(), 'evalroute-litellm-'));
       writeFileSync(
         join(dir, 'litellm.yaml'),
-        `model_list:\n  - model_name: lb\n    litellm_params: { model: openai/dep-a, api_base: ${server.openaiBaseURL}, api_key: os.environ/K, weight: 3 }\n` +
-          `  - model_name: lb\n    litellm_params: { model: openai/dep-b, api_base: ${server.openaiBaseURL}, api_key: os.environ/K, weight: 1 }\n`,
+        `model_list:\n  - model_name: lb\n    litellm_params: { model: openai/dep-a, api_base: ${server.openaiBaseURL}, api_key: os.environ/K, weight: 3, timeout: 5, max_retries: 1 }\n` +
+          `  - model_name: lb\n    litellm_params: { model: openai/dep-b, api_base: ${server.openaiBaseURL}, api_key: os.environ/K, weight: 1, timeout: 7, max_retries: 2 }\n`,
       );
       writeFileSync(join(dir, 'evalroute.config.yaml'), 'litellm: { config: litellm.yaml }\n');
       const config = loadConfig(join(dir, 'evalroute.config.yaml'), { cwd: dir });
+      // The engine times and retries the mixture's calls: the deployments' LiteLLM limits carry over.
+      expect(config.models.get('lb')).toMatchObject({ timeoutMs: 7000, maxRetries: 2 });
+      expect(config.models.get('lb#1')).toMatchObject({ timeoutMs: 5000, maxRetries: 1 });
       const provider = createProvider(config.models.get('lb')!, { env: { K: 'k-000000000000' } });
       for (let i = 0; i < 200; i++) await provider.complete({ caseId: `case-${i}`, messages: [{ role: 'user', content: 'hi' }], params: {}, repeat: 0 }, new AbortController().signal);
       const a = server.requests.filter((r) => r.model === 'dep-a').length;

@@ -81,7 +81,7 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   }
   resolveMixtures(models, (key) => {
     const e = entries.get(key)!;
-    return { at: e.at([...e.path, 'deployments']), ownConcurrency: e.entry.concurrency !== undefined };
+    return { at: e.at([...e.path, 'deployments']), own: { concurrency: e.entry.concurrency !== undefined, timeoutMs: e.entry.timeoutMs !== undefined, maxRetries: e.entry.maxRetries !== undefined } };
   });
   if (models.size === 0 && !gateway?.hasWildcards) {
     const skipped = [...unavailable].map(([k, why]) => `${k}: ${why}`);
@@ -179,15 +179,23 @@ function normaliseModel(key: string, m: Partial<ModelEntry>, path: PathSegment[]
  * token costs on average); without its own concurrency it may use all of theirs, and it is paced to the
  * sum of their rpm/tpm when every deployment has one.
  */
-function resolveMixtures(models: Map<string, ModelConfig>, entryOf: (key: string) => { at: SourceLocation; ownConcurrency: boolean }): void {
+/** Which limits a mixture entry sets itself; the others come from its deployments. */
+interface OwnLimits {
+  concurrency: boolean;
+  timeoutMs: boolean;
+  maxRetries: boolean;
+}
+const INHERIT_ALL: OwnLimits = { concurrency: false, timeoutMs: false, maxRetries: false };
+
+function resolveMixtures(models: Map<string, ModelConfig>, entryOf: (key: string) => { at: SourceLocation; own: OwnLimits }): void {
   for (const m of models.values()) {
     if (!m.deployments) continue;
-    const { at, ownConcurrency } = entryOf(m.key);
-    resolveMixture(m, models, at, ownConcurrency);
+    const { at, own } = entryOf(m.key);
+    resolveMixture(m, models, at, own);
   }
 }
 
-function resolveMixture(m: ModelConfig, models: ReadonlyMap<string, ModelConfig>, where: SourceLocation, ownConcurrency: boolean): void {
+function resolveMixture(m: ModelConfig, models: ReadonlyMap<string, ModelConfig>, where: SourceLocation, own: OwnLimits): void {
   const deployments = m.deployments!.map((d) => {
     const target = models.get(d.model.key);
     if (!target) throw new ConfigError(where, `mixture "${m.key}" names deployment "${d.model.key}", which is not defined`, knownKeysHint(models));
@@ -200,7 +208,10 @@ function resolveMixture(m: ModelConfig, models: ReadonlyMap<string, ModelConfig>
     const figures = deployments.map((d) => pick(d.model));
     return figures.every((f) => f !== undefined) ? figures.reduce((s, f) => s + f, 0) : undefined;
   };
-  if (!ownConcurrency) m.concurrency = sum((d) => d.concurrency)!;
+  if (!own.concurrency) m.concurrency = sum((d) => d.concurrency)!;
+  // The engine times and retries the mixture's calls: any deployment may serve a case, so the most patient one's limits.
+  if (!own.timeoutMs) m.timeoutMs = Math.max(...deployments.map((d) => d.model.timeoutMs));
+  if (!own.maxRetries) m.maxRetries = Math.max(...deployments.map((d) => d.model.maxRetries));
   const rpm = m.rpm ?? sum((d) => d.rpm);
   const tpm = m.tpm ?? sum((d) => d.tpm);
   if (rpm !== undefined) m.rpm = rpm;
@@ -397,7 +408,7 @@ function loadLiteLlmRouting(file: string, config: EvalConfig): Routing {
     addModel: (key, entry, index) => {
       const path = ['model_list', index];
       const model = normaliseModel(key, parseWith(modelSchema, entry, () => src.at(path)), path, src.at, dirname(file), known, undefined);
-      if (model.deployments) resolveMixture(model, config.models, src.at(path), false);
+      if (model.deployments) resolveMixture(model, config.models, src.at(path), INHERIT_ALL);
       const existing = config.models.get(key);
       // The same key from another version of the file (a PR's base) may be another deployment: keep both.
       const free = existing && !sameModel(existing, model) ? `${key} (${basename(file)})` : key;
