@@ -323,6 +323,16 @@ routing: gateway.yaml
     expect(summary.tiers.map((t) => t.tier).sort()).toEqual(['default', 'easy']);
     expect(summary.tiers.find((t) => t.tier === 'easy')!.cases).toBe(20);
   });
+  it('gate --base-routing compares two versions of the gateway config (the base branch sends every case to the frontier)', async () => {
+    const p = tagProject();
+    p.write('gateway-base.yaml', readFileSync(join(p.dir, 'gateway.yaml'), 'utf8').replace('enable_tag_filtering: true', 'enable_tag_filtering: false').replace('anthropic/small-1', 'openai/big-1').replace('api_base: ' + server.anthropicBaseURL, 'api_base: ' + server.openaiBaseURL).replace('SMALL_KEY', 'BIG_KEY'));
+    const out = await runCli(['gate', p.suiteDir, '--routing', 'gateway.yaml', '--base-routing', 'gateway-base.yaml', '--json', 'gate.json'], { cwd: p.dir, env: p.env });
+    expect(out.status, out.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(p.dir, 'gate.json'), 'utf8')) as { tiers: { tier: string }[]; base: { tiers: { tier: string; model: string; cases: number }[] } };
+    expect(json.tiers.map((t) => t.tier).sort()).toEqual(['default', 'easy']);
+    // The base version's deployments differ under the same keys: they are kept apart, named after their file.
+    expect(json.base.tiers).toEqual([expect.objectContaining({ tier: 'app', model: 'app (gateway-base.yaml)', cases: 40 })]);
+  });
 });
 
 describe('evalroute models on a real config evalroute used to crash on', () => {
