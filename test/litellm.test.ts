@@ -284,7 +284,7 @@ router_settings:
       `store: .evalroute/test.db
 models:
   big: { provider: openai, model: big-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY, price: { input: 10, output: 30 } }
-litellm: { config: gateway.yaml, baseline: big, gate: { minPassRate: 0.8, maxRegression: 0.05 } }
+litellm: { config: gateway.yaml, baseline: big, gate: { minPassRate: 0.8, maxRegression: 0.05, onInconclusive: warn } }
 routing: gateway.yaml
 `,
     );
@@ -304,7 +304,7 @@ routing: gateway.yaml
       { name: 'tag:easy', when: { tags: ['easy'] }, tier: 'easy' },
       { name: 'default', tier: 'default' },
     ]);
-    expect(routing.tiers.get('easy')!.gate).toEqual({ minPassRate: 0.8, maxRegression: 0.05 });
+    expect(routing.tiers.get('easy')!.gate).toEqual({ minPassRate: 0.8, maxRegression: 0.05, onInconclusive: 'warn' });
   });
 
   it('without tag filtering the proxy ignores tags: one tier, the whole group as a mixture', () => {
