@@ -46,7 +46,7 @@ describe('docs/formats.md: production log lines', () => {
     // One line of each shape, none malformed, token counts read from the lines (not estimated).
     expect(audit.requests).toBe(3);
     expect(audit.malformed.count).toBe(0);
-    expect(audit.formats).toEqual({ openai: 1, anthropic: 1, generic: 1 });
+    expect(audit.formats).toEqual({ openai: 1, anthropic: 1, generic: 1, litellm: 0, portkey: 0 });
     expect(audit.estimatedUsage).toBe(0);
     // metadata.task sends classification and extraction to the cheap tier; metadata.team the summary to the frontier.
     expect(audit.routing.tiers.map((t) => [t.tier, t.requests])).toEqual([['cheap', 2], ['frontier', 1]]);
