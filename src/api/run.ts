@@ -89,7 +89,7 @@ export interface RunOptions {
   /** Progress and fallbacks of the batch phase. */
   onBatchStatus?: (event: BatchStatusEvent) => void;
   /** Called once everything is loaded and the run is about to start. */
-  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean }) => void;
+  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[] }) => void;
 }
 
 export interface RunResult {
@@ -246,7 +246,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       cwd,
     });
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
-    opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0 });
+    opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0, warnings: config.warnings ?? [] });
 
     const signal = opts.signal ?? new AbortController().signal;
     const requestFor = requestBuilder(config, suite, inputs);

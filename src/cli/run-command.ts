@@ -93,10 +93,11 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
   try {
     const result = await start({
       signal: controller.signal,
-      onStart: (info) =>
-        log(
-          `${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`,
-        ),
+      onStart: (info) => {
+        // Config warnings (e.g. gateway entries skipped) are shown on every run, not only by `models`.
+        for (const w of info.warnings) log(`warning: ${w}`);
+        log(`${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`);
+      },
       onProgress: progress.onProgress,
       onBatchStatus: (e) => log(batchLine(e)),
     });
