@@ -6,6 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EvalrouteError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import type { RepeatPolicy } from '../core/types.js';
 import type { GateFlags } from './gate-command.js';
 import type { PlanFlags } from './plan-command.js';
@@ -375,9 +376,9 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof EvalrouteError) {
-    process.stderr.write(`evalroute: ${err.message}\n`);
+    process.stderr.write(`evalroute: ${redact(err.message)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`evalroute: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`evalroute: internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   return 3;
 }

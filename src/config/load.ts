@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import type { Budget, EvalConfig, ModelConfig, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
@@ -13,6 +14,7 @@ import type { z } from 'zod';
 import { importLiteLlmModels, LiteLlmImportError, liteLlmConfigSchema } from './litellm.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
+import { rejectKeyInApiKeyEnv, rejectSecretParams } from './secrets.js';
 import { readYaml } from './source.js';
 import type { Locate, PathSegment } from './source.js';
 
@@ -98,7 +100,8 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   }
   return {
     file: abs,
-    content: src.text,
+    // Stored with every run (and the store is a CI artifact): no password in a URL, no key in a comment.
+    content: redact(src.text),
     models,
     ...(data.judge ? { judge: { model: data.judge.model } } : {}),
     store: data.store ? resolve(base, data.store) : resolve(opts.cwd, '.evalroute/evalroute.db'),
@@ -128,7 +131,10 @@ function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyE
 
 type ModelEntry = z.infer<typeof modelSchema>;
 
-/** The schema rejects `apiKey` as an unknown key anyway; this check runs first to say why. */
+/**
+ * The schema rejects `apiKey` as an unknown key anyway; this check runs first to say why. It also
+ * refuses a key pasted into apiKeyEnv or params, without echoing it.
+ */
 function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
   const models = value.models;
   const scopes: [unknown, PathSegment[]][] = [[value, []]];
@@ -143,7 +149,12 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
         `remove "${key}", put the key in an environment variable and name it with apiKeyEnv: MY_API_KEY (then rotate the key if this file was shared)`,
       );
     }
+    const entry = obj as Record<string, unknown>;
+    rejectKeyInApiKeyEnv(entry.apiKeyEnv, [...path, 'apiKeyEnv'], at);
+    if (path.length) rejectSecretParams(entry.params, [...path, 'params'], at);
   }
+  const litellm = value.litellm as Record<string, unknown> | undefined;
+  if (litellm && typeof litellm === 'object') rejectKeyInApiKeyEnv(litellm.apiKeyEnv, ['litellm', 'apiKeyEnv'], at);
 }
 
 /** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */

@@ -5,6 +5,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Case, Golden, GraderSpec, Suite } from '../core/types.js';
 import { AttachmentLoader } from './attachments.js';
 import { checkTemplate } from './prompt.js';
+import { rejectSecretParams } from './secrets.js';
 import { caseSchema, goldenSchema, suiteSchema } from './schemas.js';
 import { readJsonl, readYaml } from './source.js';
 
@@ -25,6 +26,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
   const src = readYaml(file, suiteSchema, {
     what: 'suite file',
     hint: `a suite is a folder with ${SUITE_FILE_NAME}, e.g. suites/<name>/${SUITE_FILE_NAME}; check the suite path`,
+    precheck: (value, locate) => rejectSecretParams(value.params, ['params'], locate),
   });
   const { data, at } = src;
   const name = data.name ?? basename(suiteDir);

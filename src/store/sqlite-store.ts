@@ -22,6 +22,7 @@ import type {
   StoredCase,
 } from '../core/types.js';
 import { EvalrouteError, StoreError, UsageError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import { APP_MARKER, MIGRATIONS, STORE_SCHEMA_VERSION } from './schema.js';
 
 export { STORE_SCHEMA_VERSION } from './schema.js';
@@ -437,9 +438,10 @@ export class SqliteStore implements Store {
       suite: run.suite,
       suite_dir: run.suiteDir,
       started_at: startedAt.toISOString(),
-      config_content: run.configContent,
+      // The store is shared as a CI artifact: whatever a caller hands in, no credential is written.
+      config_content: redact(run.configContent),
       routing_file: run.routingFile,
-      routing_content: run.routingContent,
+      routing_content: redact(run.routingContent),
       routing_hash: run.routingHash,
       git_commit: run.gitCommit ?? null,
       baseline: run.baseline,
