@@ -227,7 +227,12 @@ function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate):
   const c: RuleCondition = {};
   if (w.task !== undefined) c.task = typeof w.task === 'string' ? [w.task] : w.task;
   if (w.tags !== undefined) c.tags = typeof w.tags === 'string' ? [w.tags] : w.tags;
-  if (w.metadata !== undefined) c.metadata = w.metadata;
+  if (w.metadata !== undefined) {
+    if (Object.keys(w.metadata).length === 0) {
+      throw new ConfigError(at([...path, 'metadata']), 'empty metadata: matches every case', 'name at least one key, e.g. metadata: { lang: en }, or drop metadata:');
+    }
+    c.metadata = w.metadata;
+  }
   if (w.match !== undefined) {
     try {
       regexFromSource(w.match);

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 
 const fraction = z.number().min(0).max(1);
-const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+// An empty condition would silently match every case (or none): refused with a message saying so.
+const EMPTY_LIST = 'empty list: a condition must name at least one value (drop the key to not filter on it)';
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1, EMPTY_LIST)]);
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 // ───────────────────────────── evalroute.config.yaml ─────────────────────────────
@@ -117,7 +119,7 @@ export const conditionSchema = z
     task: stringOrList.optional().describe("Case's task equals this (or one of these)"),
     tags: stringOrList.optional().describe('Case has at least one of these tags'),
     metadata: z
-      .record(z.string(), z.union([scalar, z.array(scalar).min(1)]))
+      .record(z.string(), z.union([scalar, z.array(scalar).min(1, EMPTY_LIST)]))
       .optional()
       .describe('Every key must equal the value, or one of the values when a list is given'),
     match: z
