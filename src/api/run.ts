@@ -40,6 +40,7 @@ import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
 import { flakyCases } from '../gate/repeats.js';
+import { ProjectRoots } from '../config/files.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
 
 export interface RunOptions {
@@ -77,6 +78,11 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
   cwd?: string;
+  /**
+   * Folders besides the working folder (and the suite folder) that files named in the suite (cases,
+   * goldens, attachments) may come from. Anything outside is refused (`--allow-path`).
+   */
+  allowPaths?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -115,7 +121,7 @@ export interface LoadedProject {
 }
 
 /** Loads and cross-checks config, routing file and suite; every problem is a ConfigError (exit 2). */
-export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string }): LoadedProject {
+export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string; allowPaths?: readonly string[] }): LoadedProject {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
   // Checked before the config: a mistyped suite path would otherwise surface as a missing config file.
@@ -128,7 +134,7 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
     );
   }
   const routing = loadRouting(routingFile, config);
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd, ...(opts.allowPaths ?? [])].map((p) => resolve(cwd, p))) });
   checkJudgeConfigured(config, suite);
   return { config, routing, suite };
 }
