@@ -76,10 +76,16 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
   checkOutputPaths(flags, process.env);
   const controller = new AbortController();
   let signals = 0;
+  // Both ways out end with exit 3 ("run incomplete"), as documented: CI scripts read 3 as "resume me".
   const stop = (name: string) => {
     signals++;
-    if (signals > 1) process.exit(130);
-    process.stderr.write(`\n${name}: stopping after in-flight calls; completed calls are saved (resume with --resume)\n`);
+    if (signals > 1) {
+      process.stderr.write(`${name} again: quitting now; completed calls are saved (continue with --resume)\n`);
+      process.exit(3);
+    }
+    process.stderr.write(
+      `\n${name}: stopping; calls in flight are aborted and not saved (--resume makes them again), completed calls are saved; press Ctrl-C again to quit at once\n`,
+    );
     controller.abort();
   };
   const onInt = () => stop('SIGINT');
