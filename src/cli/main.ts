@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { LIMITS } from '../config/limits.js';
 import { EvalrouteError } from '../core/errors.js';
+import { escapeControl } from '../core/control-chars.js';
 import { redact } from '../core/redact.js';
 import type { RepeatPolicy } from '../core/types.js';
 import type { GateFlags } from './gate-command.js';
@@ -391,9 +392,9 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof EvalrouteError) {
-    process.stderr.write(`evalroute: ${redact(err.message)}\n`);
+    process.stderr.write(`evalroute: ${escapeControl(redact(err.message))}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`evalroute: internal error: ${redact(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
+  process.stderr.write(`evalroute: internal error: ${escapeControl(redact(err instanceof Error ? (err.stack ?? err.message) : String(err)))}\n`);
   return 3;
 }
