@@ -4,7 +4,7 @@
  * stored outputs with no API calls.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -80,7 +80,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): SqliteStor
   let db: Database.Database;
   try {
     if (!readonly) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
+    db = readonly ? openReadOnly(path) : new Database(path);
   } catch (e) {
     throw new StoreError(path, `cannot be opened: ${(e as Error).message}`, 'check the folder exists and is writable, or pass --db another path');
   }
@@ -136,7 +136,7 @@ function probe(path: string): number {
   let verdict: StoreError | undefined;
   let version = 0;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openReadOnly(path);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     version = db.pragma('user_version', { simple: true }) as number;
     const tables = db
@@ -169,6 +169,37 @@ function probe(path: string): number {
     throw verdict;
   }
   return version;
+}
+
+/**
+ * A read-only connection. SQLite needs to create the -shm file next to a WAL database even to read it,
+ * which fails in a read-only folder (a downloaded CI artifact, a mounted volume). There the file is read
+ * into memory and opened from that copy — with its header set back from WAL to rollback mode, which is
+ * how an in-memory database must be — unless a -wal file still holds changes the copy would miss.
+ */
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    // The connection opens lazily: the first read is where a missing -shm shows.
+    db.pragma('schema_version');
+    return db;
+  } catch (e) {
+    db?.close();
+    const code = e instanceof Database.SqliteError ? e.code : '';
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) throw e;
+    const wal = `${path}-wal`;
+    if (existsSync(wal) && statSync(wal).size > 0) {
+      throw new StoreError(
+        path,
+        'is in a read-only folder and its -wal file holds changes not yet in the database, so it cannot be read here',
+        'open it once from a writable folder (any evalroute command, e.g. evalroute runs), or copy the folder somewhere writable',
+      );
+    }
+    const image = readFileSync(path);
+    if (image.length > 19 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+    return new Database(image, { readonly: true });
+  }
 }
 
 function removeEmptySidecars(path: string, created: string[]): void {
