@@ -34,7 +34,7 @@ import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
 import { usable } from '../core/calls.js';
 import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
-import { defaultRetryPolicy } from '../engine/retry.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
@@ -72,8 +72,8 @@ export interface RunOptions {
   repeats?: number;
   /** How the samples of a case make its verdict. Default majority. */
   repeatPolicy?: RepeatPolicy;
-  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. */
-  retry?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. `sleep` observes or replaces the waits. */
+  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'sleep'>>;
   /** Where API keys are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
