@@ -4,6 +4,7 @@ import type { Completion, CompletionRequest, Provider, Store } from '../core/typ
 import { estimateRequestTokens } from './cost-cap.js';
 import { type Clock, type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
+import { retryWhileBusy } from './store-retry.js';
 import { withRetries } from './retry.js';
 import { hardDeadlineMs, withDeadline, type CacheMode, type EngineModel } from './run-cases.js';
 
@@ -52,7 +53,7 @@ export function managedJudge(
         );
         const cost = callCost(value.usage, model.price);
         const completion: Completion = { ...value, attempts, ...(cost === undefined ? {} : { costUsd: cost }) };
-        store.cacheCompletion(hash, completion);
+        await retryWhileBusy(() => store.cacheCompletion(hash, completion));
         return completion;
       }),
   };

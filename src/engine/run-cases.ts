@@ -17,6 +17,7 @@ import type {
 import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
+import { retryWhileBusy } from './store-retry.js';
 import { type RetryPolicy, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
@@ -154,7 +155,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
       if (opts.signal.aborted) throw stopping();
       const error = toProviderError(err);
       const outcome: CallOutcome = { ...base, error: describeError(error), grades: [], pass: false, score: 0 };
-      opts.store.saveCall(opts.runId, outcome);
+      await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
       return settle(outcome);
     }
 
@@ -167,7 +168,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     const pass = grades.length > 0 && grades.every((g) => g.pass && !g.error);
     const score = grades.length ? grades.reduce((s, g) => s + g.score, 0) / grades.length : 0;
     const outcome: CallOutcome = { ...base, completion, grades, pass, score };
-    opts.store.saveCall(opts.runId, outcome);
+    await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
     return settle(outcome);
   };
 

@@ -34,6 +34,12 @@ export interface OpenStoreOptions {
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The lock wait of the writes made while calls are in flight (saveCall, cacheCompletion). SQLite waits
+ * synchronously, freezing every in-flight HTTP call of the process, so these wait briefly and report
+ * `busy`; the engine waits again asynchronously (engine/store-retry.ts).
+ */
+const IN_RUN_BUSY_TIMEOUT_MS = 25;
 const OTHER_DB_HINT = 'pass --db with another path (evalroute left this file untouched)';
 
 /** True when `path` is a file that starts with the SQLite header. Missing or unreadable files are not. */
@@ -234,7 +240,7 @@ function toStoreError(file: string, what: string, e: unknown): Error {
   if (e instanceof Database.SqliteError) {
     const code = e.code;
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-      return new StoreError(file, `is locked by another process; could not ${what}`, 'wait for the other evalroute command to finish, or pass --db another path');
+      return new StoreError(file, `is locked by another process; could not ${what}`, 'wait for the other evalroute command to finish, or pass --db another path', { busy: true });
     }
     if (code === 'SQLITE_FULL') return new StoreError(file, `could not ${what}: the disk is full`, 'free some space and resume the run');
     if (code.startsWith('SQLITE_READONLY')) {
@@ -509,9 +515,18 @@ export class SqliteStore implements Store {
       names.add(g.grader);
     }
     try {
-      this.#saveTx.immediate(runId, outcome);
+      this.#withShortBusyWait(() => this.#saveTx.immediate(runId, outcome));
     } catch (e) {
       throw toStoreError(this.file, `save case "${outcome.caseId}" for model "${outcome.modelKey}" in run ${runId}`, e);
+    }
+  }
+
+  #withShortBusyWait<T>(write: () => T): T {
+    this.#db.pragma(`busy_timeout = ${IN_RUN_BUSY_TIMEOUT_MS}`);
+    try {
+      return write();
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -568,7 +583,7 @@ export class SqliteStore implements Store {
     this.#assertWritable('cache a call');
     const { cached: _cached, ...stored } = completion;
     try {
-      this.#stmt.cacheExtra.run(requestHash, JSON.stringify(stored), new Date().toISOString());
+      this.#withShortBusyWait(() => this.#stmt.cacheExtra.run(requestHash, JSON.stringify(stored), new Date().toISOString()));
     } catch (e) {
       throw toStoreError(this.file, 'cache a judge call', e);
     }
