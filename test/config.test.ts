@@ -302,6 +302,16 @@ describe('config: bad inputs', () => {
     expectAt(configError(r.load), r.file, 7, /budget "support" has no limit/, 'budgets[0]');
   });
 
+  it.each([
+    ['metadata: {}', '{ metadata: {} }', 'rules[0].when.metadata', /empty metadata: matches every case/],
+    ['an empty tags list', '{ tags: [] }', 'rules[0].when.tags', /empty list: a condition must name at least one value/],
+    ['an empty task list', '{ task: [] }', 'rules[0].when.task', /empty list: a condition must name at least one value/],
+    ['an empty metadata value list', '{ metadata: { lang: [] } }', 'rules[0].when.metadata.lang', /empty list: a condition must name at least one value/],
+  ])('an empty condition (%s) is refused, not matched against every case', (_name, when, path, text) => {
+    const { file, load } = loadRoutingText(`baseline: big\ntiers:\n  cheap: { model: small }\nrules:\n  - { when: ${when}, tier: cheap }\n  - { tier: cheap }\n`);
+    expectAt(configError(load), file, 5, text, path);
+  });
+
   it('YAML syntax error in the routing file', () => {
     const { file, load } = loadRoutingText('baseline: big\ntiers:\n  cheap: { model: small\nrules: []\n');
     const e = configError(load);

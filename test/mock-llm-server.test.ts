@@ -164,7 +164,8 @@ describe('fault injection', () => {
     await new Promise((r) => setTimeout(r, 30));
     const t0 = Date.now();
     await s.close();
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    // Far below the 60 s answer it would otherwise wait for; not a tight bound a loaded CI machine could miss.
+    expect(Date.now() - t0).toBeLessThan(20_000);
     expect(await pending).toBeInstanceOf(Error);
   });
 });

@@ -220,12 +220,13 @@ describe.each(flavours)('%s error mapping', (provider, make) => {
   });
 
   it('an answer slower than timeoutMs → timeout, retryable, one request only', async () => {
-    server.setFaults({ slowMs: 5_000 });
+    server.setFaults({ slowMs: 60_000 });
     server.failNext(1, 'slow');
     const started = Date.now();
     const err = await failure(build({ timeoutMs: 150 }).complete(request(), never));
     expect(err).toMatchObject({ kind: 'timeout', retryable: true });
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // It gave up long before the 60 s answer (a loose bound: CI machines are slow, not that slow).
+    expect(Date.now() - started).toBeLessThan(20_000);
     expect(server.requests).toHaveLength(1);
   });
 

@@ -1,8 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import { loadConfig } from '../src/config/load.js';
+import { ProviderError } from '../src/core/errors.js';
+import type { Completion, CompletionRequest, Provider } from '../src/core/types.js';
+import { managedJudge } from '../src/engine/managed-judge.js';
 import { AdaptiveConcurrency, ModelThrottle, TokenBucket, type Clock } from '../src/engine/rate-limit.js';
+import type { EngineModel } from '../src/engine/run-cases.js';
+import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
 
@@ -162,5 +170,56 @@ routing: routing.yaml
     };
     expect(busiest(big, 1000)).toBeLessThanOrEqual(110);
     expect(busiest(big, 500)).toBeLessThanOrEqual(85);
+  });
+});
+
+describe('the judge model is paced like every other model', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  function judgeWith(pacing: { rpm?: number; tpm?: number; concurrency?: number }, answer: (req: CompletionRequest) => Promise<Completion>) {
+    const dir = mkdtempSync(join(tmpdir(), 'evalroute-judge-pace-'));
+    dirs.push(dir);
+    const store = openStore(join(dir, 'judge.db'));
+    const provider: Provider = { key: 'judge', identity: 'fake|judge', complete: (req) => answer(req) };
+    const clock = fakeClock();
+    const model: EngineModel = {
+      provider,
+      concurrency: pacing.concurrency ?? 4,
+      retry: { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 1, sleep: async () => undefined },
+      timeoutMs: 60_000,
+      ...(pacing.rpm ? { rpm: pacing.rpm } : {}),
+      ...(pacing.tpm ? { tpm: pacing.tpm } : {}),
+    };
+    return { judge: managedJudge(model, {}, store, 'refresh', clock), clock, store };
+  }
+  const request = (i: number, params: Record<string, unknown> = {}): CompletionRequest => ({ caseId: `c${i}`, messages: [{ role: 'user', content: `grade ${i}` }], params, repeat: 0 });
+  const ok = async (): Promise<Completion> => ({ text: 'PASS', usage: { input: 10, output: 2 }, latencyMs: 1 });
+
+  it('rpm: five judge calls at 120 rpm take two at once, then one every 500 ms', async () => {
+    const { judge, clock, store } = judgeWith({ rpm: 120 }, ok);
+    for (let i = 0; i < 5; i++) await judge.complete(request(i), never);
+    store.close();
+    expect(clock.slept).toEqual([500, 500, 500]);
+  });
+
+  it('tpm: a second judge call waits for the token budget the first one used', async () => {
+    const { judge, clock, store } = judgeWith({ tpm: 6000 }, ok);
+    await judge.complete(request(1, { max_tokens: 150 }), never);
+    await judge.complete(request(2, { max_tokens: 150 }), never);
+    store.close();
+    expect(clock.slept.length).toBeGreaterThan(0);
+  });
+
+  it('adaptiveConcurrency: repeated 429s from the judge halve its calls in flight', async () => {
+    let failures = 3;
+    const { judge, store } = judgeWith({ concurrency: 8 }, async () => {
+      if (failures-- > 0) throw new ProviderError('rate limited', { kind: 'rate_limit', retryable: true, status: 429 });
+      return ok();
+    });
+    await judge.complete(request(1), never);
+    store.close();
+    expect(judge.throttle.adaptive?.reductions).toBe(1);
+    expect(judge.throttle.limit.concurrency).toBe(4);
   });
 });

@@ -113,6 +113,19 @@ describe('formatMarkdown', () => {
     expect(md).toContain('bad &lt;script>alert(1)&lt;/script> \\| row');
   });
 
+  it('escapes links, images, @mentions and bare URLs in names, reasons and the unpriced-model list', () => {
+    const s = summary({
+      tiers: [tier({ tier: '![pixel](https://t.example/p.png)', model: '[click](https://evil.example)', reasons: ['ping @octocat, see https://evil.example/x'] })],
+      cost: { ...cost(1), savings: null, savedUsd: null, unpricedModels: ['[free](https://evil.example)', '@admin'] },
+    });
+    const md = formatMarkdown(s);
+    expect(md).not.toContain(']('); // no [text](url) link or ![alt](src) image
+    expect(md).not.toMatch(/@\w/); // no @mention GitHub would resolve
+    expect(md).not.toContain('https://'); // nothing to autolink
+    expect(md).toContain('unpriced: [free]\\(https:\u200b//evil.example), @\u200badmin');
+    expect(tableRows(md, 'tier')[0]!.slice(0, 2)).toEqual(['![pixel]\\(https:\u200b//t.example/p.png)', '[click]\\(https:\u200b//evil.example)']);
+  });
+
   it('links the report and compares with the base routing when given', () => {
     const base = summary({ tiers: [tier({ cases: 80, passRate: 0.95, delta: 0.01 })], cost: cost(2.0) });
     const head = summary({ outcome: 'fail', pass: false, tiers: [tier({ outcome: 'fail', pass: false, delta: -0.08, passRate: 0.84 })], cost: cost(1.0) });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from './support/cli.js';
 import { startMockLlmServer } from './support/mock-llm-server.js';
-import { createProject } from './support/project.js';
+import { arithmeticResponder, createProject } from './support/project.js';
 
 const OPENAI_KEY = 'sk-test-PLANTED-0123456789abcdef';
 const ANTHROPIC_KEY = 'sk-ant-test-PLANTED-fedcba9876543210';
@@ -103,6 +103,76 @@ rules:
         expect(text.includes(key), `${where} contains ${key}`).toBe(false);
         expect(text.includes(key.slice(0, 20)), `${where} contains a prefix of ${key}`).toBe(false);
       }
+    }
+  });
+
+  it('credentials written in the config (URL password, key in a comment) reach neither the store bytes nor `models`', async () => {
+    const mock = await startMockLlmServer({ responder: arithmeticResponder() });
+    try {
+      const p = createProject(mock, { cases: 4 });
+      const password = 'PlantedUrlPass0123';
+      const commented = 'sk-proj-COMMENTEDkey0123456789';
+      const withUserinfo = (u: string) => u.replace('http://', `http://alice:${password}@`);
+      p.write(
+        'evalroute.config.yaml',
+        readFileSync(p.configFile, 'utf8')
+          .replace(mock.openaiBaseURL, withUserinfo(mock.openaiBaseURL))
+          .replace(mock.anthropicBaseURL, withUserinfo(mock.anthropicBaseURL))
+          .concat(`# old key, do not use: ${commented}\n`),
+      );
+      const out = await runCli(['run', p.suiteDir], { cwd: p.dir, env: p.env });
+      expect(out.status, out.stderr).toBe(0);
+      const models = await runCli(['models', '--config', p.configFile], { cwd: p.dir, env: p.env });
+      const modelsJson = await runCli(['models', '--config', p.configFile, '--json'], { cwd: p.dir, env: p.env });
+      expect(models.stdout).toContain('[REDACTED]@127.0.0.1');
+
+      const texts: Record<string, string> = { stdout: out.stdout, stderr: out.stderr, models: models.stdout, modelsJson: modelsJson.stdout };
+      for (const side of ['', '-wal', '-shm']) if (existsSync(p.dbFile + side)) texts[`store${side}`] = readFileSync(p.dbFile + side).toString('latin1');
+      expect(texts.store).toContain('[REDACTED]@127.0.0.1');
+      for (const [where, text] of Object.entries(texts)) {
+        expect(text.includes(password), `${where} contains the URL password`).toBe(false);
+        expect(text.includes(commented), `${where} contains the commented key`).toBe(false);
+      }
+    } finally {
+      await mock.close();
+    }
+  });
+
+  it.each([
+    ['a key in model params', (c: string) => c.replace('timeoutMs: 2000', 'params: { api_key: sk-proj-PARAMkey0123456789 }, timeoutMs: 2000'), 'sk-proj-PARAMkey0123456789', 'models.big.params.api_key'],
+    ['a password in nested params', (c: string) => c.replace('timeoutMs: 2000', 'params: { extra_body: { password: hunter2hunter2 } }, timeoutMs: 2000'), 'hunter2hunter2', 'models.big.params.extra_body.password'],
+    ['a key pasted into apiKeyEnv', (c: string) => c.replace('apiKeyEnv: BIG_KEY', 'apiKeyEnv: AKIAPASTEDKEY0123456789'), 'AKIAPASTEDKEY0123456789', 'models.big.apiKeyEnv'],
+    ['a mixed-case token pasted into apiKeyEnv', (c: string) => c.replace('apiKeyEnv: BIG_KEY', 'apiKeyEnv: q8Xf3LmZ2vR9tY1wK7bN4'), 'q8Xf3LmZ2vR9tY1wK7bN4', 'models.big.apiKeyEnv'],
+  ])('%s is refused (exit 2, the path named, the value never echoed) before any call', async (_name, edit, secret, path) => {
+    const mock = await startMockLlmServer();
+    try {
+      const p = createProject(mock, { cases: 2 });
+      p.write('evalroute.config.yaml', edit(readFileSync(p.configFile, 'utf8')));
+      const out = await runCli(['run', p.suiteDir], { cwd: p.dir, env: p.env });
+      expect(out.status, out.stderr).toBe(2);
+      expect(out.stderr).toContain('evalroute.config.yaml:');
+      expect(out.stderr).toContain(path);
+      expect(out.stdout + out.stderr).not.toContain(secret);
+      expect(mock.requests.length).toBe(0);
+      expect(existsSync(p.dbFile)).toBe(false);
+    } finally {
+      await mock.close();
+    }
+  });
+
+  it('a key in the suite params is refused too', async () => {
+    const mock = await startMockLlmServer();
+    try {
+      const p = createProject(mock, { cases: 2 });
+      const suiteFile = join(p.suiteDir, 'suite.yaml');
+      p.write('suites/arith/suite.yaml', readFileSync(suiteFile, 'utf8').replace('params: { temperature: 0', 'params: { access_token: ghp_PLANTEDsuiteToken0123, temperature: 0'));
+      const out = await runCli(['run', p.suiteDir], { cwd: p.dir, env: p.env });
+      expect(out.status, out.stderr).toBe(2);
+      expect(out.stderr).toContain('suite.yaml:');
+      expect(out.stderr).toContain('params.access_token');
+      expect(out.stderr).not.toContain('ghp_PLANTEDsuiteToken0123');
+    } finally {
+      await mock.close();
     }
   });
 });

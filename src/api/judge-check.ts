@@ -11,6 +11,7 @@
  * built exactly as a run builds it (same spec, same template, the judge model's params and price), so
  * the agreement measured here is the agreement of the judge that gates.
  */
+import { ProjectRoots } from '../config/files.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -144,7 +145,7 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
   const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd]) });
 
   const specs = suite.graders.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.type === 'judge');
   if (specs.length === 0) {

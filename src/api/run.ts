@@ -34,12 +34,13 @@ import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
 import { usable } from '../core/calls.js';
 import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
-import { defaultRetryPolicy } from '../engine/retry.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
 import { flakyCases } from '../gate/repeats.js';
+import { ProjectRoots } from '../config/files.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
 
 export interface RunOptions {
@@ -71,12 +72,17 @@ export interface RunOptions {
   repeats?: number;
   /** How the samples of a case make its verdict. Default majority. */
   repeatPolicy?: RepeatPolicy;
-  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. */
-  retry?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. `sleep` observes or replaces the waits. */
+  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'sleep'>>;
   /** Where API keys are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
   cwd?: string;
+  /**
+   * Folders besides the working folder (and the suite folder) that files named in the suite (cases,
+   * goldens, attachments) may come from. Anything outside is refused (`--allow-path`).
+   */
+  allowPaths?: readonly string[];
   signal?: AbortSignal;
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -115,7 +121,7 @@ export interface LoadedProject {
 }
 
 /** Loads and cross-checks config, routing file and suite; every problem is a ConfigError (exit 2). */
-export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string }): LoadedProject {
+export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string; allowPaths?: readonly string[] }): LoadedProject {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
   // Checked before the config: a mistyped suite path would otherwise surface as a missing config file.
@@ -128,7 +134,7 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
     );
   }
   const routing = loadRouting(routingFile, config);
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd, ...(opts.allowPaths ?? [])].map((p) => resolve(cwd, p))) });
   checkJudgeConfigured(config, suite);
   return { config, routing, suite };
 }

@@ -15,6 +15,7 @@
  * run of the suite; an output never judged before counts as a missing pair.
  */
 import type { OverallView } from '../report/simulate-console.js';
+import { ProjectRoots } from '../config/files.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type {
@@ -290,7 +291,7 @@ export async function openScorer(opts: ScorerOptions): Promise<Scorer> {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
   const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd]) });
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile, { readonly: true });

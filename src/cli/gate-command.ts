@@ -2,7 +2,7 @@ import { gate, gateJson } from '../api/gate.js';
 import { formatRunSummary } from '../report/console.js';
 import { formatBaseVsHead } from '../report/simulate-console.js';
 import { useColor } from './output.js';
-import { writeRunOutputs, type OutputFlags } from './run-outputs.js';
+import { checkOutputPaths, writeRunOutputs, type OutputFlags } from './run-outputs.js';
 
 export interface GateFlags extends OutputFlags {
   routing: string;
@@ -18,6 +18,7 @@ export interface GateFlags extends OutputFlags {
 
 /** `evalroute gate`: the head's gate decides the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided). */
 export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<number> {
+  checkOutputPaths(flags, process.env);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
@@ -34,6 +35,9 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     onBaseFill: (n) => log(`Base routing: ${Number.isFinite(n) ? n : 'all'} (case, model) pairs not stored yet; running the base rules once to fill them`),
     onStart: (info) => log(`Head run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`),
   });
+  const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${formatBaseVsHead(result.base, result.headOverall, result.moved)}\n`;
+  (flags.json === '-' ? process.stderr : process.stdout).write(text);
+  // After the verdict, so a result file that fails to write cannot hide it.
   await writeRunOutputs(flags, {
     summary: result.head.summary,
     results: result.head.results,
@@ -44,7 +48,5 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     env: process.env,
     log,
   });
-  const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${formatBaseVsHead(result.base, result.headOverall, result.moved)}\n`;
-  (flags.json === '-' ? process.stderr : process.stdout).write(text);
   return result.exitCode;
 }

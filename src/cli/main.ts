@@ -5,7 +5,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { LIMITS } from '../config/limits.js';
 import { EvalrouteError } from '../core/errors.js';
+import { escapeControl } from '../core/control-chars.js';
+import { redact } from '../core/redact.js';
 import type { RepeatPolicy } from '../core/types.js';
 import type { GateFlags } from './gate-command.js';
 import type { PlanFlags } from './plan-command.js';
@@ -14,6 +17,9 @@ import type { JudgeCheckFlags } from './judge-check-command.js';
 import type { MergeFlags } from './merge-command.js';
 import type { SimulateFlags } from './simulate-command.js';
 import type { SuggestFlags } from './suggest-command.js';
+
+// Polls are slow by nature (the first wait grows to 60 s); an hour is the most a first wait can mean.
+const MAX_POLL_MS = 3_600_000;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -32,17 +38,18 @@ const runCommandSpec = program
   .option('--routing <file>', 'routing file (default: the config\'s routing: key)')
   .option('--db <file>', 'results database (default: the config\'s store:, else .evalroute/evalroute.db)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
-  .addOption(new Option('--repeat <n>', 'sample each (case, model) n times; flaky cases are reported').argParser(positiveInt))
+  .addOption(new Option('--repeat <n>', `sample each (case, model) n times (at most ${LIMITS.repeats}); flaky cases are reported`).argParser(intUpTo(LIMITS.repeats)))
   .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
   .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
-  .addOption(new Option('--concurrency <n>', 'max calls in flight per model (overrides the config)').argParser(positiveInt))
+  .addOption(new Option('--concurrency <n>', `max calls in flight per model (overrides the config; at most ${LIMITS.concurrency})`).argParser(intUpTo(LIMITS.concurrency)))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
-  .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
+  .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(intUpTo(MAX_POLL_MS)).default(5000))
+  .option('--allow-path <dir>', 'also read files the suite names (cases, goldens, attachments) from this folder; by default only the working folder and the suite\'s project (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');
@@ -204,7 +211,7 @@ program
   .option('--stratify <dims>', 'strata: useCase, complexity, length, model, format, task or any metadata key, comma-separated', 'useCase')
   .addOption(new Option('--seed <n>', 'sampling seed: the same seed and logs give the same cases').argParser((v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`expected an integer seed, got "${v}"`);
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected an integer seed, got "${v}"`);
     return n;
   }).default(1))
   .option('--redact <kinds>', 'PII to mask: emails,phones,cards,ibans or none (default: all four)')
@@ -275,6 +282,7 @@ program
 
 export interface RunFlags {
   verbose?: boolean;
+  allowPath?: string[];
   repeat?: number;
   repeatPolicy: RepeatPolicy;
   shard?: string;
@@ -313,10 +321,10 @@ const collectCommandSpec = batchCommand
   .option('--db <file>', 'results database holding the run', '.evalroute/evalroute.db')
   .option('--config <file>', 'evalroute.config.yaml (default: in the run\'s suite folder, else the working folder)')
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
-  .addOption(new Option('--repeat <n>', 'the --repeat the run was started with').argParser(positiveInt))
+  .addOption(new Option('--repeat <n>', 'the --repeat the run was started with').argParser(intUpTo(LIMITS.repeats)))
   .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
   .option('--shard <i/n>', 'the --shard the run was started with')
-  .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
+  .addOption(new Option('--poll-interval <ms>', 'first wait between batch status polls (grows to 60 s)').argParser(intUpTo(MAX_POLL_MS)).default(5000))
   .addOption(new Option('--max-cost <usd>', 'spending cap in USD over the run, batch answers included').argParser(positiveAmount))
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (runId: string, opts: CollectFlags & { db: string }) => {
@@ -343,8 +351,17 @@ for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
+}
+
+/** A whole number from 1 to `max`: beyond that an option is a typo and would misbehave (see LIMITS). */
+function intUpTo(max: number): (value: string) => number {
+  return (value) => {
+    const n = positiveInt(value);
+    if (n > max) throw new InvalidArgumentError(`expected at most ${max}, got "${value}"`);
+    return n;
+  };
 }
 
 function positiveAmount(value: string): number {
@@ -377,9 +394,9 @@ function exitCodeFor(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof EvalrouteError) {
-    process.stderr.write(`evalroute: ${err.message}\n`);
+    process.stderr.write(`evalroute: ${escapeControl(redact(err.message))}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`evalroute: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(`evalroute: internal error: ${escapeControl(redact(err instanceof Error ? (err.stack ?? err.message) : String(err)))}\n`);
   return 3;
 }

@@ -3,7 +3,7 @@ import { findConfigFile, loadConfig } from '../config/load.js';
 import { PRICE_STALE_AFTER_DAYS, priceAgeDays } from '../config/prices.js';
 import { table } from '../report/format.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
-
+import { redact } from '../core/redact.js';
 
 /**
  * `evalroute models`: the resolved models — provider, base URL, key variable (never the key), price, and
@@ -19,7 +19,7 @@ export function modelsCommand(opts: { config?: string; json?: boolean }): number
     key: m.key,
     provider: m.provider,
     model: m.model,
-    baseURL: m.baseURL ?? (m.baseURLEnv ? `$${m.baseURLEnv}` : m.provider === 'recorded' ? m.path : m.deployments ? m.deployments.map((d) => `${d.weight}×${d.model.key}`).join(' + ') : 'default'),
+    baseURL: m.baseURL !== undefined ? redact(m.baseURL) : (m.baseURLEnv ? `$${m.baseURLEnv}` : m.provider === 'recorded' ? m.path : m.deployments ? m.deployments.map((d) => `${d.weight}×${d.model.key}`).join(' + ') : 'default'),
     apiKeyEnv: apiKeyEnvOf(m) ?? null,
     price: m.price ?? null,
     ...priceDate(m.price, now),

@@ -2,6 +2,7 @@
  * Run progress on stderr: a live bar on an interactive terminal (cli-progress), plain periodic lines in
  * CI or when piped, so logs stay free of control characters. `--verbose` adds one line per failed call.
  */
+import { escapeControl } from '../core/control-chars.js';
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
@@ -22,7 +23,7 @@ export function progressReporter(opts: { quiet?: boolean; verbose?: boolean; env
     onProgress: (e) => {
       if (opts.verbose && e.last?.error) {
         const err = e.last.error;
-        line.log(`  ✘ ${e.last.caseId} on ${e.last.modelKey}: ${err.kind}${err.requestId ? ` (request ${err.requestId})` : ''}: ${err.message.split('\n')[0]}`);
+        line.log(`  ✘ ${e.last.caseId} on ${e.last.modelKey}: ${err.kind}${err.requestId ? ` (request ${err.requestId})` : ''}: ${escapeControl(err.message.split('\n')[0] ?? '')}`);
       }
       line.update(e);
     },

@@ -1,7 +1,8 @@
 import { UsageError } from '../core/errors.js';
 import { buildReportData } from '../report/report-data.js';
-import { writeHtmlReport } from '../report/html.js';
+import { renderHtmlReport } from '../report/html.js';
 import { openStore } from '../store/sqlite-store.js';
+import { writeOutputFile } from './output.js';
 
 /** Reads a stored run (and optionally a base run) and writes its HTML report. */
 export function writeRunReport(dbFile: string, runId: string, outFile: string, baseRunId?: string): void {
@@ -24,7 +25,7 @@ export function writeRunReport(dbFile: string, runId: string, outFile: string, b
       summary: run.summary,
       ...(baseRun ? { baseRun } : {}),
     });
-    writeHtmlReport(outFile, data);
+    writeOutputFile(outFile, renderHtmlReport(data), '--report');
   } finally {
     store.close();
   }

@@ -7,7 +7,7 @@ import { usd } from '../report/format.js';
 import type { CollectFlags, RunFlags } from './main.js';
 import { useColor } from './output.js';
 import { progressReporter } from './progress.js';
-import { writeRunOutputs } from './run-outputs.js';
+import { checkOutputPaths, writeRunOutputs } from './run-outputs.js';
 
 /** The options both `run` and `batch collect` take from the command line and the console. */
 type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus'>;
@@ -22,6 +22,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.routing ? { routing: flags.routing } : {}),
       ...(flags.db ? { db: flags.db } : {}),
       ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
@@ -72,12 +73,19 @@ function batchLine(e: BatchStatusEvent): string {
 }
 
 async function execute(flags: CollectFlags, start: (common: Common) => Promise<RunResult>): Promise<number> {
+  checkOutputPaths(flags, process.env);
   const controller = new AbortController();
   let signals = 0;
+  // Both ways out end with exit 3 ("run incomplete"), as documented: CI scripts read 3 as "resume me".
   const stop = (name: string) => {
     signals++;
-    if (signals > 1) process.exit(130);
-    process.stderr.write(`\n${name}: stopping after in-flight calls; completed calls are saved (resume with --resume)\n`);
+    if (signals > 1) {
+      process.stderr.write(`${name} again: quitting now; completed calls are saved (continue with --resume)\n`);
+      process.exit(3);
+    }
+    process.stderr.write(
+      `\n${name}: stopping; calls in flight are aborted and not saved (--resume makes them again), completed calls are saved; press Ctrl-C again to quit at once\n`,
+    );
     controller.abort();
   };
   const onInt = () => stop('SIGINT');
@@ -111,15 +119,16 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
       );
       return result.exitCode;
     }
-    await writeRunOutputs(flags, { ...result, env: process.env, log });
+    progress.stop();
+    // The verdict first: it is stored already, and a result file that fails to write must not hide it.
+    const table = formatRunSummary(result.summary, { color: useColor() });
+    if (jsonToStdout) process.stderr.write(`${table}\n`);
+    else process.stdout.write(`${table}\n`);
     const cap = result.summary.costCap;
     if (cap && cap.notAttempted > 0) {
       log(`--max-cost: spent ${usd(cap.spentUsd)} of the ${usd(cap.capUsd)} cap; ${cap.notAttempted} calls not attempted (continue with --resume ${result.runId} and a higher --max-cost)`);
     }
-    progress.stop();
-    const table = formatRunSummary(result.summary, { color: useColor() });
-    if (jsonToStdout) process.stderr.write(`${table}\n`);
-    else process.stdout.write(`${table}\n`);
+    await writeRunOutputs(flags, { ...result, env: process.env, log });
     return result.exitCode;
   } finally {
     progress.stop();

@@ -2,11 +2,10 @@
  * The result files a gate run can write — JSON, Markdown (PR comment / step summary), JUnit and the HTML
  * report — shared by `run` and `gate` so both commands offer the same outputs with the same meaning.
  */
-import { appendFileSync } from 'node:fs';
 import type { CaseResult, Golden, RunSummary } from '../core/types.js';
 import { formatJunit } from '../report/junit.js';
 import { formatMarkdown } from '../report/markdown.js';
-import { writeOutputFile } from './output.js';
+import { appendOutputFile, checkWritable, writeOutputFile } from './output.js';
 
 export interface OutputFlags {
   json?: string;
@@ -27,15 +26,24 @@ export interface RunOutputs {
   log: (line: string) => void;
 }
 
+/** Refuses, before any call is made, result paths that could not be written at the end (exit 2). */
+export function checkOutputPaths(flags: OutputFlags, env: Record<string, string | undefined>): void {
+  checkWritable('--json', flags.json);
+  checkWritable('--junit', flags.junit);
+  checkWritable('--markdown', flags.markdown);
+  checkWritable('--report', flags.report);
+  checkWritable('GITHUB_STEP_SUMMARY', env.GITHUB_STEP_SUMMARY || undefined);
+}
+
 export async function writeRunOutputs(flags: OutputFlags, out: RunOutputs): Promise<void> {
-  if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(out.json ?? out.summary, null, 2)}\n`);
-  if (flags.junit) writeOutputFile(flags.junit, formatJunit(out.summary, out.results, out.goldens ? { goldens: out.goldens } : {}));
+  if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(out.json ?? out.summary, null, 2)}\n`, '--json');
+  if (flags.junit) writeOutputFile(flags.junit, formatJunit(out.summary, out.results, out.goldens ? { goldens: out.goldens } : {}), '--junit');
   const stepSummary = out.env.GITHUB_STEP_SUMMARY;
   if (flags.markdown || stepSummary) {
     const markdown = formatMarkdown(out.summary);
-    if (flags.markdown) writeOutputFile(flags.markdown, markdown);
+    if (flags.markdown) writeOutputFile(flags.markdown, markdown, '--markdown');
     // GitHub Actions renders this file on the run's summary page; appending keeps earlier steps' output.
-    if (stepSummary) appendFileSync(stepSummary, `${markdown}\n`);
+    if (stepSummary) appendOutputFile(stepSummary, `${markdown}\n`, 'GITHUB_STEP_SUMMARY');
   }
   if (flags.report) {
     const { writeRunReport } = await import('./report-writer.js');

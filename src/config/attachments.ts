@@ -8,14 +8,22 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { detectMedia, imageSize } from '../core/media.js';
 import type { Attachment, Origin } from '../core/types.js';
+import { type ProjectRoots, regularFileSize, unreadable } from './files.js';
 
 const DATA_URL = /^data:([^;,]*)(;base64)?,(.*)$/s;
+
+/** Largest attachment read: above the APIs' own limits (20 MB images, 32 MB PDFs), so never useful. */
+export const MAX_ATTACHMENT_BYTES = 32 * 1024 * 1024;
 
 export class AttachmentLoader {
   readonly #byPath = new Map<string, Attachment>();
   readonly #bySha = new Map<string, Buffer>();
 
-  constructor(private readonly suiteDir: string) {}
+  /** `roots`: where attachment files may come from (none given: anywhere, for library callers that vouch for their files). */
+  constructor(
+    private readonly suiteDir: string,
+    private readonly roots?: ProjectRoots,
+  ) {}
 
   /** `ref` is a path relative to the suite folder, or a `data:` URL; `where` names the case for errors. */
   load(ref: string, where: { caseId: string; origin: Origin }): Attachment {
@@ -30,11 +38,20 @@ export class AttachmentLoader {
       if (!m?.[2]) throw new ConfigError(where.origin, `${at}: attachment is a data: URL that is not base64`, 'use data:<media type>;base64,<data>, or a file path');
       data = Buffer.from(m[3]!, 'base64');
     } else {
+      this.roots?.check(path!, `${at}: attachment`, where.origin);
+      // Stat before reading: a 2 GB file or /dev/zero must not be pulled into memory to be refused.
+      const size = regularFileSize(path!, `${at}: attachment`, { where: where.origin, hint: 'attachment paths are relative to the suite folder' });
+      if (size > MAX_ATTACHMENT_BYTES) {
+        throw new ConfigError(
+          where.origin,
+          `${at}: attachment ${path} is ${(size / 1024 / 1024).toFixed(1)} MB; evalroute attaches files of up to ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB`,
+          'shrink the image or split the PDF (the APIs refuse larger files anyway)',
+        );
+      }
       try {
         data = readFileSync(path!);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new ConfigError(where.origin, `${at}: cannot read attachment ${path} (${code ?? (e as Error).message})`, 'attachment paths are relative to the suite folder');
+        throw unreadable(path!, `${at}: attachment`, e, where.origin);
       }
     }
     const media = detectMedia(data);

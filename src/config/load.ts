@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, formatLocation, UsageError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import type { Budget, EvalConfig, ModelConfig, Price, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
@@ -17,6 +18,7 @@ import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
 import { parseWith, problemsError, readText, readYaml } from './source.js';
 import { liteLlmRouting } from './litellm-routing.js';
+import { rejectKeyInApiKeyEnv, rejectSecretParams } from './secrets.js';
 import type { Locate, PathSegment, Problem } from './source.js';
 
 export { loadSuite } from './suite.js';
@@ -97,7 +99,8 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   const litellm = data.litellm;
   return {
     file: abs,
-    content: src.text,
+    // Stored with every run (and the store is a CI artifact): no password in a URL, no key in a comment.
+    content: redact(src.text),
     models,
     ...(data.judge ? { judge: { model: data.judge.model } } : {}),
     store: data.store ? resolve(base, data.store) : resolve(opts.cwd, '.evalroute/evalroute.db'),
@@ -301,7 +304,10 @@ function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyE
 
 type ModelEntry = z.infer<typeof modelSchema>;
 
-/** The schema rejects `apiKey` as an unknown key anyway; this check runs first to say why. */
+/**
+ * The schema rejects `apiKey` as an unknown key anyway; this check runs first to say why. It also
+ * refuses a key pasted into apiKeyEnv or params, without echoing it.
+ */
 function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
   const models = value.models;
   const scopes: [unknown, PathSegment[]][] = [[value, []]];
@@ -316,7 +322,12 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
         `remove "${key}", put the key in an environment variable and name it with apiKeyEnv: MY_API_KEY (then rotate the key if this file was shared)`,
       );
     }
+    const entry = obj as Record<string, unknown>;
+    rejectKeyInApiKeyEnv(entry.apiKeyEnv, [...path, 'apiKeyEnv'], at);
+    if (path.length) rejectSecretParams(entry.params, [...path, 'params'], at);
   }
+  const litellm = value.litellm as Record<string, unknown> | undefined;
+  if (litellm && typeof litellm === 'object') rejectKeyInApiKeyEnv(litellm.apiKeyEnv, ['litellm', 'apiKeyEnv'], at);
 }
 
 /** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */
@@ -433,7 +444,12 @@ function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate):
   const c: RuleCondition = {};
   if (w.task !== undefined) c.task = typeof w.task === 'string' ? [w.task] : w.task;
   if (w.tags !== undefined) c.tags = typeof w.tags === 'string' ? [w.tags] : w.tags;
-  if (w.metadata !== undefined) c.metadata = w.metadata;
+  if (w.metadata !== undefined) {
+    if (Object.keys(w.metadata).length === 0) {
+      throw new ConfigError(at([...path, 'metadata']), 'empty metadata: matches every case', 'name at least one key, e.g. metadata: { lang: en }, or drop metadata:');
+    }
+    c.metadata = w.metadata;
+  }
   if (w.match !== undefined) {
     try {
       regexFromSource(w.match);

@@ -4,9 +4,13 @@
  * Objects are strict so a typo is an error with its path, not a silently ignored key.
  */
 import { z } from 'zod';
+import { LIMITS } from './limits.js';
 
 const fraction = z.number().min(0).max(1);
-const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+// An empty condition would silently match every case (or none): refused with a message saying so.
+const EMPTY_LIST = 'empty list: a condition must name at least one value (drop the key to not filter on it)';
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1, EMPTY_LIST)]);
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
 // ───────────────────────────── evalroute.config.yaml ─────────────────────────────
@@ -68,13 +72,19 @@ export const modelSchema = z
       .describe('Name of the environment variable holding the API key (never the key itself)'),
     params: z.record(z.string(), z.unknown()).optional().describe('Request parameters: temperature, max_tokens, seed, … (default {})'),
     price: priceSchema.optional(),
-    concurrency: z.int().positive().optional().describe('Max calls in flight for this model (default 8)'),
-    timeoutMs: z.int().positive().optional().describe('Per-call timeout in milliseconds (default 60000)'),
-    maxRetries: z.int().nonnegative().optional().describe('Retries of a retryable failure (default 4)'),
-    rpm: z.number().positive().optional().describe('Requests per minute evalroute paces this model to (every retry counts)'),
+    concurrency: z.int().positive().max(LIMITS.concurrency).optional().describe(`Max calls in flight for this model (default 8, at most ${LIMITS.concurrency})`),
+    timeoutMs: z
+      .int()
+      .min(LIMITS.minTimeoutMs)
+      .max(LIMITS.maxTimeoutMs, `must be at most ${LIMITS.maxTimeoutMs} (one hour)`)
+      .optional()
+      .describe(`Per-call timeout in milliseconds (default 60000, from ${LIMITS.minTimeoutMs} to ${LIMITS.maxTimeoutMs})`),
+    maxRetries: z.int().nonnegative().max(LIMITS.maxRetries).optional().describe(`Retries of a retryable failure (default 4, at most ${LIMITS.maxRetries})`),
+    rpm: z.number().min(1).max(LIMITS.perMinute).optional().describe('Requests per minute evalroute paces this model to (every retry counts; at least 1)'),
     tpm: z
       .number()
-      .positive()
+      .min(1)
+      .max(LIMITS.perMinute)
       .optional()
       .describe('Tokens per minute evalroute paces this model to (prompt estimate + max output tokens, corrected by reported usage)'),
     adaptiveConcurrency: z
@@ -147,7 +157,7 @@ export const conditionSchema = z
     task: stringOrList.optional().describe("Case's task equals this (or one of these)"),
     tags: stringOrList.optional().describe('Case has at least one of these tags'),
     metadata: z
-      .record(z.string(), z.union([scalar, z.array(scalar).min(1)]))
+      .record(z.string(), z.union([scalar, z.array(scalar).min(1, EMPTY_LIST)]))
       .optional()
       .describe('Every key must equal the value, or one of the values when a list is given'),
     match: z

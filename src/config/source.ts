@@ -2,12 +2,13 @@
  * Reading YAML and JSONL files so that every problem points at a line: YAML nodes keep their source
  * offsets, and zod issue paths are walked back through the document to the offending key.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatLocation } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
+import { regularFileSize, unreadable } from './files.js';
 
 export type PathSegment = string | number;
 export type Locate = (path: readonly PathSegment[]) => SourceLocation;
@@ -24,10 +25,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export function readText(file: string, what: string, hint?: string): { raw: Buffer; text: string } {
-  if (!existsSync(file)) {
-    throw new ConfigError({ file }, `${what} not found`, hint);
+  regularFileSize(file, what, hint !== undefined ? { hint } : {});
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (e) {
+    throw unreadable(file, what, e);
   }
-  const raw = readFileSync(file);
   return { raw, text: stripBom(decodeUtf8(raw, file)) };
 }
 
@@ -103,7 +107,13 @@ export function readYaml<S extends z.ZodType>(
     const line = locateLine(doc.contents, path, lineOf);
     return { file, ...(line !== undefined ? { line } : {}), ...(path.length ? { path: formatPath(path) } : {}) };
   };
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (e) {
+    // The yaml library refuses documents whose aliases expand exponentially ("billion laughs").
+    throw new ConfigError({ file }, `${what} cannot be expanded: ${(e as Error).message}`, 'use fewer YAML aliases (*name); write the values out instead');
+  }
   if (value === null || value === undefined) {
     throw new ConfigError({ file }, `${what} is empty`, 'see docs for the expected format');
   }

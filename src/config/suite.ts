@@ -4,7 +4,9 @@ import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { Case, Golden, GraderSpec, Suite } from '../core/types.js';
 import { AttachmentLoader } from './attachments.js';
+import type { ProjectRoots } from './files.js';
 import { checkTemplate } from './prompt.js';
+import { rejectSecretParams } from './secrets.js';
 import { caseSchema, goldenSchema, suiteSchema } from './schemas.js';
 import { readJsonl, readYaml } from './source.js';
 
@@ -13,6 +15,11 @@ export interface LoadSuiteOptions {
   graderTypes: readonly string[];
   /** True when the grader this spec builds cannot work without a golden for every case. */
   graderNeedsGolden: (spec: GraderSpec) => boolean;
+  /**
+   * Folders the files the suite names (cases, goldens, attachments) may come from; the suite folder and
+   * its project (the folder holding suites/, the git repository) always are. Not given: no confinement (library callers that trust their files).
+   */
+  roots?: ProjectRoots;
 }
 
 export const SUITE_FILE_NAME = 'suite.yaml';
@@ -25,6 +32,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
   const src = readYaml(file, suiteSchema, {
     what: 'suite file',
     hint: `a suite is a folder with ${SUITE_FILE_NAME}, e.g. suites/<name>/${SUITE_FILE_NAME}; check the suite path`,
+    precheck: (value, locate) => rejectSecretParams(value.params, ['params'], locate),
   });
   const { data, at } = src;
   const name = data.name ?? basename(suiteDir);
@@ -43,10 +51,13 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
     if (problem) throw new ConfigError(at(['prompt', part]), `invalid Handlebars template: ${problem}`, 'fix the template syntax ({{var}}, {{#each list}}…{{/each}})');
   }
 
+  const roots = opts.roots?.withSuite(suiteDir);
   const casesFile = resolve(suiteDir, data.cases ?? 'cases.jsonl');
-  const cases = loadCases(casesFile, file, prompt.user !== undefined, new AttachmentLoader(suiteDir));
+  roots?.check(casesFile, 'cases file', at(['cases']));
+  const cases = loadCases(casesFile, file, prompt.user !== undefined, new AttachmentLoader(suiteDir, roots));
 
   const goldensFile = data.goldens !== undefined ? resolve(suiteDir, data.goldens) : resolve(suiteDir, '../../goldens', `${name}.jsonl`);
+  if (data.goldens !== undefined || existsSync(goldensFile)) roots?.check(goldensFile, 'goldens file', at(['goldens']));
   const needing = graders.filter((g) => opts.graderNeedsGolden(g));
   let goldens = new Map<string, Golden>();
   let goldensRead = false;

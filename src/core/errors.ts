@@ -69,13 +69,17 @@ export class MissingKeyError extends EvalrouteError {
 /** The results database cannot be used (not SQLite, newer schema, locked…). Exit 2; never modified. */
 export class StoreError extends EvalrouteError {
   readonly code = 'STORE_INVALID';
+  /** Another connection holds the write lock: the same write may succeed a moment later. */
+  readonly busy: boolean;
   constructor(
     readonly file: string,
     problem: string,
     hint?: string,
+    opts: { busy?: boolean } = {},
   ) {
     super(`${file}: ${problem}${hint ? `\n  → ${hint}` : ''}`);
     this.name = 'StoreError';
+    this.busy = opts.busy === true;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Secrets must never reach the database, reports, logs or error messages. Key values read from the
  * environment are registered here once; every string that leaves evalroute from a provider (error
- * bodies, messages) passes through `redact`.
+ * bodies, messages) or from a config file (stored config, printed base URLs) passes through `redact`.
  */
 
 const knownSecrets = new Set<string>();
@@ -17,11 +17,35 @@ const KEY_PATTERNS: RegExp[] = [
   /("?(?:x-api-key|api[_-]?key|authorization)"?\s*[:=]\s*"?)[^"\s,}]{8,}/gi, // key: value echoes
 ];
 
+// `scheme://user:password@host`: a password in a base URL is as secret as a key. Only the userinfo
+// goes; the host stays so messages still say where a call went.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/\s@?#"'<>]+@/gi;
+
 export function redact(text: string): string {
   let out = text;
   for (const secret of knownSecrets) out = out.split(secret).join('[REDACTED]');
+  out = out.replace(URL_USERINFO, '$1[REDACTED]@');
   out = out.replace(KEY_PATTERNS[0]!, '[REDACTED]');
   out = out.replace(KEY_PATTERNS[1]!, '$1 [REDACTED]');
   out = out.replace(KEY_PATTERNS[2]!, '$1[REDACTED]');
   return out;
+}
+
+// Prefixes of widely used credential formats (OpenAI/Anthropic, AWS, GitHub, Slack, Google, Stripe, HF, Groq, xAI).
+const KEY_PREFIX = /^(?:sk[-_]|sk-ant-|rk_|pk_live|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abpr]-|AIza|hf_|gsk_|xai-)/;
+
+/**
+ * True when `value` looks like a credential rather than a name or a setting: a known key prefix, or a
+ * long token mixing upper case, lower case and digits (names are words; keys are random).
+ */
+export function looksLikeSecret(value: string): boolean {
+  const v = value.trim();
+  if (v.length < 12 || /\s/.test(v)) return false;
+  return hasKeyPrefix(v) || (v.length >= 20 && /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v));
+}
+
+/** True when `value` starts like a known credential format (sk-…, AKIA…, ghp_…). */
+export function hasKeyPrefix(value: string): boolean {
+  const v = value.trim();
+  return v.length >= 12 && !/\s/.test(v) && KEY_PREFIX.test(v);
 }

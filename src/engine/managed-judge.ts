@@ -1,25 +1,34 @@
-import pLimit from 'p-limit';
 import { callCost } from '../core/cost.js';
 import { ProviderError } from '../core/errors.js';
 import type { Completion, CompletionRequest, Provider, Store } from '../core/types.js';
+import { estimateRequestTokens } from './cost-cap.js';
+import { type Clock, type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
+import { retryWhileBusy } from './store-retry.js';
 import { withRetries } from './retry.js';
 import { hardDeadlineMs, withDeadline, type CacheMode, type EngineModel } from './run-cases.js';
 
 /**
- * The judge as graders see it: the same response cache, retry policy, deadline and concurrency limit as
- * every other call, so a rerun of an unchanged suite makes zero judge calls and a 429 from the judge is
- * retried instead of becoming a judge error. The judge model's configured params override the grader's
- * defaults (temperature 0, seed).
+ * The judge as graders see it: the same response cache, retry policy, deadline and pacing (concurrency,
+ * rpm, tpm, adaptive concurrency) as every other call, so a rerun of an unchanged suite makes zero judge
+ * calls and a 429 from the judge is retried and slowed down instead of becoming a judge error. The judge
+ * model's configured params override the grader's defaults (temperature 0, seed).
  */
-export function managedJudge(model: EngineModel, params: Record<string, unknown>, store: Store, cache: CacheMode): Provider {
+export function managedJudge(
+  model: EngineModel,
+  params: Record<string, unknown>,
+  store: Store,
+  cache: CacheMode,
+  clock?: Clock,
+): Provider & { readonly throttle: ModelThrottle } {
   const { provider } = model;
-  const limit = pLimit(Math.max(1, model.concurrency));
+  const throttle = throttleFor(model, clock);
   return {
     key: provider.key,
     identity: provider.identity,
+    throttle,
     complete: (req: CompletionRequest, signal: AbortSignal): Promise<Completion> =>
-      limit(async () => {
+      throttle.limit(async () => {
         const request = { ...req, params: { ...req.params, ...params } };
         const hash = requestHash(provider, request);
         if (cache !== 'refresh') {
@@ -32,14 +41,19 @@ export function managedJudge(model: EngineModel, params: Record<string, unknown>
             );
           }
         }
+        const estimate = throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
+        const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
         const { value, attempts } = await withRetries(
-          () => withDeadline((s) => provider.complete(request, s), hardDeadlineMs(model.timeoutMs), signal, () => `judge "${provider.key}"`),
+          () =>
+            throttle.attempt(estimatedTokens, signal, () =>
+              withDeadline((s) => provider.complete(request, s), hardDeadlineMs(model.timeoutMs), signal, () => `judge "${provider.key}"`),
+            ),
           model.retry,
           signal,
         );
         const cost = callCost(value.usage, model.price);
         const completion: Completion = { ...value, attempts, ...(cost === undefined ? {} : { costUsd: cost }) };
-        store.cacheCompletion(hash, completion);
+        await retryWhileBusy(() => store.cacheCompletion(hash, completion));
         return completion;
       }),
   };

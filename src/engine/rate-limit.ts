@@ -4,7 +4,9 @@
  * provider's limits costs a little wall time; hitting them costs retries, Retry-After waits and, past
  * maxRetries, errored cases that make a run incomplete.
  */
-import type { LimitFunction } from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { ProviderError } from '../core/errors.js';
+import type { Completion } from '../core/types.js';
 import { abortableSleep } from './retry.js';
 
 export interface Clock {
@@ -147,6 +149,27 @@ export interface ThrottleOptions {
   clock?: Clock;
 }
 
+/** The pacing settings of a model as the config gives them. */
+export interface PacedModel {
+  concurrency: number;
+  rpm?: number;
+  tpm?: number;
+  /** Default true. */
+  adaptiveConcurrency?: boolean;
+}
+
+/** The throttle a model's settings ask for; the run's calls and the judge's calls both pace through one of these. */
+export function throttleFor(m: PacedModel, clock?: Clock): ModelThrottle {
+  const concurrency = Math.max(1, m.concurrency);
+  return new ModelThrottle(pLimit(concurrency), {
+    concurrency,
+    ...(m.rpm ? { rpm: m.rpm } : {}),
+    ...(m.tpm ? { tpm: m.tpm } : {}),
+    adaptive: m.adaptiveConcurrency ?? true,
+    ...(clock ? { clock } : {}),
+  });
+}
+
 /** Everything that paces one model's calls; `run` holds a concurrency slot, `beforeAttempt` the rate. */
 export class ModelThrottle {
   readonly requests: TokenBucket | undefined;
@@ -173,6 +196,19 @@ export class ModelThrottle {
   async beforeAttempt(estimatedTokens: number, signal: AbortSignal): Promise<void> {
     await this.requests?.take(1, signal);
     await this.tokens?.take(estimatedTokens, signal);
+  }
+
+  /** One attempt of a call, paced: waits for the rate budget, then reports the outcome back. */
+  async attempt(estimatedTokens: number, signal: AbortSignal, call: () => Promise<Completion>): Promise<Completion> {
+    await this.beforeAttempt(estimatedTokens, signal);
+    try {
+      const completion = await call();
+      this.afterAttempt({ rateLimited: false, estimatedTokens, usedTokens: completion.usage.input + completion.usage.output });
+      return completion;
+    } catch (err) {
+      this.afterAttempt({ rateLimited: err instanceof ProviderError && err.kind === 'rate_limit', estimatedTokens });
+      throw err;
+    }
   }
 
   /** After an attempt: feed the adaptive limit and correct the token estimate with the real usage. */

@@ -1,4 +1,3 @@
-import pLimit from 'p-limit';
 import { batchPrice, callCost } from '../core/cost.js';
 import { EvalrouteError, ProviderError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
@@ -16,8 +15,9 @@ import type {
   Store,
 } from '../core/types.js';
 import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
-import { ModelThrottle } from './rate-limit.js';
+import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
+import { retryWhileBusy } from './store-retry.js';
 import { type RetryPolicy, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
@@ -106,20 +106,7 @@ const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u00
  * killed run loses at most the calls in flight.
  */
 export async function runCases(opts: EngineOptions): Promise<EngineResult> {
-  const throttles = new Map(
-    [...opts.models].map(([k, m]) => {
-      const concurrency = Math.max(1, m.concurrency);
-      return [
-        k,
-        new ModelThrottle(pLimit(concurrency), {
-          concurrency,
-          ...(m.rpm ? { rpm: m.rpm } : {}),
-          ...(m.tpm ? { tpm: m.tpm } : {}),
-          adaptive: m.adaptiveConcurrency ?? true,
-        }),
-      ];
-    }),
-  );
+  const throttles = new Map([...opts.models].map(([k, m]) => [k, throttleFor(m)]));
   const previous = new Map((opts.previous ?? []).map((o) => [key(o.caseId, o.modelKey, o.repeat), o]));
   const budget = opts.maxCostUsd === undefined ? undefined : new CostBudget(opts.maxCostUsd);
   for (const o of previous.values()) if (o.completion && !o.completion.cached) budget?.spend(o.completion.costUsd ?? 0);
@@ -168,7 +155,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
       if (opts.signal.aborted) throw stopping();
       const error = toProviderError(err);
       const outcome: CallOutcome = { ...base, error: describeError(error), grades: [], pass: false, score: 0 };
-      opts.store.saveCall(opts.runId, outcome);
+      await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
       return settle(outcome);
     }
 
@@ -181,7 +168,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     const pass = grades.length > 0 && grades.every((g) => g.pass && !g.error);
     const score = grades.length ? grades.reduce((s, g) => s + g.score, 0) / grades.length : 0;
     const outcome: CallOutcome = { ...base, completion, grades, pass, score };
-    opts.store.saveCall(opts.runId, outcome);
+    await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
     return settle(outcome);
   };
 
@@ -318,22 +305,10 @@ async function obtainCompletion(
   const describe = () => `model "${model.provider.key}", case "${request.caseId}"`;
   try {
     const { value, attempts } = await withRetries(
-      async () => {
-        await throttle.beforeAttempt(estimatedTokens, opts.signal);
-        try {
-          const completion = await withDeadline(
-            (signal) => model.provider.complete(request, signal),
-            hardDeadlineMs(model.timeoutMs),
-            opts.signal,
-            describe,
-          );
-          throttle.afterAttempt({ rateLimited: false, estimatedTokens, usedTokens: completion.usage.input + completion.usage.output });
-          return completion;
-        } catch (err) {
-          throttle.afterAttempt({ rateLimited: err instanceof ProviderError && err.kind === 'rate_limit', estimatedTokens });
-          throw err;
-        }
-      },
+      () =>
+        throttle.attempt(estimatedTokens, opts.signal, () =>
+          withDeadline((signal) => model.provider.complete(request, signal), hardDeadlineMs(model.timeoutMs), opts.signal, describe),
+        ),
       model.retry,
       opts.signal,
     );

@@ -16,6 +16,19 @@ import http from 'node:http';
 import https from 'node:https';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
+/**
+ * Largest response body accepted, raw or decompressed. Completions are kilobytes; a gzip body of a few
+ * hundred KB can inflate to gigabytes, so the limit is enforced while reading and while inflating.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** The code on the cause of a fetch failure for an oversized body; providers treat it as not retryable. */
+export const BODY_TOO_LARGE = 'EVALROUTE_BODY_TOO_LARGE';
+
+function bodyTooLarge(): Error {
+  return Object.assign(new Error(`response body larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MB (after decompression); refused`), { code: BODY_TOO_LARGE });
+}
+
 const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: Infinity }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: Infinity }),
@@ -44,8 +57,18 @@ export async function httpFetch(input: FetchInput, init: RequestInit = {}): Prom
     const transport = url.protocol === 'https:' ? https : http;
     const req = transport.request(url, { method: init.method ?? 'GET', headers, agent: agents[url.protocol as 'http:' | 'https:'] }, (res) => {
       const chunks: Buffer[] = [];
+      let received = 0;
       let ended = false;
-      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('data', (c: Buffer) => {
+        received += c.length;
+        if (received > MAX_RESPONSE_BYTES) {
+          ended = true;
+          req.destroy();
+          fail(bodyTooLarge());
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('end', () => {
         ended = true;
         try {
@@ -69,11 +92,17 @@ export async function httpFetch(input: FetchInput, init: RequestInit = {}): Prom
 
 function toResponse(res: http.IncomingMessage, raw: Buffer, url: URL): Response {
   const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoded =
-    encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync(raw)
-    : encoding === 'deflate' ? inflateSync(raw)
-    : encoding === 'br' ? brotliDecompressSync(raw)
-    : raw;
+  const limit = { maxOutputLength: MAX_RESPONSE_BYTES };
+  let decoded: Buffer;
+  try {
+    decoded =
+      encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync(raw, limit)
+      : encoding === 'deflate' ? inflateSync(raw, limit)
+      : encoding === 'br' ? brotliDecompressSync(raw, limit)
+      : raw;
+  } catch (e) {
+    throw (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? bodyTooLarge() : e;
+  }
   const pairs: [string, string][] = [];
   for (let i = 0; i < res.rawHeaders.length; i += 2) {
     const name = res.rawHeaders[i]!;

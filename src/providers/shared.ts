@@ -5,6 +5,8 @@
  */
 import { tokensOf } from '../core/tokens.js';
 import { MissingKeyError, ProviderError, type ProviderErrorKind } from '../core/errors.js';
+import { escapeControl } from '../core/control-chars.js';
+import { BODY_TOO_LARGE } from './http-fetch.js';
 import { redact, registerSecret } from '../core/redact.js';
 import { basename } from 'node:path';
 import { ATTACHMENT_LIMITS, ANTHROPIC_REQUEST_LIMIT, IMAGE_MAX_EDGE, imageTokens } from '../core/media.js';
@@ -133,7 +135,8 @@ export function providerError(
   if (opts.status !== undefined) where.push(`HTTP ${opts.status}`);
   if (opts.requestId) where.push(`request id ${opts.requestId}`);
   const next = NEXT_STEP[opts.kind];
-  const message = redact(`${opts.kind.replace('_', ' ')} (${where.join(', ')}): ${detail}${next ? `\n  → ${next}` : ''}`);
+  // The detail quotes the API's answer: one line, no control characters, so it cannot pose as our output.
+  const message = redact(`${opts.kind.replace('_', ' ')} (${where.join(', ')}): ${escapeControl(detail, { singleLine: true })}${next ? `\n  → ${next}` : ''}`);
   return new ProviderError(message, opts);
 }
 
@@ -158,6 +161,8 @@ export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string
     return providerError(modelKey, caseId, 'call aborted', { kind: 'aborted', retryable: false });
   }
   if (err instanceof sdk.APIConnectionError) {
+    // An oversized body would be as oversized again: not worth paying for a retry.
+    if (hasCauseCode(err, BODY_TOO_LARGE)) return providerError(modelKey, caseId, withCauses(err), { kind: 'malformed_response', retryable: false });
     return providerError(modelKey, caseId, withCauses(err), { kind: 'connection', retryable: true });
   }
   if (err instanceof sdk.APIError) {
@@ -181,6 +186,13 @@ export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string
   // Anything else is not a transport failure the SDK recognised; retrying would likely repeat it.
   const message = err instanceof Error ? err.message : String(err);
   return providerError(modelKey, caseId, message, { kind: 'connection', retryable: false });
+}
+
+function hasCauseCode(err: unknown, code: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }
 
 export function elapsedSince(start: number): number {

@@ -4,6 +4,7 @@
  * outputs, so a reviewer sees the same interval and p-value everywhere.
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
+import { escapeMarkdown } from './escape.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
 import { gateHeadline as gateLine, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
@@ -54,18 +55,7 @@ const TONE_ICON: Record<GateTone, string> = { pass: '✅', fail: '❌', inconclu
 
 // ───────────────────────────── Markdown ─────────────────────────────
 
-/**
- * Escapes text for a table cell or a list item: pipes would split the cell, newlines end the row, and
- * anything that looks like an HTML tag would be interpreted by GitHub (model output, tier names). A bare
- * "<0.001" is left alone so numbers read the same as in the console.
- */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
-    .replace(/\r?\n/g, '<br>');
-}
+export { escapeMarkdown };
 
 /** Parentheses and spaces would end a Markdown link target early. */
 function linkTarget(url: string): string {
@@ -165,7 +155,7 @@ function costLine(summary: RunSummary): string {
   const saved =
     cost.savings === null || cost.savedUsd === null
       ? cost.unpricedModels.length
-        ? `savings unknown (unpriced: ${cost.unpricedModels.join(', ')})`
+        ? `savings unknown (unpriced: ${cost.unpricedModels.map(escapeMarkdown).join(', ')})`
         : 'no savings figure'
       : `saves **${approx(est, usd(cost.savedUsd))} (${pct(cost.savings)})**`;
   const per1k = cost.routedPer1k !== null && cost.allFrontierPer1k !== null ? ` · per 1k requests ${approx(est, usd(cost.routedPer1k))} vs ${approx(est, usd(cost.allFrontierPer1k))}` : '';

@@ -4,7 +4,7 @@
  * stored outputs with no API calls.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -22,6 +22,7 @@ import type {
   StoredCase,
 } from '../core/types.js';
 import { EvalrouteError, StoreError, UsageError } from '../core/errors.js';
+import { redact } from '../core/redact.js';
 import { APP_MARKER, MIGRATIONS, STORE_SCHEMA_VERSION } from './schema.js';
 
 export { STORE_SCHEMA_VERSION } from './schema.js';
@@ -33,6 +34,12 @@ export interface OpenStoreOptions {
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * The lock wait of the writes made while calls are in flight (saveCall, cacheCompletion). SQLite waits
+ * synchronously, freezing every in-flight HTTP call of the process, so these wait briefly and report
+ * `busy`; the engine waits again asynchronously (engine/store-retry.ts).
+ */
+const IN_RUN_BUSY_TIMEOUT_MS = 25;
 const OTHER_DB_HINT = 'pass --db with another path (evalroute left this file untouched)';
 
 /** True when `path` is a file that starts with the SQLite header. Missing or unreadable files are not. */
@@ -79,7 +86,7 @@ export function openStore(file: string, opts: OpenStoreOptions = {}): SqliteStor
   let db: Database.Database;
   try {
     if (!readonly) mkdirSync(dirname(path), { recursive: true });
-    db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
+    db = readonly ? openReadOnly(path) : new Database(path);
   } catch (e) {
     throw new StoreError(path, `cannot be opened: ${(e as Error).message}`, 'check the folder exists and is writable, or pass --db another path');
   }
@@ -135,7 +142,7 @@ function probe(path: string): number {
   let verdict: StoreError | undefined;
   let version = 0;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = openReadOnly(path);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     version = db.pragma('user_version', { simple: true }) as number;
     const tables = db
@@ -170,6 +177,37 @@ function probe(path: string): number {
   return version;
 }
 
+/**
+ * A read-only connection. SQLite needs to create the -shm file next to a WAL database even to read it,
+ * which fails in a read-only folder (a downloaded CI artifact, a mounted volume). There the file is read
+ * into memory and opened from that copy — with its header set back from WAL to rollback mode, which is
+ * how an in-memory database must be — unless a -wal file still holds changes the copy would miss.
+ */
+function openReadOnly(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    // The connection opens lazily: the first read is where a missing -shm shows.
+    db.pragma('schema_version');
+    return db;
+  } catch (e) {
+    db?.close();
+    const code = e instanceof Database.SqliteError ? e.code : '';
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN' && !code.startsWith('SQLITE_READONLY')) throw e;
+    const wal = `${path}-wal`;
+    if (existsSync(wal) && statSync(wal).size > 0) {
+      throw new StoreError(
+        path,
+        'is in a read-only folder and its -wal file holds changes not yet in the database, so it cannot be read here',
+        'open it once from a writable folder (any evalroute command, e.g. evalroute runs), or copy the folder somewhere writable',
+      );
+    }
+    const image = readFileSync(path);
+    if (image.length > 19 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+    return new Database(image, { readonly: true });
+  }
+}
+
 function removeEmptySidecars(path: string, created: string[]): void {
   const wal = `${path}-wal`;
   try {
@@ -202,7 +240,7 @@ function toStoreError(file: string, what: string, e: unknown): Error {
   if (e instanceof Database.SqliteError) {
     const code = e.code;
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-      return new StoreError(file, `is locked by another process; could not ${what}`, 'wait for the other evalroute command to finish, or pass --db another path');
+      return new StoreError(file, `is locked by another process; could not ${what}`, 'wait for the other evalroute command to finish, or pass --db another path', { busy: true });
     }
     if (code === 'SQLITE_FULL') return new StoreError(file, `could not ${what}: the disk is full`, 'free some space and resume the run');
     if (code.startsWith('SQLITE_READONLY')) {
@@ -437,9 +475,10 @@ export class SqliteStore implements Store {
       suite: run.suite,
       suite_dir: run.suiteDir,
       started_at: startedAt.toISOString(),
-      config_content: run.configContent,
+      // The store is shared as a CI artifact: whatever a caller hands in, no credential is written.
+      config_content: redact(run.configContent),
       routing_file: run.routingFile,
-      routing_content: run.routingContent,
+      routing_content: redact(run.routingContent),
       routing_hash: run.routingHash,
       git_commit: run.gitCommit ?? null,
       baseline: run.baseline,
@@ -476,9 +515,18 @@ export class SqliteStore implements Store {
       names.add(g.grader);
     }
     try {
-      this.#saveTx.immediate(runId, outcome);
+      this.#withShortBusyWait(() => this.#saveTx.immediate(runId, outcome));
     } catch (e) {
       throw toStoreError(this.file, `save case "${outcome.caseId}" for model "${outcome.modelKey}" in run ${runId}`, e);
+    }
+  }
+
+  #withShortBusyWait<T>(write: () => T): T {
+    this.#db.pragma(`busy_timeout = ${IN_RUN_BUSY_TIMEOUT_MS}`);
+    try {
+      return write();
+    } finally {
+      this.#db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -535,7 +583,7 @@ export class SqliteStore implements Store {
     this.#assertWritable('cache a call');
     const { cached: _cached, ...stored } = completion;
     try {
-      this.#stmt.cacheExtra.run(requestHash, JSON.stringify(stored), new Date().toISOString());
+      this.#withShortBusyWait(() => this.#stmt.cacheExtra.run(requestHash, JSON.stringify(stored), new Date().toISOString()));
     } catch (e) {
       throw toStoreError(this.file, 'cache a judge call', e);
     }

@@ -1,0 +1,14 @@
+/**
+ * Bounds of numeric settings, shared by the file schemas and the command-line parsers (this file imports
+ * nothing, so the CLI can load it at start-up). Past these a value is a typo, not a wish, and it misbehaves: a timeout
+ * of 2^31 ms or more fires at once (Node's timer limit), a rate below 1 per minute makes waits that
+ * overflow the same way, thousands of sockets per model exhaust file descriptors.
+ */
+export const LIMITS = {
+  concurrency: 1000,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 3_600_000,
+  maxRetries: 20,
+  perMinute: 1e9,
+  repeats: 100,
+} as const;
