@@ -385,7 +385,10 @@ export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
     const k = `${error.kind}\u0000${o.modelKey}`;
     const g = groups.get(k);
     if (g) g.count++;
-    else groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}) });
+    else {
+      const { status, url } = o.error ?? {};
+      groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}), ...(status !== undefined ? { status } : {}), ...(url ? { url } : {}) });
+    }
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
 }

@@ -25,3 +25,24 @@ export function redact(text: string): string {
   out = out.replace(KEY_PATTERNS[2]!, '$1[REDACTED]');
   return out;
 }
+
+/** Query parameters that may carry a credential (e.g. Azure's `api-key`, signed URLs' `sig`). */
+const SECRET_PARAM = /key|token|secret|sig|auth|pass/i;
+
+/**
+ * A URL fit for messages and reports: user:password@ and credential-looking query values are removed,
+ * then the text is redacted like any other. Text that is not a URL is only redacted.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return redact(url);
+  }
+  parsed.username = '';
+  parsed.password = '';
+  const query = [...parsed.searchParams].map(([name, value]) => `${name}=${SECRET_PARAM.test(name) ? '***' : encodeURIComponent(redact(value))}`);
+  parsed.search = '';
+  return `${redact(parsed.toString())}${query.length ? `?${query.join('&')}` : ''}`;
+}

@@ -351,6 +351,8 @@ export interface CallError {
   status?: number;
   /** Attempts made before giving up (1 = failed without a retry). */
   attempts?: number;
+  /** The endpoint called (credentials removed); not stored, the message names it too. */
+  url?: string;
 }
 
 /** One (case, model, repeat) call and its grades. */
@@ -538,6 +540,9 @@ export interface RunErrorGroup {
   count: number;
   /** One message of the group (redacted), to show what went wrong. */
   example?: string;
+  /** HTTP status and endpoint (credentials removed) of that example, when known. */
+  status?: number;
+  url?: string;
 }
 
 // ───────────────────────────── Store ─────────────────────────────

@@ -381,6 +381,7 @@ function describeError(error: ProviderError): CallOutcome['error'] & object {
     message: redact(error.message),
     ...(error.requestId ? { requestId: error.requestId } : {}),
     ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(error.url !== undefined ? { url: error.url } : {}),
     ...(typeof attempts === 'number' ? { attempts } : {}),
   };
 }

@@ -4,6 +4,7 @@
  * outputs, so a reviewer sees the same interval and p-value everywhere.
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
+import { failureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
 import { gateHeadline as gateLine, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
@@ -82,6 +83,8 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   const gate = gateLine(summary);
   out.push(`## ${TONE_ICON[gate.tone]} evalroute: ${escapeMarkdown(gate.text)}`);
   out.push('');
+  const failure = failureLines(summary);
+  if (failure.length) out.push(...failure, '');
   const cases = summary.tiers.reduce((n, t) => n + t.cases, 0);
   const baseline = summary.tiers[0]?.baselineModel;
   const meta = [
@@ -118,6 +121,22 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   );
   out.push('', '</details>', '');
   return out.join('\n');
+}
+
+/** When most calls failed, the cause, the URL tried and the likely fix come before any table. */
+function failureLines(summary: RunSummary): string[] {
+  const cause = failureCause(summary);
+  if (!cause) return [];
+  return [
+    `> [!CAUTION]`,
+    `> ${escapeMarkdown(cause.headline)}`,
+    ...cause.causes.flatMap((c) => [
+      `>`,
+      `> **${escapeMarkdown(c.model)}** (${int(c.calls)} calls): ${escapeMarkdown(c.what)}`,
+      ...(c.url ? [`> URL tried: \`${c.url.replace(/`/g, '')}\``] : []),
+      `> Likely fix: ${escapeMarkdown(c.fix)}`,
+    ]),
+  ];
 }
 
 function tierTable(summary: RunSummary): string {
