@@ -109,7 +109,8 @@ describe.skipIf(!hasChromium)('gate report in headless Chromium', () => {
     // In view, and not hidden under the sticky filter bar.
     const place = await row.evaluate((el) => {
       const r = el.getBoundingClientRect();
-      return { top: r.top, bottom: r.bottom, below: document.getElementById('filters')!.getBoundingClientRect().bottom, height: window.innerHeight };
+      const doc = el.ownerDocument;
+      return { top: r.top, bottom: r.bottom, below: doc.getElementById('filters')!.getBoundingClientRect().bottom, height: doc.documentElement.clientHeight };
     });
     expect(place.top).toBeGreaterThanOrEqual(place.below);
     expect(place.bottom).toBeLessThanOrEqual(place.height);
@@ -129,8 +130,9 @@ describe.skipIf(!hasChromium)('gate report in headless Chromium', () => {
     await expect.poll(() => row.locator('button.expand').getAttribute('aria-expanded')).toBe('true');
     expect(new URL(page.url()).hash).toBe(`#${caseAnchor(MOVED_OK)}`);
     // Navigating to another case's anchor (e.g. a second link from the PR comment) opens it too.
-    await page.evaluate((h) => { location.hash = h; }, caseAnchor(BROKEN));
+    await page.goto(`${pathToFileURL(file).href}#${caseAnchor(BROKEN)}`); // same document: a fragment change
     await expect.poll(() => page.locator(`tr#${caseAnchor(BROKEN)} button.expand`).getAttribute('aria-expanded')).toBe('true');
+    expect(await row.locator('button.expand').getAttribute('aria-expanded')).toBe('true'); // same page: still open
     expect(problems).toEqual([]);
   });
 });
