@@ -27,7 +27,7 @@ import { renderCase } from '../config/prompt.js';
 import { assignTiers } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
-import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
 import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
@@ -230,12 +230,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       const m = graderJudges.get(i);
       if (!m) return grader;
       const own = managedJudge(engineModel(m), m.params, store, cache);
-      return {
-        name: grader.name,
-        needsGolden: grader.needsGolden,
-        ...(grader.needsBaseline ? { needsBaseline: true } : {}),
-        grade: (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }),
-      };
+      return withGrade(grader, (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }));
     });
     const { runId, previous } = startOrResume(store, opts.resume, {
       suite,

@@ -363,6 +363,7 @@ async function gradeAll(
   };
   const grades: Grade[] = [];
   for (const grader of opts.graders) {
+    if (grader.appliesTo && !grader.appliesTo(c)) continue; // chosen per case in suite.yaml (when:)
     try {
       grades.push(await grader.grade(c, completion, gradeCtx));
     } catch (err) {
