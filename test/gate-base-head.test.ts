@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gate, gateJson, type GateResult } from '../src/api/gate.js';
 import { ConfigError } from '../src/core/errors.js';
 import { writeRunOutputs } from '../src/cli/run-outputs.js';
-import { caseHref, topRegressed } from '../src/report/base-vs-head.js';
+import { caseHref, routingVerdict, topRegressed } from '../src/report/base-vs-head.js';
 import { MARKDOWN_CASES_SHOWN } from '../src/report/markdown.js';
 import { openStore } from '../src/store/sqlite-store.js';
 
@@ -104,8 +104,8 @@ describe('evalroute gate: base routing-specialist.yaml vs head routing-aggressiv
     );
     const md = readFileSync(mdFile, 'utf8');
     expect(readFileSync(summaryFile, 'utf8')).toBe(`${md}\n`);
-    expect(md).toContain('**Base routing → this change** (base `routing.yaml` scored from stored results)');
-    expect(md).toContain('| verdict | ✔ PASS | ✘ FAIL |');
+    expect(md).toContain(`**Base routing → this change** (base \`${basename(base)}\` scored from stored results)`);
+    expect(md).toContain(`| verdict | ${routingVerdict(first.base).text} | ✘ FAIL |`);
     const pctOf = (x: number) => `${(x * 100).toFixed(1)}%`;
     expect(md).toContain(`| pass rate (routed) | ${pctOf(first.base.overall.passRate)} | ${pctOf(first.headOverall.passRate)} |`);
     expect(md).toContain(`140 cases moved tier: pass rate 78.6% under base → 53.6% under head (−25.0 pts)`);

@@ -163,7 +163,8 @@ export function movedCases(
     t.cases++;
     if (t.examples.length < examples) t.examples.push(h.caseId);
     transitions.set(key, t);
-    if (passed(b) && !passed(h)) regressed.push({ caseId: h.caseId, from: t.from, to: t.to, fromModel: t.fromModel, toModel: t.toModel });
+    // An errored call is no evidence either way (it is left out of every comparison).
+    if (passed(b) && !h.candidate.error && !h.candidate.pass) regressed.push({ caseId: h.caseId, from: t.from, to: t.to, fromModel: t.fromModel, toModel: t.toModel });
   }
   const n = pairs.length;
   const basePassRate = n ? pairs.filter((p) => passed(p.base)).length / n : 0;

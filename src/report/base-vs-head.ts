@@ -46,7 +46,7 @@ export function caseHref(reportUrl: string, id: string): string {
 const passed = (o: CaseResult['candidate']): boolean => o.pass && !o.error;
 
 /**
- * The cases to look at first: those the routing change broke (moved, passed under base, fail now), then
+ * The cases to look at first (failed, not errored): those the routing change broke (moved, passed under base, fail now), then
  * the head's regressions against the baseline in failing tiers, then in passing tiers; suite order within
  * each. A case appears once.
  */
@@ -57,7 +57,8 @@ export function topRegressed(results: readonly CaseResult[], tiers: readonly Tie
   results.forEach((r, order) => {
     const from = movedFrom.get(r.caseId);
     const baselinePasses = passed(r.baseline);
-    const vsBaseline = r.candidate.modelKey !== r.baseline.modelKey && baselinePasses && !passed(r.candidate);
+    // An errored call is no evidence either way: it is left out of the comparison, so not listed here.
+    const vsBaseline = r.candidate.modelKey !== r.baseline.modelKey && baselinePasses && !r.candidate.error && !r.candidate.pass;
     if (!from && !vsBaseline) return;
     const c: RegressedCase = { id: r.caseId, tier: r.tier, model: r.candidate.modelKey, baselineModel: r.baseline.modelKey, baselinePasses };
     if (from) c.movedFrom = from;

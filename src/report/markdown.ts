@@ -4,7 +4,7 @@
  * outputs, so a reviewer sees the same interval and p-value everywhere.
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
-import { caseHref, type GateComparison, type RegressedCase } from './base-vs-head.js';
+import { caseHref, routingVerdict, type GateComparison, type RegressedCase } from './base-vs-head.js';
 import { failureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
@@ -242,7 +242,6 @@ function caseRef(id: string, reportUrl: string | undefined): string {
   return `[${escapeMarkdown(id).replace(/[[\]]/g, '\\$&')}](${linkTarget(caseHref(reportUrl, id))})`;
 }
 
-const verdictOf = (r: { status: string; pass: boolean }) => (r.status === 'incomplete' ? '⚠ INCOMPLETE' : r.pass ? '✔ PASS' : '✘ FAIL');
 const savingsOf = (x: number | null) => (x === null ? 'unknown' : pct(x));
 
 /** `evalroute gate`: base vs head side by side, then which cases moved tier and what that did. */
@@ -256,7 +255,7 @@ export function gateComparisonMarkdown(gate: GateComparison, head: RunSummary, r
       ['', 'base', 'head'],
       ['l', 'r', 'r'],
       [
-        ['verdict', verdictOf(base), verdictOf(head)],
+        ['verdict', routingVerdict(base).text, routingVerdict(head).text],
         ['pass rate (routed)', pct(base.overall.passRate), pct(gate.head.passRate)],
         ['cost / 1k requests', usd(base.overall.costPer1k), usd(gate.head.costPer1k)],
         ['savings vs all-baseline', savingsOf(base.overall.savings), savingsOf(gate.head.savings)],
