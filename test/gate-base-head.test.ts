@@ -8,6 +8,7 @@ import { writeRunOutputs } from '../src/cli/run-outputs.js';
 import { caseHref, routingVerdict, topRegressed } from '../src/report/base-vs-head.js';
 import { MARKDOWN_CASES_SHOWN } from '../src/report/markdown.js';
 import { openStore } from '../src/store/sqlite-store.js';
+import { ensureCliBuilt, runCli } from './support/cli.js';
 
 const suiteDir = resolve('suites/mmlu-pro-tiers');
 const base = join(suiteDir, 'routing-specialist.yaml');
@@ -144,4 +145,22 @@ describe('evalroute gate: base routing-specialist.yaml vs head routing-aggressiv
       store.close();
     }
   });
+
+  it('the CLI writes the same Markdown and a report with the section, linked with --report-url', async () => {
+    ensureCliBuilt();
+    const reportUrl = 'https://ci.example/runs/8/report.html';
+    const r = await runCli(
+      ['gate', suiteDir, '--routing', head, '--base-routing', base, '--db', db, '--offline', '--markdown', 'gate.md', '--report', 'report.html', '--report-url', reportUrl],
+      { cwd: tmp },
+    );
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toContain('140 cases moved tier:');
+    const md = readFileSync(join(tmp, 'gate.md'), 'utf8');
+    const firstBroken = first.moved.regressed[0]!.caseId;
+    expect(md).toContain('140 cases moved tier: pass rate 78.6% under base → 53.6% under head');
+    expect(md).toContain(`| [${firstBroken}](${reportUrl}#case-${firstBroken}) | cheap | gemini-flash | moved from frontier (gpt-4o), where it passed |`);
+    const html = readFileSync(join(tmp, 'report.html'), 'utf8');
+    expect(html).toContain('id="base-vs-head"');
+    expect(html).toContain(`href="#case-${firstBroken}" data-case="${firstBroken}"`);
+  }, 180_000);
 });
