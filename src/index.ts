@@ -18,7 +18,7 @@ export {
   type CurveReport,
   type CurveSeries,
 } from './api/simulate.js';
-export { gate, type GateOptions, type GateResult, type GateJson, type MovedCases, type TierTransition } from './api/gate.js';
+export { gate, type GateOptions, type GateResult, type GateJson, type MovedCase, type MovedCases, type TierTransition } from './api/gate.js';
 export { suggest, type SuggestOptions, type SuggestResult, type ClassChoice, type CandidateVerdict } from './api/suggest.js';
 export type { GateVerdict } from './gate/decide.js';
 export type { CacheMode, ProgressEvent } from './engine/run-cases.js';

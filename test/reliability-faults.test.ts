@@ -104,8 +104,8 @@ describe('fault injection: 429 + 500 + dropped connections + timeouts', () => {
     const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, ...fast });
     expect(result.exitCode).toBe(3);
     expect(result.summary.errors).toEqual([
-      { kind: 'server', model: 'big', count: 1, example: expect.stringContaining('HTTP 500') as string },
-      { kind: 'server', model: 'small', count: 1, example: expect.stringContaining('HTTP 500') as string },
+      { kind: 'server', model: 'big', count: 1, example: expect.stringContaining('HTTP 500') as string, status: 500, url: `${server.openaiBaseURL}/chat/completions` },
+      { kind: 'server', model: 'small', count: 1, example: expect.stringContaining('HTTP 500') as string, status: 500, url: `${server.anthropicBaseURL}/v1/messages` },
     ]);
     const db = new Database(result.dbFile, { readonly: true });
     const rows = db.prepare('select model_key, attempts, error_kind, error_status from responses order by model_key').all();

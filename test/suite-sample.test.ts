@@ -7,6 +7,7 @@ import { luhnValid, maskPii, parseRedactionList } from '../src/audit/pii.js';
 import { StratifiedSampler, allocate, dedupeKey } from '../src/audit/sample.js';
 import { buildSuite, writeSuite } from '../src/audit/suite-build.js';
 import { loadSuite } from '../src/config/load.js';
+import { graderNeedsGolden, graderTypes } from '../src/graders/registry.js';
 import { UsageError } from '../src/core/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'evalroute-sample-'));
@@ -169,7 +170,7 @@ describe('suite building', () => {
     const b = built();
     const { goldensFile } = writeSuite(out, b, 'prod', false);
     expect(goldensFile).toBe(join(tmp, 'goldens', 'prod.jsonl'));
-    const suite = loadSuite(out, { graderTypes: ['judge'], graderNeedsGolden: () => true });
+    const suite = loadSuite(out, { graderTypes: graderTypes(), graderNeedsGolden });
     expect(suite.cases).toHaveLength(3);
     expect([...suite.goldens.values()].every((g) => g.status === 'unreviewed')).toBe(true);
     expect(readFileSync(join(out, 'suite.yaml'), 'utf8')).toMatch(/goldens: \.\.\/\.\.\/goldens\/prod\.jsonl/);

@@ -32,10 +32,21 @@ export interface TierTransition {
   examples: string[];
 }
 
+/** One moved case that passed under the base routing and fails under the head. */
+export interface MovedCase {
+  caseId: string;
+  from: string;
+  to: string;
+  fromModel: string;
+  toModel: string;
+}
+
 export interface MovedCases {
   /** Cases whose tier differs between base and head (and that both sides could score). */
   cases: number;
   transitions: TierTransition[];
+  /** The moved cases this change broke: passed as base routes them, fail as head routes them (suite order). */
+  regressed: MovedCase[];
   /** Pass rate of the moved cases as base routes them, and as head routes them. */
   basePassRate: number;
   headPassRate: number;
@@ -131,9 +142,11 @@ export function movedCases(
   baseAssignment: Record<string, string>,
   examples = 5,
 ): MovedCases {
+  const passed = (r: CaseResult) => r.candidate.pass && !r.candidate.error;
   const base = new Map(baseResults.map((r) => [r.caseId, r]));
   const transitions = new Map<string, TierTransition>();
   const pairs: { base: CaseResult; head: CaseResult }[] = [];
+  const regressed: MovedCase[] = [];
   let unscored = 0;
   for (const h of headResults) {
     const b = base.get(h.caseId);
@@ -150,8 +163,9 @@ export function movedCases(
     t.cases++;
     if (t.examples.length < examples) t.examples.push(h.caseId);
     transitions.set(key, t);
+    // An errored call is no evidence either way (it is left out of every comparison).
+    if (passed(b) && !h.candidate.error && !h.candidate.pass) regressed.push({ caseId: h.caseId, from: t.from, to: t.to, fromModel: t.fromModel, toModel: t.toModel });
   }
-  const passed = (r: CaseResult) => r.candidate.pass && !r.candidate.error;
   const n = pairs.length;
   const basePassRate = n ? pairs.filter((p) => passed(p.base)).length / n : 0;
   const headPassRate = n ? pairs.filter((p) => passed(p.head)).length / n : 0;
@@ -160,6 +174,7 @@ export function movedCases(
   return {
     cases: n,
     transitions: [...transitions.values()].sort((a, b) => b.cases - a.cases || a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    regressed,
     basePassRate,
     headPassRate,
     delta: headPassRate - basePassRate,

@@ -15,8 +15,9 @@ import { ProjectRoots } from '../config/files.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
+import { caseMatches } from '../core/case-condition.js';
 import { UsageError } from '../core/errors.js';
-import type { Case, CallOutcome, ChatMessage, Completion, Golden, GraderSpec, Provider, RunRecord, StoredCase } from '../core/types.js';
+import type { Case, CallOutcome, CaseCondition, ChatMessage, Completion, Golden, GraderSpec, Provider, RunRecord, StoredCase } from '../core/types.js';
 import { findConfigFile, loadConfig, loadSuite } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { createProvider } from '../providers/registry.js';
@@ -197,14 +198,15 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
     }
     return p;
   };
-  const graders: Array<{ grader: JudgeGrader; judgeKey: string }> = [];
+  const graders: Array<{ grader: JudgeGrader; judgeKey: string; when?: CaseCondition }> = [];
   for (const { spec, i } of specs) {
     const judgeKey = typeof spec.model === 'string' ? spec.model : config.judge?.model;
     if (judgeKey === undefined) throw new UsageError(`no judge model configured for ${suite.file} (graders.${i})\n  → add judge: { model: <key> } to ${config.file}`);
     const m = config.models.get(judgeKey);
     if (!m) throw new UsageError(`judge model "${judgeKey}" (graders.${i} of ${suite.file}) is not defined in ${config.file}\n  → known models: ${[...config.models.keys()].join(', ')}`);
-    const grader = await buildJudgeGrader(spec as GraderSpec, { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` } }, { params: m.params, ...(m.price ? { price: m.price } : {}) });
-    graders.push({ grader, judgeKey });
+    const { when, ...options } = spec;
+    const grader = await buildJudgeGrader(options as GraderSpec, { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` } }, { params: m.params, ...(m.price ? { price: m.price } : {}) });
+    graders.push({ grader, judgeKey, ...(when ? { when } : {}) });
     judgeFor(judgeKey);
   }
 
@@ -215,7 +217,7 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
   const signal = opts.signal ?? new AbortController().signal;
 
   // Gather every (grader, case) job first, so progress has a total.
-  const plans = graders.map(({ grader, judgeKey }) => {
+  const plans = graders.map(({ grader, judgeKey, when }) => {
     const labelKind: 'pass' | 'preference' = grader.mode === 'pairwise' ? 'preference' : 'pass';
     const items: Item[] = [];
     const skipped: JudgeCheckGrader['skipped'] = [];
@@ -229,6 +231,7 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
         skipped.push({ caseId: golden.id, reason: 'not-in-run' });
         continue;
       }
+      if (when && !caseMatches(when, c)) continue; // this judge does not grade that case in a run either
       const input = stored.input ?? renderCase(suite, c);
       if (labelKind === 'pass') {
         const out = output(c.id, opts.model ?? run.baseline);

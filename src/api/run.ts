@@ -27,7 +27,7 @@ import { renderCase } from '../config/prompt.js';
 import { assignTiers } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
-import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
 import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
@@ -236,12 +236,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       const m = graderJudges.get(i);
       if (!m) return grader;
       const own = managedJudge(engineModel(m), m.params, store, cache);
-      return {
-        name: grader.name,
-        needsGolden: grader.needsGolden,
-        ...(grader.needsBaseline ? { needsBaseline: true } : {}),
-        grade: (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }),
-      };
+      return withGrade(grader, (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }));
     });
     const { runId, previous } = startOrResume(store, opts.resume, {
       suite,
@@ -391,7 +386,10 @@ export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
     const k = `${error.kind}\u0000${o.modelKey}`;
     const g = groups.get(k);
     if (g) g.count++;
-    else groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}) });
+    else {
+      const { status, url } = o.error ?? {};
+      groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}), ...(status !== undefined ? { status } : {}), ...(url ? { url } : {}) });
+    }
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
 }

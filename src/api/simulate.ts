@@ -38,7 +38,7 @@ import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/lo
 import { renderCase } from '../config/prompt.js';
 import { assignTiers } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
-import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 import { decideAll, type GateVerdict } from '../gate/decide.js';
 import { gateOutcome } from '../gate/outcome.js';
@@ -259,15 +259,10 @@ export class Scorer {
   }
 
   #storedJudge(inner: Grader): Grader {
-    return {
-      name: inner.name,
-      needsGolden: inner.needsGolden,
-      ...(inner.needsBaseline ? { needsBaseline: true } : {}),
-      grade: (c: Case, output: Completion, _ctx: GradeContext): Promise<Grade> => {
-        const stored = this.#storedJudgeGrades().get(`${c.id}\u0000${output.text}`)?.find((g) => g.grader === inner.name);
-        return Promise.resolve(stored ?? { grader: inner.name, score: 0, pass: false, error: MISSING_JUDGE });
-      },
-    };
+    return withGrade(inner, (c: Case, output: Completion, _ctx: GradeContext): Promise<Grade> => {
+      const stored = this.#storedJudgeGrades().get(`${c.id}\u0000${output.text}`)?.find((g) => g.grader === inner.name);
+      return Promise.resolve(stored ?? { grader: inner.name, score: 0, pass: false, error: MISSING_JUDGE });
+    });
   }
 
   /** caseId + output text → the grades of the newest stored call with that output, for judge replay. */

@@ -33,6 +33,19 @@ export interface BuiltSuite {
   goldens: GoldenLine[];
   /** Cases whose logged model was not the frontier model, so they have no draft golden. */
   withoutGolden: string[];
+  /** Extra files of the suite folder (JSON Schemas inferred for structured tasks), by file name. */
+  files: Record<string, string>;
+  /** Which grader each group of cases got, for the command's summary. */
+  graderChoice: GraderChoice[];
+}
+
+/** How the sampled cases of one task (or use case) are graded, decided from their draft goldens. */
+export interface GraderChoice {
+  /** `task` when every sampled case has one, else the `metadata.useCase` value. */
+  key: string;
+  by: 'task' | 'useCase';
+  kind: 'exact' | 'schema' | 'judge';
+  cases: number;
 }
 
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'case';
@@ -95,16 +108,91 @@ export function buildSuite(sample: SampleResult, opts: BuildSuiteOptions): Built
     `# ${cases.length} cases, seed ${opts.seed}, stratified by ${opts.stratify.join(', ')}, PII masked: ${opts.redact.join(', ') || 'none'}.`,
     `# The goldens start as the logged outputs, marked "unreviewed": review them with`,
     `#   evalroute golden review suites/${opts.name}   and approve with   evalroute golden approve …`,
-    `# The reference-mode judge compares each output with the approved golden; set judge: in the config.`,
+    `# A reference-mode judge compares free-text outputs with the approved golden; set judge: in the config.`,
   ].join('\n');
+  const { graders, files, choice } = chooseGraders(cases, goldens);
   const doc = {
     name: opts.name,
     description: `${cases.length} production requests sampled from ${sample.population.toLocaleString('en-US')} logged requests (seed ${opts.seed}, strata: ${opts.stratify.join(', ')}).`,
     cases: 'cases.jsonl',
     goldens: `../../goldens/${opts.name}.jsonl`,
-    graders: [{ type: 'judge', mode: 'reference' }],
+    graders,
   };
-  return { suiteYaml: `${header}\n${stringify(doc, { lineWidth: 0 })}`, cases, goldens, withoutGolden };
+  const graderNote = [
+    `# Graders are chosen per ${choice[0]?.by === 'useCase' ? 'use case (metadata.useCase)' : 'task'} from the logged outputs: short labels → exact,`,
+    `# JSON objects → schema (an inferred schema-*.json, fields compared with the golden), other text → judge.`,
+  ].join('\n');
+  return { suiteYaml: `${header}\n${graderNote}\n${stringify(doc, { lineWidth: 0 })}`, cases, goldens, withoutGolden, files, graderChoice: choice };
+}
+
+/** A label: one short line of a few words, e.g. an intent name or "positive". */
+const isLabel = (v: unknown): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= 40 && !v.includes('\n') && v.trim().split(/\s+/).length <= 4;
+const isJsonObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Graders that work on the sampled suite as written: the cases are grouped by task (by use case when
+ * some case has no task), and each group is graded by what its draft goldens look like. Labels drawn
+ * from a small set → exact; JSON objects → schema with field comparison (a permissive JSON Schema is
+ * inferred from the goldens); anything else → a reference judge. With one kind for every group no
+ * `when:` is needed.
+ */
+export function chooseGraders(cases: readonly CaseLine[], goldens: readonly GoldenLine[]): { graders: Record<string, unknown>[]; files: Record<string, string>; choice: GraderChoice[] } {
+  const by: GraderChoice['by'] = cases.every((c) => c.task !== undefined) ? 'task' : 'useCase';
+  const keyOf = (c: CaseLine) => (by === 'task' ? c.task! : String(c.metadata?.useCase ?? 'unknown'));
+  const expected = new Map(goldens.map((g) => [g.id, g.expected]));
+  const groups = new Map<string, unknown[]>();
+  const sizes = new Map<string, number>();
+  for (const c of cases) {
+    const key = keyOf(c);
+    sizes.set(key, (sizes.get(key) ?? 0) + 1);
+    const list = groups.get(key) ?? [];
+    if (expected.has(c.id)) list.push(expected.get(c.id));
+    groups.set(key, list);
+  }
+  const choice: GraderChoice[] = [...groups].map(([key, values]) => {
+    const distinct = new Set(values.map((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v))).size;
+    const kind: GraderChoice['kind'] =
+      values.length > 0 && values.every(isJsonObject) ? 'schema' : values.length > 0 && values.every(isLabel) && (values.length < 4 || distinct <= values.length / 2) ? 'exact' : 'judge';
+    return { key, by, kind, cases: sizes.get(key)! };
+  });
+  choice.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+
+  const single = new Set(choice.map((c) => c.kind)).size === 1;
+  const when = (keys: string[]) => (single ? {} : { when: by === 'task' ? { task: keys } : { metadata: { useCase: keys } } });
+  const keysOf = (kind: GraderChoice['kind']) => choice.filter((c) => c.kind === kind).map((c) => c.key);
+  const graders: Record<string, unknown>[] = [];
+  const files: Record<string, string> = {};
+  if (keysOf('exact').length) graders.push({ type: 'exact', name: 'exact', normalize: ['trim', 'case', 'whitespace', 'punctuation'], ...when(keysOf('exact')) });
+  for (const key of keysOf('schema')) {
+    const file = `schema-${slug(key)}.json`;
+    files[file] = `${JSON.stringify(inferSchema(groups.get(key)!.filter(isJsonObject)), null, 2)}\n`;
+    graders.push({ type: 'schema', name: `schema-${slug(key)}`, schema: file, fields: { compare: true }, ...when([key]) });
+  }
+  if (keysOf('judge').length) graders.push({ type: 'judge', name: 'judge', mode: 'reference', ...when(keysOf('judge')) });
+  return { graders, files, choice };
+}
+
+/**
+ * A permissive JSON Schema for sampled JSON answers: an object with the keys every golden has as
+ * required, each typed by the JSON types seen; other keys allowed. A starting point to tighten.
+ */
+function inferSchema(values: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
+  const keys = [...new Set(values.flatMap((v) => Object.keys(v)))].sort();
+  const properties: Record<string, unknown> = {};
+  for (const k of keys) {
+    const types = [...new Set(values.filter((v) => k in v).map((v) => typeOf(v[k])))].sort();
+    // An integer seen beside a fraction is a number.
+    const merged = types.includes('number') ? types.filter((t) => t !== 'integer') : types;
+    properties[k] = { type: merged.length === 1 ? merged[0] : merged };
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    description: 'Inferred by evalroute suite sample from the sampled outputs; tighten it to what the application needs.',
+    type: 'object',
+    required: keys.filter((k) => values.every((v) => k in v)),
+    properties,
+  };
 }
 
 export const toJsonl = (rows: readonly object[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
@@ -133,6 +221,7 @@ export function writeSuite(outDir: string, built: BuiltSuite, name: string, forc
   mkdirSync(dirname(goldensFile), { recursive: true });
   writeAtomic(resolve(suiteDir, 'suite.yaml'), built.suiteYaml);
   writeAtomic(resolve(suiteDir, 'cases.jsonl'), toJsonl(built.cases));
+  for (const [name, content] of Object.entries(built.files)) writeAtomic(resolve(suiteDir, name), content);
   writeAtomic(goldensFile, toJsonl(built.goldens));
   return { suiteDir, goldensFile };
 }

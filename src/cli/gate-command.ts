@@ -45,6 +45,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     dbFile: result.head.dbFile,
     runId: result.head.runId,
     json: gateJson(result),
+    comparison: { base: result.base, head: result.headOverall, moved: result.moved },
     env: process.env,
     log,
   });

@@ -60,7 +60,7 @@ export async function reportCommand(runId: string, opts: { output?: string; base
   const file = resolve(opts.db);
   if (!existsSync(file)) throw new UsageError(`no results database at ${file}`);
   const out = opts.output ?? `reports/${runId}.html`;
-  writeRunReport(file, runId, out, opts.baseRun);
+  writeRunReport(file, runId, out, opts.baseRun ? { baseRunId: opts.baseRun } : {});
   process.stdout.write(`${out}\n`);
   return 0;
 }

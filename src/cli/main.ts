@@ -295,6 +295,7 @@ export interface RunFlags {
   db?: string;
   json?: string;
   report?: string;
+  reportUrl?: string;
   concurrency?: number;
   cache: boolean;
   offline?: boolean;
@@ -310,7 +311,7 @@ export interface RunFlags {
 
 export type CollectFlags = Pick<
   RunFlags,
-  'config' | 'db' | 'json' | 'report' | 'markdown' | 'junit' | 'monthlyRequests' | 'allowUnreviewed' | 'repeat' | 'repeatPolicy' | 'shard' | 'maxErrorRate' | 'maxCost' | 'quiet' | 'verbose' | 'pollInterval'
+  'config' | 'db' | 'json' | 'report' | 'reportUrl' | 'markdown' | 'junit' | 'monthlyRequests' | 'allowUnreviewed' | 'repeat' | 'repeatPolicy' | 'shard' | 'maxErrorRate' | 'maxCost' | 'quiet' | 'verbose' | 'pollInterval'
 >;
 
 const batchCommand = program.command('batch').description('provider Batch API runs (run --batch)');
@@ -337,6 +338,7 @@ for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
   cmd
     .option('--report <file>', 'write the HTML diff report to this file')
     .option('--markdown <file>', 'write the Markdown summary (PR comment); also appended to $GITHUB_STEP_SUMMARY when set')
+    .option('--report-url <url>', 'where CI publishes the HTML report: the Markdown links it, and each regressed or moved case to its row (#case-<id>)')
     .option('--junit <file>', 'write JUnit XML: one testsuite per tier, one testcase per routed case')
     .addOption(new Option('--monthly-requests <n>', 'traffic the routing serves per month: projects monthly cost and checks budgets').argParser(positiveInt))
     .option('--allow-unreviewed', 'gate on goldens still marked unreviewed')

@@ -1,11 +1,16 @@
 import { UsageError } from '../core/errors.js';
+import type { GateComparison } from '../report/base-vs-head.js';
 import { buildReportData } from '../report/report-data.js';
 import { renderHtmlReport } from '../report/html.js';
 import { openStore } from '../store/sqlite-store.js';
 import { writeOutputFile } from './output.js';
 
-/** Reads a stored run (and optionally a base run) and writes its HTML report. */
-export function writeRunReport(dbFile: string, runId: string, outFile: string, baseRunId?: string): void {
+/**
+ * Reads a stored run and writes its HTML report; `baseRunId` adds a run-vs-run section, `comparison`
+ * (from `evalroute gate`) the base-routing-vs-head section.
+ */
+export function writeRunReport(dbFile: string, runId: string, outFile: string, opts: { baseRunId?: string; comparison?: GateComparison } = {}): void {
+  const { baseRunId } = opts;
   const store = openStore(dbFile, { readonly: true });
   try {
     const run = store.getRun(runId);
@@ -24,6 +29,7 @@ export function writeRunReport(dbFile: string, runId: string, outFile: string, b
       calls: store.getCalls(run.id),
       summary: run.summary,
       ...(baseRun ? { baseRun } : {}),
+      ...(opts.comparison ? { comparison: opts.comparison } : {}),
     });
     writeOutputFile(outFile, renderHtmlReport(data), '--report');
   } finally {

@@ -3,6 +3,7 @@
  * report — shared by `run` and `gate` so both commands offer the same outputs with the same meaning.
  */
 import type { CaseResult, Golden, RunSummary } from '../core/types.js';
+import { topRegressed, type GateComparison } from '../report/base-vs-head.js';
 import { formatJunit } from '../report/junit.js';
 import { formatMarkdown } from '../report/markdown.js';
 import { appendOutputFile, checkWritable, writeOutputFile } from './output.js';
@@ -12,6 +13,8 @@ export interface OutputFlags {
   markdown?: string;
   junit?: string;
   report?: string;
+  /** Where CI publishes the HTML report: the Markdown links it and each listed case (#case-<id>). */
+  reportUrl?: string;
 }
 
 export interface RunOutputs {
@@ -22,6 +25,8 @@ export interface RunOutputs {
   runId: string;
   /** The JSON document when it is more than the summary (gate adds base and moved). */
   json?: unknown;
+  /** `evalroute gate`: base vs head and the moved cases, for the Markdown and the HTML report. */
+  comparison?: GateComparison;
   env: Record<string, string | undefined>;
   log: (line: string) => void;
 }
@@ -40,14 +45,18 @@ export async function writeRunOutputs(flags: OutputFlags, out: RunOutputs): Prom
   if (flags.junit) writeOutputFile(flags.junit, formatJunit(out.summary, out.results, out.goldens ? { goldens: out.goldens } : {}), '--junit');
   const stepSummary = out.env.GITHUB_STEP_SUMMARY;
   if (flags.markdown || stepSummary) {
-    const markdown = formatMarkdown(out.summary);
+    const markdown = formatMarkdown(out.summary, {
+      ...(flags.reportUrl ? { reportUrl: flags.reportUrl } : {}),
+      ...(out.comparison ? { gate: out.comparison } : {}),
+      regressed: topRegressed(out.results, out.summary.tiers, out.comparison?.moved),
+    });
     if (flags.markdown) writeOutputFile(flags.markdown, markdown, '--markdown');
     // GitHub Actions renders this file on the run's summary page; appending keeps earlier steps' output.
     if (stepSummary) appendOutputFile(stepSummary, `${markdown}\n`, 'GITHUB_STEP_SUMMARY');
   }
   if (flags.report) {
     const { writeRunReport } = await import('./report-writer.js');
-    writeRunReport(out.dbFile, out.runId, flags.report);
+    writeRunReport(out.dbFile, out.runId, flags.report, out.comparison ? { comparison: out.comparison } : {});
     out.log(`HTML report: ${flags.report}`);
   }
 }

@@ -64,6 +64,7 @@ export async function suiteSampleCommand(logs: string[], flags: SuiteSampleFlags
       `${built.cases.length} cases from ${sample.population.toLocaleString('en-US')} requests (seed ${flags.seed}); ${sample.duplicatesSeen.toLocaleString('en-US')} near-duplicate candidates skipped`,
       `PII masked: ${redact.join(', ') || 'none'} — still read the cases before committing them`,
       `wrote ${out(resolve(suiteDir, 'suite.yaml'))}, ${out(resolve(suiteDir, 'cases.jsonl'))} and ${built.goldens.length} draft goldens (unreviewed) in ${out(goldensFile)}`,
+      `graders by ${built.graderChoice[0]?.by === 'useCase' ? 'use case' : 'task'}: ${built.graderChoice.map((c) => `${c.key} (${c.cases}) → ${c.kind}`).join(', ')}`,
       ...(built.withoutGolden.length
         ? [`${built.withoutGolden.length} cases were answered by another model than ${frontier} and have no draft golden; record them, check their outputs, and approve with: evalroute golden approve ${out(suiteDir)} --run <id> --model <frontier key> --cases ${built.withoutGolden.slice(0, 3).join(',')}${built.withoutGolden.length > 3 ? ',…' : ''}`]
         : []),

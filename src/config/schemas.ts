@@ -207,6 +207,10 @@ export const graderSpecSchema = z
   .looseObject({
     type: z.string().min(1).describe('Registered grader type: exact, schema, judge, …'),
     name: z.string().min(1).optional().describe('Name in reports (default: the type)'),
+    when: conditionSchema
+      .pick({ task: true, tags: true, metadata: true })
+      .optional()
+      .describe('Grade only the cases that match (task, tags, metadata; all given must hold); default: every case'),
   })
   .describe('A grader; the other keys are its options');
 

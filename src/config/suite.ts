@@ -1,8 +1,9 @@
 /** Loading a suite folder: suite.yaml, its cases and goldens, cross-checked against each other. */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { caseMatches } from '../core/case-condition.js';
 import { ConfigError } from '../core/errors.js';
-import type { Case, Golden, GraderSpec, Suite } from '../core/types.js';
+import type { Case, CaseCondition, Golden, GraderSpec, Suite } from '../core/types.js';
 import { AttachmentLoader } from './attachments.js';
 import type { ProjectRoots } from './files.js';
 import { checkTemplate } from './prompt.js';
@@ -37,11 +38,20 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
   const { data, at } = src;
   const name = data.name ?? basename(suiteDir);
 
-  const graders = data.graders as GraderSpec[];
-  graders.forEach((g, i) => {
+  const graders = (data.graders as GraderSpec[]).map((g, i) => {
     if (!opts.graderTypes.includes(g.type)) {
       throw new ConfigError(at(['graders', i, 'type']), `unknown grader type "${g.type}"`, `known grader types: ${opts.graderTypes.join(', ')}`);
     }
+    if (g.when === undefined) return g;
+    const when = g.when as { task?: string | string[]; tags?: string | string[]; metadata?: Record<string, unknown> };
+    if (Object.keys(when).length === 0) {
+      throw new ConfigError(at(['graders', i, 'when']), 'empty when: matches every case', 'add task:, tags: or metadata:, or drop when: to grade every case');
+    }
+    const c: CaseCondition = {};
+    if (when.task !== undefined) c.task = typeof when.task === 'string' ? [when.task] : when.task;
+    if (when.tags !== undefined) c.tags = typeof when.tags === 'string' ? [when.tags] : when.tags;
+    if (when.metadata !== undefined) c.metadata = when.metadata;
+    return { ...g, when: c };
   });
   const prompt = { ...(data.prompt?.system !== undefined ? { system: data.prompt.system } : {}), ...(data.prompt?.user !== undefined ? { user: data.prompt.user } : {}) };
   for (const part of ['system', 'user'] as const) {
@@ -58,6 +68,8 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
 
   const goldensFile = data.goldens !== undefined ? resolve(suiteDir, data.goldens) : resolve(suiteDir, '../../goldens', `${name}.jsonl`);
   if (data.goldens !== undefined || existsSync(goldensFile)) roots?.check(goldensFile, 'goldens file', at(['goldens']));
+  checkEveryCaseGraded(cases, graders, file);
+  const appliesTo = (g: GraderSpec, c: Case) => g.when === undefined || caseMatches(g.when, c);
   const needing = graders.filter((g) => opts.graderNeedsGolden(g));
   let goldens = new Map<string, Golden>();
   let goldensRead = false;
@@ -67,13 +79,15 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
     goldensRead = true;
   }
   if (needing.length > 0) {
-    const missing = cases.filter((c) => !goldens.has(c.id));
+    // Only the cases a golden-needing grader grades need a golden (a judged free-text case may have none).
+    const missing = cases.filter((c) => !goldens.has(c.id) && needing.some((g) => appliesTo(g, c)));
     const first = missing[0];
     if (first) {
       const others = missing.length > 1 ? ` (and ${missing.length - 1} more case${missing.length > 2 ? 's' : ''})` : '';
+      const grader = needing.find((g) => appliesTo(g, first))!;
       throw new ConfigError(
         first.origin,
-        `case "${first.id}" has no golden in ${goldensFile}${others}, but grader "${needing[0]!.name ?? needing[0]!.type}" needs one`,
+        `case "${first.id}" has no golden in ${goldensFile}${others}, but grader "${grader.name ?? grader.type}" needs one`,
         'add a golden line {"id": …, "expected": …} for it (evalroute golden approve), or remove the case',
       );
     }
@@ -92,6 +106,21 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
     casesFile,
     ...(goldensRead ? { goldensFile } : {}),
   };
+}
+
+/** With graders chosen per case, a case no grader applies to would silently count as a pass. */
+function checkEveryCaseGraded(cases: readonly Case[], graders: readonly GraderSpec[], suiteFile: string): void {
+  if (graders.some((g) => g.when === undefined)) return;
+  const ungraded = cases.filter((c) => !graders.some((g) => caseMatches(g.when!, c)));
+  const first = ungraded[0];
+  if (!first) return;
+  const others = ungraded.length > 1 ? ` (and ${ungraded.length - 1} more)` : '';
+  const what = [first.task !== undefined ? `task "${first.task}"` : 'no task', first.tags?.length ? `tags ${first.tags.join(', ')}` : 'no tags'].join(', ');
+  throw new ConfigError(
+    first.origin,
+    `case "${first.id}" (${what}) matches no grader's when: in ${suiteFile}${others}`,
+    "add its task or a tag to some grader's when:, or add a grader without when: (it grades every case)",
+  );
 }
 
 function loadCases(file: string, suiteFile: string, hasUserTemplate: boolean, attachments: AttachmentLoader): Case[] {

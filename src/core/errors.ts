@@ -109,9 +109,11 @@ export class ProviderError extends EvalrouteError {
   readonly requestId?: string;
   /** Milliseconds the provider asked us to wait (Retry-After / retry-after-ms). */
   readonly retryAfterMs?: number;
+  /** The endpoint that was called, credentials removed: a wrong base URL shows at a glance. */
+  readonly url?: string;
   constructor(
     message: string,
-    opts: { kind: ProviderErrorKind; retryable: boolean; status?: number; requestId?: string; retryAfterMs?: number },
+    opts: { kind: ProviderErrorKind; retryable: boolean; status?: number; requestId?: string; retryAfterMs?: number; url?: string },
   ) {
     super(message);
     this.name = 'ProviderError';
@@ -120,6 +122,7 @@ export class ProviderError extends EvalrouteError {
     if (opts.status !== undefined) this.status = opts.status;
     if (opts.requestId !== undefined) this.requestId = opts.requestId;
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+    if (opts.url !== undefined) this.url = opts.url;
   }
 }
 

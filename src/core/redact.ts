@@ -49,3 +49,24 @@ export function hasKeyPrefix(value: string): boolean {
   const v = value.trim();
   return v.length >= 12 && !/\s/.test(v) && KEY_PREFIX.test(v);
 }
+
+/** Query parameters that may carry a credential (e.g. Azure's `api-key`, signed URLs' `sig`). */
+const SECRET_PARAM = /key|token|secret|sig|auth|pass/i;
+
+/**
+ * A URL fit for messages and reports: user:password@ and credential-looking query values are removed,
+ * then the text is redacted like any other. Text that is not a URL is only redacted.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return redact(url);
+  }
+  parsed.username = '';
+  parsed.password = '';
+  const query = [...parsed.searchParams].map(([name, value]) => `${name}=${SECRET_PARAM.test(name) ? '***' : encodeURIComponent(redact(value))}`);
+  parsed.search = '';
+  return `${redact(parsed.toString())}${query.length ? `?${query.join('&')}` : ''}`;
+}

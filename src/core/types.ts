@@ -210,12 +210,16 @@ export interface Grader {
   /** True when grading a tier model's output needs the baseline's output for the same case (pairwise). */
   readonly needsBaseline?: boolean;
   grade(c: Case, output: Completion, ctx: GradeContext): Promise<Grade>;
+  /** Set when suite.yaml gives the grader a `when:`: the cases it grades (others get no grade from it). */
+  readonly appliesTo?: (c: Case) => boolean;
 }
 
 /** A grader entry of suite.yaml: `type` picks the registered factory, the rest is its options. */
 export interface GraderSpec {
   type: string;
   name?: string;
+  /** Grade only the cases that match (task, tags, metadata); absent = every case. */
+  when?: CaseCondition;
   [option: string]: unknown;
 }
 
@@ -278,11 +282,17 @@ export interface TierConfig {
   gate: GateThresholds;
 }
 
-export interface RuleCondition {
+/** Conditions on a case's own fields, for routing rules and for graders chosen per case (`when:`). */
+export interface CaseCondition {
+  /** The case's task is one of these. */
   task?: string[];
+  /** The case has at least one of these tags. */
   tags?: string[];
   /** Each key must equal the value, or one of the values when a list is given. */
   metadata?: Record<string, unknown>;
+}
+
+export interface RuleCondition extends CaseCondition {
   /** Regular expression tested against the rendered input text. */
   match?: string;
   maxInputChars?: number;
@@ -351,6 +361,8 @@ export interface CallError {
   status?: number;
   /** Attempts made before giving up (1 = failed without a retry). */
   attempts?: number;
+  /** The endpoint called (credentials removed); not stored, the message names it too. */
+  url?: string;
 }
 
 /** One (case, model, repeat) call and its grades. */
@@ -538,6 +550,9 @@ export interface RunErrorGroup {
   count: number;
   /** One message of the group (redacted), to show what went wrong. */
   example?: string;
+  /** HTTP status and endpoint (credentials removed) of that example, when known. */
+  status?: number;
+  url?: string;
 }
 
 // ───────────────────────────── Store ─────────────────────────────

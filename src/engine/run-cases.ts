@@ -338,6 +338,7 @@ async function gradeAll(
   };
   const grades: Grade[] = [];
   for (const grader of opts.graders) {
+    if (grader.appliesTo && !grader.appliesTo(c)) continue; // chosen per case in suite.yaml (when:)
     try {
       grades.push(await grader.grade(c, completion, gradeCtx));
     } catch (err) {
@@ -356,6 +357,7 @@ function describeError(error: ProviderError): CallOutcome['error'] & object {
     message: redact(error.message),
     ...(error.requestId ? { requestId: error.requestId } : {}),
     ...(error.status !== undefined ? { status: error.status } : {}),
+    ...(error.url !== undefined ? { url: error.url } : {}),
     ...(typeof attempts === 'number' ? { attempts } : {}),
   };
 }

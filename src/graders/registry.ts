@@ -8,6 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { caseMatches } from '../core/case-condition.js';
 import { ConfigError, GraderError } from '../core/errors.js';
 import type { Case, Completion, Grade, GradeContext, Grader, GraderFactoryContext, GraderSpec, Suite } from '../core/types.js';
 import { createExactGrader } from './exact.js';
@@ -56,7 +57,10 @@ export async function createGraders(suite: Pick<Suite, 'dir' | 'file' | 'graders
   const seen = new Map<string, number>();
   for (const [i, spec] of suite.graders.entries()) {
     const ctx: GraderFactoryContext = { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` } };
-    const grader = await createGrader(spec, ctx);
+    // `when:` is the suite's choice of cases, not an option of the grader type: its factory never sees it.
+    const { when, ...options } = spec;
+    const built = await createGrader(options, ctx);
+    const grader = when ? withGrade(built, built.grade.bind(built), (c) => caseMatches(when, c)) : built;
     const first = seen.get(grader.name);
     if (first !== undefined) {
       throw new ConfigError(
@@ -69,6 +73,20 @@ export async function createGraders(suite: Pick<Suite, 'dir' | 'file' | 'graders
     graders.push(grader);
   }
   return graders;
+}
+
+/**
+ * A grader with the name, needs and scope of `inner` but another `grade` (a judge grader pointed at its
+ * own judge, a judge replayed from stored grades); `appliesTo` narrows the cases it grades.
+ */
+export function withGrade(inner: Grader, grade: Grader['grade'], appliesTo = inner.appliesTo): Grader {
+  return {
+    name: inner.name,
+    needsGolden: inner.needsGolden,
+    ...(inner.needsBaseline ? { needsBaseline: true } : {}),
+    ...(appliesTo ? { appliesTo } : {}),
+    grade,
+  };
 }
 
 // ───────────────────────────── custom graders ─────────────────────────────

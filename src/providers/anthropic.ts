@@ -7,7 +7,7 @@ import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
 import { httpFetch } from './http-fetch.js';
-import { anthropicContent, checkAttachmentLimits, elapsedSince, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
+import { anthropicContent, checkAttachmentLimits, elapsedSince, endpointUrl, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
 let sdkModule: Promise<typeof AnthropicSdk> | undefined;
@@ -65,7 +65,7 @@ export class AnthropicProvider implements Provider {
     try {
       res = await this.#client.messages.create(body, { signal: callSignal });
     } catch (err) {
-      throw mapSdkError(err, sdk, this.key, req.caseId, signal);
+      throw mapSdkError(err, sdk, this.key, req.caseId, signal, endpointUrl(this.model.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL, '/v1/messages'));
     }
     const latencyMs = elapsedSince(start);
     const requestId = res._request_id ?? res.id;

@@ -9,7 +9,7 @@ import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
 import { httpFetch } from './http-fetch.js';
-import { checkAttachmentLimits, elapsedSince, estimateUsage, mapSdkError, openaiContent, providerError, providerIdentity, readApiKey } from './shared.js';
+import { checkAttachmentLimits, elapsedSince, endpointUrl, estimateUsage, mapSdkError, openaiContent, providerError, providerIdentity, readApiKey } from './shared.js';
 
 
 let sdkModule: Promise<typeof OpenAISdk> | undefined;
@@ -74,7 +74,7 @@ export class OpenAIProvider implements Provider {
     try {
       res = await this.#client.chat.completions.create(body, { signal: callSignal });
     } catch (err) {
-      throw mapSdkError(err, sdk, this.key, req.caseId, signal);
+      throw mapSdkError(err, sdk, this.key, req.caseId, signal, this.#endpoint());
     }
     const latencyMs = elapsedSince(start);
     const requestId = res._request_id ?? res.id;
@@ -95,6 +95,14 @@ export class OpenAIProvider implements Provider {
       ...(requestId ? { requestId } : {}),
       ...(res.model ? { model: res.model } : {}),
     };
+  }
+
+  /** Where the SDK sends the call, for error messages. */
+  #endpoint(): string {
+    if (this.model.provider === 'azure') {
+      return endpointUrl(this.model.baseURL ?? '', `/openai/deployments/${encodeURIComponent(this.model.model)}/chat/completions`);
+    }
+    return endpointUrl(this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL, '/chat/completions');
   }
 }
 

@@ -7,7 +7,7 @@ import { tokensOf } from '../core/tokens.js';
 import { MissingKeyError, ProviderError, type ProviderErrorKind } from '../core/errors.js';
 import { escapeControl } from '../core/control-chars.js';
 import { BODY_TOO_LARGE } from './http-fetch.js';
-import { redact, registerSecret } from '../core/redact.js';
+import { redact, redactUrl, registerSecret } from '../core/redact.js';
 import { basename } from 'node:path';
 import { ATTACHMENT_LIMITS, ANTHROPIC_REQUEST_LIMIT, IMAGE_MAX_EDGE, imageTokens } from '../core/media.js';
 import type { Attachment, ChatMessage, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
@@ -129,11 +129,12 @@ export function providerError(
   modelKey: string,
   caseId: string,
   detail: string,
-  opts: { kind: ProviderErrorKind; retryable: boolean; status?: number; requestId?: string; retryAfterMs?: number },
+  opts: { kind: ProviderErrorKind; retryable: boolean; status?: number; requestId?: string; retryAfterMs?: number; url?: string },
 ): ProviderError {
   const where = [`model "${modelKey}"`, `case "${caseId}"`];
   if (opts.status !== undefined) where.push(`HTTP ${opts.status}`);
   if (opts.requestId) where.push(`request id ${opts.requestId}`);
+  if (opts.url) where.push(`POST ${opts.url}`);
   const next = NEXT_STEP[opts.kind];
   // The detail quotes the API's answer: one line, no control characters, so it cannot pose as our output.
   const message = redact(`${opts.kind.replace('_', ' ')} (${where.join(', ')}): ${escapeControl(detail, { singleLine: true })}${next ? `\n  → ${next}` : ''}`);
@@ -145,8 +146,10 @@ export function providerError(
  * reports is a consequence of it. A signal fired by a deadline (`AbortSignal.timeout`) is a timeout the
  * caller may retry; any other abort means the run is stopping.
  */
-export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string, caseId: string, signal: AbortSignal): ProviderError {
+export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string, caseId: string, signal: AbortSignal, endpoint?: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  // Connection and HTTP failures name the endpoint: a base URL missing /v1 is then obvious.
+  const at = endpoint === undefined ? {} : { url: redactUrl(endpoint) };
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {
@@ -162,8 +165,8 @@ export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string
   }
   if (err instanceof sdk.APIConnectionError) {
     // An oversized body would be as oversized again: not worth paying for a retry.
-    if (hasCauseCode(err, BODY_TOO_LARGE)) return providerError(modelKey, caseId, withCauses(err), { kind: 'malformed_response', retryable: false });
-    return providerError(modelKey, caseId, withCauses(err), { kind: 'connection', retryable: true });
+    if (hasCauseCode(err, BODY_TOO_LARGE)) return providerError(modelKey, caseId, withCauses(err), { kind: 'malformed_response', retryable: false, ...at });
+    return providerError(modelKey, caseId, withCauses(err), { kind: 'connection', retryable: true, ...at });
   }
   if (err instanceof sdk.APIError) {
     const e = err as unknown as ApiErrorShape;
@@ -176,12 +179,13 @@ export function mapSdkError(err: unknown, sdk: SdkErrorClasses, modelKey: string
         status: e.status,
         ...(e.requestID ? { requestId: e.requestID } : {}),
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        ...at,
       });
     }
   }
   // A body that is not JSON surfaces as the parser's SyntaxError; a truncating proxy is often transient.
   if (err instanceof SyntaxError) {
-    return providerError(modelKey, caseId, `response body is not valid JSON (${err.message})`, { kind: 'malformed_response', retryable: true });
+    return providerError(modelKey, caseId, `response body is not valid JSON (${err.message})`, { kind: 'malformed_response', retryable: true, ...at });
   }
   // Anything else is not a transport failure the SDK recognised; retrying would likely repeat it.
   const message = err instanceof Error ? err.message : String(err);
@@ -193,6 +197,11 @@ function hasCauseCode(err: unknown, code: string): boolean {
     if ((e as { code?: unknown }).code === code) return true;
   }
   return false;
+}
+
+/** The URL a request goes to: the SDKs append `path` to the base URL after dropping its trailing slashes. */
+export function endpointUrl(baseURL: string, path: string): string {
+  return `${baseURL.replace(/\/+$/, '')}${path}`;
 }
 
 export function elapsedSince(start: number): number {

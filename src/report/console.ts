@@ -1,4 +1,5 @@
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
+import { failureCause, formatFailureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, table, usd, usdLarge } from './format.js';
 import { gateHeadline, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
@@ -13,6 +14,10 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   const out: string[] = [];
   out.push(`Run ${summary.runId} · suite ${summary.suite} · ${summary.status}`);
   out.push('');
+  // When most calls failed the cause comes first; when nothing can be compared, a verdict table would only mislead.
+  const failure = failureCause(summary);
+  if (failure) out.push(paint(style.color, 31, formatFailureCause(failure)), '');
+  if (failure?.noVerdict) return [...out, table(['model', 'calls', 'errors', 'input tok', 'output tok', 'cost'], modelUsageRows(summary.models)), '', gateVerdict(summary, style)].join('\n');
   out.push(
     table(
       ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', '95% CI', 'p', 'errors', 'verdict'],

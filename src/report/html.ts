@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
+import { caseAnchor, routingVerdict, type GateComparison } from './base-vs-head.js';
 import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, ReportTier } from './report-data.js';
 import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
@@ -14,13 +15,14 @@ import { tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './
 type Hbs = typeof HandlebarsNs;
 
 const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
-const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'styles', 'script'] as const;
+const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'styles', 'script'] as const;
 const PARTIAL_FILES: Record<(typeof PARTIALS)[number], string> = {
   summary: 'summary.hbs',
   'tier-cards': 'tier-cards.hbs',
   charts: 'charts.hbs',
   cases: 'cases.hbs',
   'run-vs-run': 'run-vs-run.hbs',
+  'base-vs-head': 'base-vs-head.hbs',
   styles: 'styles.css',
   script: 'script.js.hbs',
 };
@@ -148,6 +150,7 @@ function viewModel(data: ReportData) {
       baseGitCommitShort: short(data.runVsRun.baseGitCommit, 10),
       sameRouting: data.runVsRun.baseRoutingHash === meta.routingHash,
     },
+    baseVsHead: data.baseVsHead && baseVsHeadView(data.baseVsHead, data.meta),
     payload: clientPayload(data),
   };
 }
@@ -166,6 +169,42 @@ const LABEL_VIEW: Record<VerdictLabel, { cls: string; icon: string }> = {
   BASELINE: { cls: 'pass', icon: '·' },
   'NOT DECIDED': { cls: 'warn', icon: '…' },
 };
+
+/** The gate's base-routing-vs-head section: figures side by side, transitions, and the cases the change broke. */
+function baseVsHeadView(c: GateComparison, meta: ReportData['meta']) {
+  const link = (id: string) => ({ id, anchor: caseAnchor(id) });
+  const savings = (x: number | null) => (x === null ? 'unknown' : pct(x));
+  const { moved } = c;
+  const head = routingVerdict({ status: meta.status, pass: meta.pass, ...(meta.gate.tone !== 'incomplete' ? { outcome: meta.gate.tone } : {}) });
+  const base = routingVerdict(c.base);
+  return {
+    baseFile: c.base.routingFile.split(/[\\/]/).pop() ?? c.base.routingFile,
+    headFile: meta.routingFile.split(/[\\/]/).pop() ?? meta.routingFile,
+    rows: [
+      { label: 'Verdict', base: base.text, head: head.text, baseCls: base.tone, headCls: head.tone },
+      { label: 'Pass rate (routed)', base: pct(c.base.overall.passRate), head: pct(c.head.passRate) },
+      { label: 'Cost / 1k requests', base: usd(c.base.overall.costPer1k), head: usd(c.head.costPer1k) },
+      { label: 'Savings vs all-baseline', base: savings(c.base.overall.savings), head: savings(c.head.savings) },
+    ],
+    moved: {
+      cases: moved.cases,
+      casesText: int(moved.cases),
+      basePassRateText: pct(moved.basePassRate),
+      headPassRateText: pct(moved.headPassRate),
+      deltaText: pts(moved.delta),
+      deltaCls: sign(moved.delta),
+      baseCostText: usd(moved.baseCostPer1k),
+      headCostText: usd(moved.headCostPer1k),
+      savingsText: moved.savings === null ? undefined : pct(moved.savings),
+      transitions: moved.transitions.map((t) => ({ ...t, casesText: int(t.cases), examples: t.examples.map(link) })),
+      regressed: moved.regressed.slice(0, RVR_LIST_MAX).map((m) => ({ ...m, ...link(m.caseId) })),
+      regressedCount: moved.regressed.length,
+      regressedMore: Math.max(0, moved.regressed.length - RVR_LIST_MAX),
+      unscored: moved.unscored,
+    },
+    baseMissing: c.base.missing.length,
+  };
+}
 
 function tierView(t: ReportTier) {
   const label = verdictLabel(t);

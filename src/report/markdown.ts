@@ -5,6 +5,8 @@
  */
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
 import { escapeMarkdown } from './escape.js';
+import { caseHref, routingVerdict, type GateComparison, type RegressedCase } from './base-vs-head.js';
+import { failureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
 import { gateHeadline as gateLine, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
@@ -17,6 +19,10 @@ export interface MarkdownOptions {
   reportUrl?: string;
   /** The run of the base routing (target branch), for a base → head comparison. */
   baseSummary?: RunSummary;
+  /** `evalroute gate`: the base routing scored from the store, and the cases that moved tier. */
+  gate?: GateComparison;
+  /** Cases to open first (see topRegressed), linked into the report when `reportUrl` is set. */
+  regressed?: readonly RegressedCase[];
 }
 
 // ─────────── shared display strings (console, Markdown, JUnit must print the same) ───────────
@@ -62,9 +68,10 @@ function linkTarget(url: string): string {
   return url.replace(/[()\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
-function mdTable(header: string[], align: ('l' | 'r')[], rows: string[][]): string {
+/** Cells are escaped unless `escaped` says they already are (cells holding links). */
+function mdTable(header: string[], align: ('l' | 'r')[], rows: string[][], escaped = false): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(align.map((a) => (a === 'r' ? '--:' : ':--'))), ...rows.map((r) => line(r.map(escapeMarkdown)))].join('\n');
+  return [line(header), line(align.map((a) => (a === 'r' ? '--:' : ':--'))), ...rows.map((r) => line(escaped ? r : r.map(escapeMarkdown)))].join('\n');
 }
 
 export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}): string {
@@ -72,6 +79,8 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   const gate = gateLine(summary);
   out.push(`## ${TONE_ICON[gate.tone]} evalroute: ${escapeMarkdown(gate.text)}`);
   out.push('');
+  const failure = failureLines(summary);
+  if (failure.length) out.push(...failure, '');
   const cases = summary.tiers.reduce((n, t) => n + t.cases, 0);
   const baseline = summary.tiers[0]?.baselineModel;
   const meta = [
@@ -97,6 +106,8 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   const budgets = budgetLines(summary.budgets ?? []);
   if (budgets.length) out.push('', '**Budgets**', '', ...budgets);
   if (opts.baseSummary) out.push('', baseComparison(opts.baseSummary, summary));
+  if (opts.gate) out.push('', gateComparisonMarkdown(opts.gate, summary, opts.reportUrl));
+  if (opts.regressed?.length) out.push('', regressedMarkdown(opts.regressed, opts.reportUrl));
 
   out.push('', '<details><summary>Model usage</summary>', '');
   out.push(
@@ -108,6 +119,22 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   );
   out.push('', '</details>', '');
   return out.join('\n');
+}
+
+/** When most calls failed, the cause, the URL tried and the likely fix come before any table. */
+function failureLines(summary: RunSummary): string[] {
+  const cause = failureCause(summary);
+  if (!cause) return [];
+  return [
+    `> [!CAUTION]`,
+    `> ${escapeMarkdown(cause.headline)}`,
+    ...cause.causes.flatMap((c) => [
+      `>`,
+      `> **${escapeMarkdown(c.model)}** (${int(c.calls)} calls): ${escapeMarkdown(c.what)}`,
+      ...(c.url ? [`> URL tried: \`${c.url.replace(/`/g, '')}\``] : []),
+      `> Likely fix: ${escapeMarkdown(c.fix)}`,
+    ]),
+  ];
 }
 
 function tierTable(summary: RunSummary): string {
@@ -192,4 +219,79 @@ function baseComparison(base: RunSummary, head: RunSummary): string {
     out.push('', escapeMarkdown(`Routed cost per 1k requests: ${usd(b)} → ${usd(h)}${change}`));
   }
   return out.join('\n');
+}
+
+// ───────────────────── base routing vs head, moved and regressed cases ─────────────────────
+
+/** Cases listed in the comment; the HTML report has them all. */
+export const MARKDOWN_CASES_SHOWN = 10;
+
+/** A case id as Markdown: a link to its row in the HTML report when there is one, else code. */
+function caseRef(id: string, reportUrl: string | undefined): string {
+  if (!reportUrl) return `\`${id.replace(/`/g, "'")}\``;
+  return `[${escapeMarkdown(id).replace(/[[\]]/g, '\\$&')}](${linkTarget(caseHref(reportUrl, id))})`;
+}
+
+const savingsOf = (x: number | null) => (x === null ? 'unknown' : pct(x));
+
+/** `evalroute gate`: base vs head side by side, then which cases moved tier and what that did. */
+export function gateComparisonMarkdown(gate: GateComparison, head: RunSummary, reportUrl?: string): string {
+  const { base, moved } = gate;
+  const baseFile = base.routingFile.split(/[\\/]/).pop() ?? base.routingFile;
+  const out = [
+    `**Base routing → this change** (base \`${baseFile.replace(/`/g, '')}\` scored from stored results)`,
+    '',
+    mdTable(
+      ['', 'base', 'head'],
+      ['l', 'r', 'r'],
+      [
+        ['verdict', routingVerdict(base).text, routingVerdict(head).text],
+        ['pass rate (routed)', pct(base.overall.passRate), pct(gate.head.passRate)],
+        ['cost / 1k requests', usd(base.overall.costPer1k), usd(gate.head.costPer1k)],
+        ['savings vs all-baseline', savingsOf(base.overall.savings), savingsOf(gate.head.savings)],
+      ],
+    ),
+    '',
+  ];
+  if (moved.cases === 0) {
+    out.push('No case changed tier.');
+  } else {
+    const saves = moved.savings === null ? '' : ` (saves ${pct(moved.savings)})`;
+    out.push(
+      escapeMarkdown(`${int(moved.cases)} cases moved tier: pass rate ${pct(moved.basePassRate)} under base → ${pct(moved.headPassRate)} under head (${pts(moved.delta)}); `) +
+        escapeMarkdown(`cost / 1k ${usd(moved.baseCostPer1k)} → ${usd(moved.headCostPer1k)}${saves}; ${int(moved.regressed.length)} of them passed before and fail now.`),
+      '',
+      mdTable(
+        ['base tier → head tier', 'cases', 'examples'],
+        ['l', 'r', 'l'],
+        moved.transitions.map((t) => [
+          escapeMarkdown(`${t.from} (${t.fromModel}) → ${t.to} (${t.toModel})`),
+          int(t.cases),
+          t.examples.map((id) => caseRef(id, reportUrl)).join(', '),
+        ]),
+        true,
+      ),
+    );
+  }
+  const notes: string[] = [];
+  if (moved.unscored) notes.push(`${int(moved.unscored)} moved cases have no stored base result and are not in these figures.`);
+  if (base.missing.length) notes.push(`base: ${int(base.missing.length)} (case, model) pairs are not in the store and were left out.`);
+  if (notes.length) out.push('', ...notes.map((n) => `- ⚠ ${escapeMarkdown(n)}`));
+  return out.join('\n');
+}
+
+/** The cases to open first, linked into the HTML report. */
+export function regressedMarkdown(cases: readonly RegressedCase[], reportUrl?: string): string {
+  const shown = cases.slice(0, MARKDOWN_CASES_SHOWN);
+  const where = reportUrl ? `; all in the [HTML report](${linkTarget(reportUrl)})` : '';
+  const title = `**Top regressed cases** (${shown.length < cases.length ? `${shown.length} of ${int(cases.length)}` : int(cases.length)}${where})`;
+  const why = (c: RegressedCase) =>
+    c.movedFrom
+      ? `moved from ${c.movedFrom.tier} (${c.movedFrom.model}), where it passed${c.baselinePasses ? '' : '; the baseline fails it too'}`
+      : `baseline ${c.baselineModel} passes, ${c.model} fails`;
+  return [
+    title,
+    '',
+    mdTable(['case', 'tier', 'model', 'why'], ['l', 'l', 'l', 'l'], shown.map((c) => [caseRef(c.id, reportUrl), escapeMarkdown(c.tier), escapeMarkdown(c.model), escapeMarkdown(why(c))]), true),
+  ].join('\n');
 }

@@ -16,6 +16,7 @@ import type {
   StoredCase,
   TierVerdict,
 } from '../core/types.js';
+import type { GateComparison } from './base-vs-head.js';
 
 /**
  * How a case moved between the baseline and its tier's model. `baseline` = the case is routed to the
@@ -172,6 +173,8 @@ export interface ReportData {
   models: ModelPoint[];
   filters: { tiers: string[]; graders: string[]; tasks: string[]; tags: string[] };
   runVsRun?: RunVsRun;
+  /** `evalroute gate`: the base routing vs this run's (head) routing, and the cases that moved tier. */
+  baseVsHead?: GateComparison;
 }
 
 export interface ReportInput {
@@ -180,6 +183,7 @@ export interface ReportInput {
   calls: CallOutcome[];
   summary: RunSummary;
   baseRun?: { run: RunRecord; calls: CallOutcome[] };
+  comparison?: GateComparison;
 }
 
 /** Word diffs of huge, unrelated outputs cost a lot and show nothing useful; beyond this many edits we skip. */
@@ -238,6 +242,7 @@ export function buildReportData(input: ReportInput): ReportData {
     },
   };
   if (input.baseRun) data.runVsRun = compareRuns(cases, input.baseRun);
+  if (input.comparison) data.baseVsHead = input.comparison;
   return data;
 }
 

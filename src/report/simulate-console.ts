@@ -62,6 +62,8 @@ export interface CurveView {
 export interface MovedView {
   cases: number;
   transitions: { from: string; to: string; fromModel: string; toModel: string; cases: number; examples: string[] }[];
+  /** Moved cases that passed under base and fail under head. */
+  regressed: { caseId: string; from: string; to: string; fromModel: string; toModel: string }[];
   basePassRate: number;
   headPassRate: number;
   delta: number;

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as GptTokenizer from 'gpt-tokenizer';
+import { caseMatches } from '../core/case-condition.js';
 import { ConfigError } from '../core/errors.js';
 import { imageTokens } from '../core/media.js';
 import { tokensOf } from '../core/tokens.js';
@@ -83,13 +84,7 @@ class Input {
 }
 
 function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: Input): boolean {
-  if (w.task && (c.task === undefined || !w.task.includes(c.task))) return false;
-  if (w.tags && !w.tags.some((t) => c.tags?.includes(t))) return false;
-  if (w.metadata) {
-    for (const [key, want] of Object.entries(w.metadata)) {
-      if (!metadataMatches(c.metadata?.[key], want)) return false;
-    }
-  }
+  if (!caseMatches(w, c)) return false;
   if (w.hasImage !== undefined && input.attachments.some((a) => a.kind === 'image') !== w.hasImage) return false;
   if (w.hasPdf !== undefined && input.attachments.some((a) => a.kind === 'pdf') !== w.hasPdf) return false;
   const chars = input.text.length;
@@ -99,17 +94,6 @@ function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: In
   if (w.maxInputTokens !== undefined && input.tokenCount > w.maxInputTokens) return false;
   if (w.minInputTokens !== undefined && input.tokenCount < w.minInputTokens) return false;
   return true;
-}
-
-/**
- * A wanted list means "one of these"; a case value that is itself a list (e.g. several categories)
- * matches when any of its elements does. Comparison is strict: `1` and `"1"` differ.
- */
-function metadataMatches(have: unknown, want: unknown): boolean {
-  if (have === undefined) return false;
-  const wanted = Array.isArray(want) ? want : [want];
-  const values = Array.isArray(have) ? have : [have];
-  return values.some((v) => wanted.includes(v));
 }
 
 /** The tier of one case. `inputText` is the rendered conversation (message contents joined by "\n"). */
