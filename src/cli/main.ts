@@ -40,6 +40,7 @@ const runCommandSpec = program
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
+  .option('--through <url>', 'gateway in the loop: send every case through this running gateway (OpenAI-compatible base URL), gate the tier whose model served it, call the baseline directly')
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
   .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(positiveInt).default(5000))
@@ -293,6 +294,7 @@ export interface RunFlags {
   maxCost?: number;
   quiet?: boolean;
   batch?: boolean;
+  through?: string;
   /** false with --no-wait. */
   wait?: boolean;
   pollInterval?: number;

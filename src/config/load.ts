@@ -3,7 +3,7 @@
  * a schema alone cannot do (known providers, model keys, tiers, the default rule).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type { Budget, EvalConfig, ModelConfig, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
@@ -11,6 +11,7 @@ import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
 import type { z } from 'zod';
 import { importLiteLlmModels, LiteLlmImportError, liteLlmConfigSchema } from './litellm.js';
+import { isPortkeyConfig, loadPortkeyRouting } from './portkey.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
 import { readYaml } from './source.js';
@@ -103,6 +104,11 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
     ...(data.judge ? { judge: { model: data.judge.model } } : {}),
     store: data.store ? resolve(base, data.store) : resolve(opts.cwd, '.evalroute/evalroute.db'),
     ...(data.routing ? { routing: resolve(base, data.routing) } : {}),
+    ...(data.baseline !== undefined ? { baseline: data.baseline } : {}),
+    ...(data.gate !== undefined ? { gate: stripUndefined(data.gate) } : {}),
+    ...(data.gateway !== undefined
+      ? { gateway: stripUndefined({ ...data.gateway, config: data.gateway.config === undefined ? undefined : resolve(base, data.gateway.config) }) }
+      : {}),
   };
 }
 
@@ -149,6 +155,7 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
 /** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */
 export function loadRouting(file: string, config: EvalConfig): Routing {
   const abs = resolve(dirname(config.file), file);
+  if (existsSync(abs) && isPortkeyConfig(abs, readFileSync(abs, 'utf8'))) return loadPortkeyRouting(abs, config);
   const src = readYaml(abs, routingSchema, { what: 'routing file', hint: 'pass --routing FILE or set routing: in the config' });
   const { data, at } = src;
 
