@@ -92,8 +92,9 @@ export interface RunOptions {
   /**
    * Gateway in the loop: send every case through the gateway at this base URL (or the config's
    * `gateway.url`), attribute it to the tier whose model served it, and call only the baseline directly.
+   * `false` ignores the config's gateway (runs that fill stored results for offline scoring).
    */
-  through?: string;
+  through?: string | false;
   /** Called once everything is loaded and the run is about to start. */
   onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean }) => void;
 }

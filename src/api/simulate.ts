@@ -362,6 +362,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
         ...(opts.env ? { env: opts.env } : {}),
         cache: 'use',
+        through: false,
       });
     }
   }

@@ -36,7 +36,8 @@ export interface GatewayRouting {
 }
 
 /** The gateway settings a run uses, or undefined when the run does not go through one. */
-export function gatewayUrl(config: EvalConfig, through: string | undefined): string | undefined {
+export function gatewayUrl(config: EvalConfig, through: string | false | undefined): string | undefined {
+  if (through === false) return undefined;
   const url = through ?? config.gateway?.url;
   if (url === undefined) return undefined;
   try {

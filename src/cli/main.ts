@@ -157,6 +157,7 @@ program
   .option('-o, --output <file>', 'write the proposed routing file here (default: stdout)')
   .option('--json <file>', 'write the per-class analysis as JSON ("-" for stdout)')
   .option('--fill', 'first run every candidate model on every case (normal cache: only unstored pairs are called)')
+  .addOption(new Option('--format <format>', 'routing file to write: evalroute routing.yaml, or a Portkey gateway config (needs --by metadata.<key>)').choices(['yaml', 'portkey']).default('yaml'))
   .action(async (suiteDir: string, opts: SuggestFlags) => {
     const { suggestCommand } = await import('./suggest-command.js');
     process.exitCode = await suggestCommand(suiteDir, opts);
