@@ -137,6 +137,7 @@ const gateCommandSpec = program
   .option('--db <file>', 'results database (default: the config\'s store:)')
   .option('--json <file>', 'write the head\'s result plus base and moved to this file ("-" for stdout)')
   .option('--offline', 'use stored responses only and make no network call')
+  .option('--through <url>', 'gateway in the loop for the head: send every case through this running gateway, gate the tier that served it')
   .action(async (suiteDir: string, opts: GateFlags) => {
     const { gateCommand } = await import('./gate-command.js');
     process.exitCode = await gateCommand(suiteDir, opts);
