@@ -12,6 +12,7 @@ import { simulate } from '../src/api/simulate.js';
 import { suggest } from '../src/api/suggest.js';
 import { loadConfig, loadRouting } from '../src/config/load.js';
 import { ConfigError, UsageError } from '../src/core/errors.js';
+import { redact } from '../src/core/redact.js';
 import type { Case, EvalConfig, Routing } from '../src/core/types.js';
 import { routeCase } from '../src/routing/match.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
@@ -69,6 +70,9 @@ describe('loading a Portkey config', () => {
     expect(r.tiers.get('eu-cheap')!.gate).toEqual({ minPassRate: 0.8, maxRegression: 0.05 });
     expect(r.content).not.toContain(PORTKEY_TEST_KEY);
     expect(r.content).toContain('[REDACTED]');
+    // …and an error message that echoes a key of the config is redacted too, whatever its shape.
+    portkey('odd-key', { strategy: { mode: 'single' }, targets: [leaf('a', 'small-1', { api_key: 'team-gw-credential-77' })] });
+    expect(redact('upstream said: bad key team-gw-credential-77')).toBe('upstream said: bad key [REDACTED]');
   });
 
   it('a target without override_params is the configured model of its name; duplicate names fall back to paths', () => {

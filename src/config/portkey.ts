@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { registerSecret } from '../core/redact.js';
 import type { EvalConfig, PortkeyMode, PortkeyTarget, Routing, TierConfig } from '../core/types.js';
 import { checkPortkeyPattern, PORTKEY_OPERATORS } from '../routing/portkey.js';
 import { readYaml } from './source.js';
@@ -204,11 +205,19 @@ function modelKeyFor(name: string | undefined, config: EvalConfig, where: Return
   throw new ConfigError(where, `target ${path} calls model "${name}", which is not configured in ${config.file}`, known);
 }
 
-/** The config as stored with a run: credentials replaced, everything else as written. */
+/**
+ * The config as stored with a run: credentials replaced, everything else as written. The credentials
+ * are also registered with `redact`, so an error echoing one (a gateway's, a provider's) never shows it.
+ */
 function redactConfig(text: string): string {
   try {
     const value = JSON.parse(text) as unknown;
-    return `${JSON.stringify(value, (k, v: unknown) => (SECRET_KEY.test(k) && v !== null && v !== '' ? '[REDACTED]' : v), 2)}\n`;
+    const hide = (k: string, v: unknown): unknown => {
+      if (!SECRET_KEY.test(k) || v === null || v === '') return v;
+      if (typeof v === 'string') registerSecret(v);
+      return '[REDACTED]';
+    };
+    return `${JSON.stringify(value, hide, 2)}\n`;
   } catch {
     return text;
   }
