@@ -95,6 +95,8 @@ export interface RunOptions {
    * `false` ignores the config's gateway (runs that fill stored results for offline scoring).
    */
   through?: string | false;
+  /** Gateway in the loop: called before the first request (`done` 0) and after each case's. */
+  onGateway?: (event: { url: string; done: number; total: number }) => void;
   /** Called once everything is loaded and the run is about to start. */
   onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean }) => void;
 }
@@ -342,7 +344,13 @@ async function throughGateway(opts: RunOptions, project: Parameters<typeof route
   if (url === undefined) return undefined;
   const clash = opts.batch ? '--batch' : (opts.repeats ?? 1) > 1 ? '--repeat' : opts.resume !== undefined ? '--resume' : opts.cache === 'offline' ? '--offline' : undefined;
   if (clash) throw new UsageError(`${clash} cannot be combined with a gateway in the loop (--through or gateway.url): the gateway answers each case once, live\n  → drop ${clash}, or run without the gateway`);
-  return routeThroughGateway(project, url, { env, signal: opts.signal ?? new AbortController().signal });
+  const total = project.suite.cases.length;
+  opts.onGateway?.({ url, done: 0, total });
+  return routeThroughGateway(project, url, {
+    env,
+    signal: opts.signal ?? new AbortController().signal,
+    ...(opts.onGateway ? { onCase: (done: number) => opts.onGateway!({ url, done, total }) } : {}),
+  });
 }
 
 /**

@@ -103,7 +103,8 @@ async function send(client: GatewayClient, req: Parameters<GatewayClient['send']
   try {
     return await client.send(req, signal);
   } catch (err) {
-    failures.push(`case "${req.caseId}": ${(err as Error).message}`);
+    // The first line says what happened; the hints under it would repeat for every case.
+    failures.push(`case "${req.caseId}": ${(err as Error).message.split('\n')[0]}`);
     return undefined;
   }
 }

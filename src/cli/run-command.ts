@@ -10,7 +10,7 @@ import { progressReporter } from './progress.js';
 import { writeRunOutputs } from './run-outputs.js';
 
 /** The options both `run` and `batch collect` take from the command line and the console. */
-type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus'>;
+type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus' | 'onGateway'>;
 
 /** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
@@ -100,6 +100,10 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
         ),
       onProgress: progress.onProgress,
       onBatchStatus: (e) => log(batchLine(e)),
+      onGateway: (e) => {
+        if (e.done === 0) log(`Sending ${e.total} cases through the gateway at ${e.url}; each case's tier is the model that serves it`);
+        else if (e.done === e.total) log(`Gateway: ${e.total} cases sent`);
+      },
     });
     if (result.pendingBatches) {
       progress.stop();
