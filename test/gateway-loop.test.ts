@@ -8,7 +8,9 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
-import { ConfigError, UsageError } from '../src/core/errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, RunIncompleteError, UsageError } from '../src/core/errors.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
 
@@ -34,6 +36,11 @@ beforeAll(async () => {
   // A router in front of the models: easy-tagged (LiteLLM tags) or metadata.size=small cases go to
   // small-1, the rest to big-1. It says which deployment answered the way LiteLLM does.
   server.addRoute(async (req, res, path) => {
+    if (path.startsWith('/broken/')) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'no route for this request', type: 'invalid_request_error' } }));
+      return true;
+    }
     if (!path.startsWith('/router/')) return false;
     const body = await readJson(req);
     routerCalls.push({ body, authorization: req.headers.authorization });
@@ -118,6 +125,16 @@ describe('gateway in the loop, LiteLLM-style and plain OpenAI-compatible', () =>
     const offline = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, through: false, db: 'direct.db' });
     expect(routerCalls).toHaveLength(0);
     expect(offline.results.length).toBe(20);
+  });
+
+  it('failed gateway requests make the run incomplete (exit 3) before anything is stored, listing the cases', async () => {
+    const config = withGateway(`{ url: "${server.url}/broken/v1" }`);
+    const err = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, db: 'broken.db' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunIncompleteError);
+    expect((err as RunIncompleteError).exitCode).toBe(3);
+    expect((err as Error).message).toMatch(/^20 of 20 requests to the gateway at .*\/broken\/v1 failed, so those cases have no tier; nothing was stored\n {2}case "c\d+": .*no route for this request/);
+    expect(existsSync(join(project.dir, 'broken.db'))).toBe(false);
+    expect(server.requests).toHaveLength(0); // the baseline was not called either
   });
 
   it('a gateway that answers with a model no tier uses is a ConfigError naming the case and request', async () => {
