@@ -106,6 +106,7 @@ describe('loading a Portkey config', () => {
     fails(cond({ 'metadata.plan': 'free' }, 'nobody'), /no target of config is named "nobody"/);
     fails({ strategy: { mode: 'loadbalance' }, targets: [leaf('a', 'gpt-9')] }, /calls model "gpt-9", which is not configured.*\n.*models defined: big \(big-1\)/);
     fails({ targets: [leaf('a', 'small-1')] }, /has targets but no strategy/);
+    fails({ strategy: { mode: 'conditional', conditions: [] }, targets: [leaf('a', 'small-1')] }, /no conditions and no default, so the gateway rejects every request/);
     fails({ strategy: { mode: 'loadbalance' }, targets: [leaf('a', 'small-1', { weight: 0 })] }, /weight 0/);
     const { baseline: _b, ...noBaseline } = config;
     fails(cond({ 'metadata.plan': 'free' }), /names no baseline model\n.*add baseline: <model key>/, noBaseline);
@@ -186,7 +187,7 @@ describe('simulate, gate and suggest on Portkey configs', () => {
 
   it('suggest --format portkey writes a conditional Portkey config that loads and routes like the proposal', async () => {
     await run({ suiteDir: project.suiteDir, routing: project.configs.nested!, cwd: project.dir, env: project.env });
-    const s = await suggest({ suiteDir: project.suiteDir, cwd: project.dir, by: 'metadata.region', minCases: 5, format: 'portkey', models: ['small', 'mid'], fill: true, env: project.env });
+    const s = await suggest({ suiteDir: project.suiteDir, cwd: project.dir, by: 'metadata.region', minCases: 5, maxRegression: 0.25, format: 'portkey', models: ['small', 'mid'], fill: true, env: project.env });
     const doc = JSON.parse(s.yaml) as { strategy: { mode: string; conditions: { query: Record<string, { $in: unknown[] }>; then: string }[]; default: string }; targets: { name: string; override_params: { model: string } }[] };
     expect(doc.strategy.mode).toBe('conditional');
     expect(doc.strategy.default).toBe('frontier');
@@ -198,6 +199,10 @@ describe('simulate, gate and suggest on Portkey configs', () => {
     const loaded = loadRouting(file, config);
     expect([...loaded.tiers.keys()]).toContain('frontier');
     expect(readFileSync(file, 'utf8')).not.toMatch(/api_key/);
+    // When no class may leave the frontier the config is still valid: no conditions, the baseline as default.
+    const none = await suggest({ suiteDir: project.suiteDir, cwd: project.dir, by: 'metadata.region', minCases: 1000, format: 'portkey', models: ['small', 'mid'] });
+    expect(JSON.parse(none.yaml)).toMatchObject({ strategy: { mode: 'conditional', conditions: [], default: 'frontier' } });
+    expect([...loadRouting(project.write('portkey/none.json', none.yaml), config).tiers.keys()]).toEqual(['frontier']);
     await expect(suggest({ suiteDir: project.suiteDir, cwd: project.dir, by: 'task', format: 'portkey' })).rejects.toThrow(UsageError);
   }, 60_000);
 });

@@ -120,8 +120,9 @@ function buildNode(
     const conditions = input.strategy.conditions ?? [];
     const names = new Set(node.targets.flatMap((t) => (t.name ? [t.name] : [])));
     const here = [...segments, 'strategy'];
-    if (conditions.length === 0) {
-      throw new ConfigError(at(here), `${path} is conditional but has no conditions`, 'add "conditions": [{ "query": {…}, "then": "<target name>" }]');
+    // The gateway fails every request without a conditions list, and every one with an empty list and no default.
+    if (input.strategy.conditions === undefined || (conditions.length === 0 && input.strategy.default === undefined)) {
+      throw new ConfigError(at(here), `${path} is conditional but has no conditions${conditions.length === 0 && input.strategy.conditions ? ' and no default' : ''}, so the gateway rejects every request`, 'add "conditions": [{ "query": {…}, "then": "<target name>" }]');
     }
     conditions.forEach((cond, i) => {
       checkQuery(cond.query, at, [...here, 'conditions', i, 'query']);
