@@ -10,9 +10,14 @@
  * - single: the first target.
  */
 import { createHash } from 'node:crypto';
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type * as Re2js from 're2js';
 import { ConfigError } from '../core/errors.js';
 import type { Case, PortkeyTarget } from '../core/types.js';
+
+// Loaded on first use (~50 ms): most configs have no $regex, and most commands load no Portkey config.
+let re2js: typeof Re2js | undefined;
+const RE2 = () => (re2js ??= createRequire(import.meta.url)('re2js') as typeof Re2js).RE2JS;
 
 /** The operators Portkey's conditional router knows; any other throws in the gateway. */
 export const PORTKEY_OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$regex', '$and', '$or'] as const;
@@ -36,7 +41,7 @@ export function portkeyContext(c: Case, body: Record<string, unknown>): PortkeyC
  */
 export function portkeyRegexTest(pattern: unknown, value: unknown): boolean {
   try {
-    return RE2JS.compile(String(pattern)).matcher(String(value)).find();
+    return RE2().compile(String(pattern)).matcher(String(value)).find();
   } catch {
     // The gateway answers an invalid pattern with "no match", not an error.
     return false;
@@ -50,7 +55,7 @@ export function checkPortkeyPattern(pattern: string): void {
   } catch {
     return; // Invalid for the gateway too: it never matches there, nor here.
   }
-  RE2JS.compile(pattern);
+  RE2().compile(pattern);
 }
 
 /** The value a query key names: the gateway reads two levels (`metadata.plan`), never deeper. */
