@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { MARKDOWN_MARKER } from '../src/report/markdown.js';
 
-const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml', 'examples/github/budget-check.yml'];
+const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml', 'examples/github/budget-check.yml', 'examples/github/gateway-gate.yml'];
 const GITLAB = 'examples/gitlab/.gitlab-ci.yml';
 
 // ───────────────────────────── GitHub Actions schema ─────────────────────────────
@@ -489,6 +489,24 @@ describe('example budget check workflow', () => {
   });
 });
 
+describe('example gateway gate workflow', () => {
+  const wf = loadWorkflow('examples/github/gateway-gate.yml');
+  const steps = Object.values(wf.jobs)[0]!.steps;
+  const gateStep = steps.find((s) => s.id === 'gate')!;
+
+  it('starts the gateway this project tests against, waits for it, then gates the head config through it', () => {
+    const start = steps.findIndex((s) => s.run?.includes('@portkey-ai/gateway') === true);
+    expect(start).toBeGreaterThanOrEqual(0);
+    expect(start).toBeLessThan(steps.indexOf(gateStep));
+    const pinned = /@portkey-ai\/gateway@(\d+)\.\d+\.\d+ --port=8787 --headless .*&/.exec(steps[start]!.run!)?.[1];
+    const tested = (JSON.parse(readFileSync('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@portkey-ai/gateway'];
+    expect(tested).toMatch(new RegExp(`^\\^${pinned}\\.`));
+    expect(steps[start]!.run).toMatch(/curl -fsS http:\/\/127\.0\.0\.1:8787\/[\s\S]*exit 1/);
+    expect(gateStep.run).toMatch(/gate "\$SUITE" --routing "\$PORTKEY_CONFIG" --base-routing \/tmp\/base-config\.json \\\n\s+--through http:\/\/127\.0\.0\.1:8787\/v1/);
+    expect(steps.at(-1)!.run).toContain('exit "${CODE:-1}"');
+  });
+});
+
 // ───────────────────────────── GitLab ─────────────────────────────
 
 const GITLAB_RESERVED = new Set(['stages', 'variables', 'default', 'include', 'workflow', 'image', 'services', 'cache', 'before_script', 'after_script']);
@@ -586,8 +604,8 @@ describe('evalroute invocations in the examples', () => {
     [...readFileSync(file, 'utf8').replace(/\\\n\s*/g, ' ').matchAll(/npx evalroute (\w+)([^\n]*)/g)].map((m) => ({ file, command: m[1]!, args: m[2]! })),
   );
 
-  it('finds the gate call in both examples', () => {
-    expect(calls.filter((c) => c.command === 'gate').map((c) => c.file)).toEqual(['examples/github/routing-gate.yml', GITLAB]);
+  it('finds the gate call in every example', () => {
+    expect(calls.filter((c) => c.command === 'gate').map((c) => c.file)).toEqual(['examples/github/routing-gate.yml', 'examples/github/gateway-gate.yml', GITLAB]);
   });
 
   it.each(calls.map((c) => [c.file, c.command, c] as const))('%s: every flag of `evalroute %s` exists', (_file, command, call) => {

@@ -34,5 +34,6 @@ export async function collectRun(opts: CollectOptions): Promise<RunResult> {
     db: dbFile,
     resume: runId,
     batch: { wait: true, ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}) },
+    through: false,
   });
 }

@@ -107,10 +107,11 @@ export async function gate(opts: GateOptions): Promise<GateResult> {
     if (missing > 0) {
       opts.onBaseFill?.(missing);
       const { onStart: _s, onProgress: _p, ...quiet } = runOptions(opts);
-      await run({ ...quiet, routing: opts.baseRouting, cache: 'use' });
+      // The base rules are scored offline: a gateway in the loop serves only the head.
+      await run({ ...quiet, routing: opts.baseRouting, cache: 'use', through: false });
     }
   }
-  const head = await run({ ...runOptions(opts), routing: opts.routing, cache: opts.offline ? 'offline' : 'use' });
+  const head = await run({ ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) });
   const base = await scoreBase();
   return {
     head,

@@ -24,7 +24,7 @@ import type {
 } from '../core/types.js';
 import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
-import { assignTiers } from '../routing/match.js';
+import { assignTiers, gatewayRequestBody } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
@@ -41,6 +41,7 @@ import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
 import { flakyCases } from '../gate/repeats.js';
 import { ProjectRoots } from '../config/files.js';
+import { gatewayUrl, routeThroughGateway } from './through.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
 
 export interface RunOptions {
@@ -94,6 +95,14 @@ export interface RunOptions {
   batch?: BatchOptions;
   /** Progress and fallbacks of the batch phase. */
   onBatchStatus?: (event: BatchStatusEvent) => void;
+  /**
+   * Gateway in the loop: send every case through the gateway at this base URL (or the config's
+   * `gateway.url`), attribute it to the tier whose model served it, and call only the baseline directly.
+   * `false` ignores the config's gateway (runs that fill stored results for offline scoring).
+   */
+  through?: string | false;
+  /** Gateway in the loop: called before the first request (`done` 0) and after each case's. */
+  onGateway?: (event: { url: string; done: number; total: number }) => void;
   /** Called once everything is loaded and the run is about to start. */
   onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[] }) => void;
 }
@@ -162,9 +171,27 @@ export function requestBuilder(config: EvalConfig, suite: Suite, inputs: Map<str
   return (c: Case, modelKey: string, repeat: number): CompletionRequest => ({
     caseId: c.id,
     messages: inputs.get(c.id)!,
-    params: { ...config.models.get(modelKey)!.params, ...suite.params },
+    params: { ...config.models.get(modelKey)!.params, ...suite.params, ...caseParams(c) },
     repeat,
   });
+}
+
+/** A case's own request params, minus what names the model or the conversation (evalroute sets those). */
+function caseParams(c: Case): Record<string, unknown> {
+  if (!c.params) return {};
+  const { model: _model, messages: _messages, stream: _stream, ...rest } = c.params;
+  return rest;
+}
+
+/** Every case's tier, as `run`, `simulate` and `gate` route them (a Portkey config's `params.*` see the gateway body). */
+export function routeSuite(config: EvalConfig, routing: Routing, suite: Suite, inputs: Map<string, ChatMessage[]>) {
+  const model = config.gateway?.model ?? config.models.get(routing.baseline)!.model;
+  return assignTiers(
+    routing,
+    suite.cases,
+    (c) => inputText(inputs.get(c.id)!),
+    (c) => gatewayRequestBody(c, inputs.get(c.id)!, suite.params, model),
+  );
 }
 
 export function inputText(messages: ChatMessage[]): string {
@@ -188,8 +215,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   }
 
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
-  const routed = assignTiers(routing, suite.cases, (c) => inputText(inputs.get(c.id)!));
-  const tierOf = new Map([...routed].map(([id, r]) => [id, r.tier]));
+  const gateway = await throughGateway(opts, { config, routing, suite, inputs }, env);
+  const tierOf = gateway?.tierOf ?? new Map([...routeSuite(config, routing, suite, inputs)].map(([id, r]) => [id, r.tier]));
   const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
 
   // Only the models this routing actually sends cases to are built, so a missing key for an
@@ -251,7 +278,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 
     const signal = opts.signal ?? new AbortController().signal;
     const requestFor = requestBuilder(config, suite, inputs);
-    let prefetched: Map<string, Completion> | undefined;
+    let prefetched: Map<string, Completion> | undefined = gateway?.prefetched;
     let collecting: StoredBatch[] = [];
     if (opts.batch) {
       const phase = {
@@ -295,7 +322,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       cache,
       signal,
       previous,
-      ...(prefetched ? { prefetched } : {}),
+      ...(prefetched ? { prefetched, prefetchedPrice: gateway ? ('list' as const) : ('batch' as const) } : {}),
       ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(judgePrice ? { judgePrice } : {}),
@@ -310,6 +337,21 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   } finally {
     store.close();
   }
+}
+
+/** `run --through`: the gateway decides each case's tier; the options that assume evalroute routes are refused. */
+async function throughGateway(opts: RunOptions, project: Parameters<typeof routeThroughGateway>[0], env: Record<string, string | undefined>) {
+  const url = gatewayUrl(project.config, opts.through);
+  if (url === undefined) return undefined;
+  const clash = opts.batch ? '--batch' : (opts.repeats ?? 1) > 1 ? '--repeat' : opts.resume !== undefined ? '--resume' : opts.cache === 'offline' ? '--offline' : undefined;
+  if (clash) throw new UsageError(`${clash} cannot be combined with a gateway in the loop (--through or gateway.url): the gateway answers each case once, live\n  → drop ${clash}, or run without the gateway`);
+  const total = project.suite.cases.length;
+  opts.onGateway?.({ url, done: 0, total });
+  return routeThroughGateway(project, url, {
+    env,
+    signal: opts.signal ?? new AbortController().signal,
+    ...(opts.onGateway ? { onCase: (done: number) => opts.onGateway!({ url, done, total }) } : {}),
+  });
 }
 
 /**

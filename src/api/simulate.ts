@@ -36,7 +36,6 @@ import type {
 } from '../core/types.js';
 import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
-import { assignTiers } from '../routing/match.js';
 import { createProvider } from '../providers/registry.js';
 import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
@@ -44,7 +43,7 @@ import { decideAll, type GateVerdict } from '../gate/decide.js';
 import { gateOutcome } from '../gate/outcome.js';
 import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
-import { inputText, offlineEnv, requestBuilder, run } from './run.js';
+import { inputText, offlineEnv, requestBuilder, routeSuite, run } from './run.js';
 import {
   oracleCurve,
   randomCurve,
@@ -139,7 +138,7 @@ export class Scorer {
 
   /** caseId → tier, as `run()` routes them. */
   route(routing: Routing): Map<string, string> {
-    const routed = assignTiers(routing, this.suite.cases, (c) => inputText(this.inputs.get(c.id)!));
+    const routed = routeSuite(this.config, routing, this.suite, this.inputs);
     return new Map([...routed].map(([id, r]) => [id, r.tier]));
   }
 
@@ -359,6 +358,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
         ...(opts.env ? { env: opts.env } : {}),
         cache: 'use',
+        through: false,
       });
     }
   }

@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { CallOutcome, Case, CaseResult, GateThresholds } from '../core/types.js';
+import type { CallOutcome, Case, CaseResult, EvalConfig, GateThresholds } from '../core/types.js';
+import { loadPortkeyRouting } from '../config/portkey.js';
 import { decideTier, DEFAULT_MAX_REGRESSION, type GateVerdict } from '../gate/decide.js';
 import { loadProject, run } from './run.js';
 import { costPer1k, openScorer, type MissingPair, type ModelAccuracy, type RoutingScore, type ScorerOptions } from './simulate.js';
@@ -36,6 +37,8 @@ export interface SuggestOptions extends ScorerOptions {
   fill?: boolean;
   /** API keys for --fill. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /** `yaml` (default): evalroute's routing.yaml; `portkey`: a Portkey gateway config (needs `by: metadata.<key>`). */
+  format?: 'yaml' | 'portkey';
 }
 
 export interface CandidateVerdict {
@@ -71,14 +74,21 @@ export interface SuggestResult {
   models: ModelAccuracy[];
   /** The proposal scored like `simulate` scores a routing file. */
   projected: Omit<RoutingScore, 'assignment'>;
-  /** The routing file, header comment included. */
+  /** The routing file: routing.yaml with its header comment, or the Portkey config JSON (see `format`). */
   yaml: string;
+  format: 'yaml' | 'portkey';
+  /** The header comment alone (what the proposal projects and why), for formats without comments. */
+  header: string;
   missing: MissingPair[];
 }
 
 export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   const by = opts.by ?? 'task';
   const keyOf = classKey(by);
+  const format = opts.format ?? 'yaml';
+  if (format === 'portkey' && !by.startsWith('metadata.')) {
+    throw new UsageError(`--format portkey needs --by metadata.<key>: Portkey conditions see request metadata and params, not a case's ${by}\n  → e.g. --by metadata.category`);
+  }
   const minCases = opts.minCases ?? 20;
   const gate: GateThresholds = {
     ...(opts.minPassRate !== undefined ? { minPassRate: opts.minPassRate } : {}),
@@ -141,13 +151,16 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
       choices.push(choice);
     }
 
-    const body = routingYaml(baseline, by, gate, choices, (name) => classes.get(name)!.raw);
+    const rawOf = (name: string) => classes.get(name)!.raw;
+    const body = format === 'portkey' ? portkeyJson(scorer.config, baseline, by, choices, rawOf) : routingYaml(baseline, by, gate, choices, rawOf);
     const dir = mkdtempSync(join(tmpdir(), 'evalroute-suggest-'));
     let projected: RoutingScore;
     try {
-      const file = join(dir, 'routing.suggested.yaml');
+      const file = join(dir, format === 'portkey' ? 'portkey.suggested.json' : 'routing.suggested.yaml');
       writeFileSync(file, body);
-      projected = (await scorer.scoreRouting(scorer.loadRouting(file))).score;
+      // The proposal is scored in the format it is written in, so the projection is the file's own.
+      const routing = format === 'portkey' ? loadPortkeyRouting(file, { ...scorer.config, baseline, gate }) : scorer.loadRouting(file);
+      projected = (await scorer.scoreRouting(routing)).score;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -156,7 +169,8 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
     const models = candidates.includes(baseline) ? candidates : [baseline, ...candidates];
     const accuracies = models.map((model) => accuracy(model, [...byModel.get(model)!.values()]));
     const result = { suite: scorer.suite.name, baseline, by, minCases, gate, classes: choices, models: accuracies, projected: projectedOut, missing };
-    return { ...result, yaml: header(result) + body };
+    const notes = header(result);
+    return { ...result, format, header: notes, yaml: format === 'portkey' ? body : notes + body };
   } finally {
     scorer.close();
   }
@@ -179,6 +193,7 @@ async function fillModels(opts: SuggestOptions, baseline: string, models: string
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
         ...(opts.env ? { env: opts.env } : {}),
         cache: 'use',
+        through: false,
       });
     }
   } finally {
@@ -230,11 +245,36 @@ function routingYaml(baseline: string, by: string, gate: GateThresholds, choices
   return lines.join('\n');
 }
 
+/**
+ * The same proposal as a Portkey conditional config: one condition per chosen model over the class
+ * key (`$in` its classes), the baseline as default. Targets carry the provider and model id; the
+ * gateway's credentials (api_key, virtual_key) are the team's to add, never evalroute's to write.
+ */
+function portkeyJson(config: EvalConfig, baseline: string, by: string, choices: ClassChoice[], rawOf: (name: string) => unknown): string {
+  const field = `metadata.${by.slice('metadata.'.length)}`;
+  const groups = new Map<string, unknown[]>();
+  for (const c of choices) if (c.model !== baseline) groups.set(c.model, [...(groups.get(c.model) ?? []), rawOf(c.name)]);
+  const target = (name: string, key: string) => {
+    const m = config.models.get(key)!;
+    return { name, provider: m.provider, ...(m.baseURL ? { custom_host: m.baseURL } : {}), override_params: { model: m.model } };
+  };
+  const frontier = groups.has('frontier') ? 'frontier-baseline' : 'frontier';
+  const doc = {
+    strategy: {
+      mode: 'conditional',
+      conditions: [...groups].map(([model, values]) => ({ query: { [field]: { $in: values } }, then: model })),
+      default: frontier,
+    },
+    targets: [...[...groups.keys()].map((model) => target(model, model)), target(frontier, baseline)],
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
 const usd = (x: number | null) => (x === null ? 'unpriced' : `$${x.toFixed(x < 0.01 ? 4 : 2)}`);
 
-function header(r: Omit<SuggestResult, 'yaml'>): string {
+function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
   const p = r.projected;
   const o = p.overall;
   const out = [

@@ -12,6 +12,7 @@ export interface GateFlags extends OutputFlags {
   allowUnreviewed?: boolean;
   monthlyRequests?: number;
   offline?: boolean;
+  through?: string;
   maxErrorRate: number;
   quiet?: boolean;
 }
@@ -29,6 +30,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     ...(flags.config ? { config: flags.config } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.offline ? { offline: true } : {}),
+    ...(flags.through !== undefined ? { through: flags.through } : {}),
     maxErrorRate: flags.maxErrorRate,
     ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
     ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),

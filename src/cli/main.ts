@@ -46,6 +46,7 @@ const runCommandSpec = program
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
+  .option('--through <url>', 'gateway in the loop: send every case through this running gateway (OpenAI-compatible base URL), gate the tier whose model served it, call the baseline directly')
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
   .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(intUpTo(MAX_POLL_MS)).default(5000))
@@ -143,6 +144,7 @@ const gateCommandSpec = program
   .option('--db <file>', 'results database (default: the config\'s store:)')
   .option('--json <file>', 'write the head\'s result plus base and moved to this file ("-" for stdout)')
   .option('--offline', 'use stored responses only and make no network call')
+  .option('--through <url>', 'gateway in the loop for the head: send every case through this running gateway, gate the tier that served it')
   .action(async (suiteDir: string, opts: GateFlags) => {
     const { gateCommand } = await import('./gate-command.js');
     process.exitCode = await gateCommand(suiteDir, opts);
@@ -163,6 +165,7 @@ program
   .option('-o, --output <file>', 'write the proposed routing file here (default: stdout)')
   .option('--json <file>', 'write the per-class analysis as JSON ("-" for stdout)')
   .option('--fill', 'first run every candidate model on every case (normal cache: only unstored pairs are called)')
+  .addOption(new Option('--format <format>', 'routing file to write: evalroute routing.yaml, or a Portkey gateway config (needs --by metadata.<key>)').choices(['yaml', 'portkey']).default('yaml'))
   .action(async (suiteDir: string, opts: SuggestFlags) => {
     const { suggestCommand } = await import('./suggest-command.js');
     process.exitCode = await suggestCommand(suiteDir, opts);
@@ -304,6 +307,7 @@ export interface RunFlags {
   maxCost?: number;
   quiet?: boolean;
   batch?: boolean;
+  through?: string;
   /** false with --no-wait. */
   wait?: boolean;
   pollInterval?: number;

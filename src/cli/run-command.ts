@@ -10,7 +10,7 @@ import { progressReporter } from './progress.js';
 import { checkOutputPaths, writeRunOutputs } from './run-outputs.js';
 
 /** The options both `run` and `batch collect` take from the command line and the console. */
-type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus'>;
+type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus' | 'onGateway'>;
 
 /** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
@@ -25,6 +25,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
+      ...(flags.through !== undefined ? { through: flags.through } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
       ...gateOptions(flags),
       ...common,
@@ -108,6 +109,10 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
       },
       onProgress: progress.onProgress,
       onBatchStatus: (e) => log(batchLine(e)),
+      onGateway: (e) => {
+        if (e.done === 0) log(`Sending ${e.total} cases through the gateway at ${e.url}; each case's tier is the model that serves it`);
+        else if (e.done === e.total) log(`Gateway: ${e.total} cases sent`);
+      },
     });
     if (result.pendingBatches) {
       progress.stop();

@@ -15,6 +15,7 @@ export interface SuggestFlags {
   output?: string;
   json?: string;
   fill?: boolean;
+  format?: 'yaml' | 'portkey';
 }
 
 /** `evalroute suggest`: prints (or writes) the proposed routing file; the per-class table goes beside it. */
@@ -30,9 +31,11 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     ...(flags.config ? { config: flags.config } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.fill ? { fill: true } : {}),
+    ...(flags.format ? { format: flags.format } : {}),
   });
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
-  const summary = `${formatSuggestion(result.classes, result.baseline)}\n`;
+  // JSON has no comments: the projection a routing.yaml carries in its header goes beside the file.
+  const summary = `${formatSuggestion(result.classes, result.baseline)}\n${result.format === 'portkey' ? `\n${result.header}` : ''}`;
   if (flags.output && flags.output !== '-') {
     writeOutputFile(flags.output, result.yaml);
     process.stdout.write(`${summary}\nProposed routing written to ${flags.output}\n`);

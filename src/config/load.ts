@@ -3,7 +3,7 @@
  * a schema alone cannot do (known providers, model keys, tiers, the default rule).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, formatLocation, UsageError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
@@ -14,6 +14,7 @@ import { resolvePrice } from './prices.js';
 import type { z } from 'zod';
 import { importLiteLlmModels, liteLlmConfigSchema, matchWildcard, resolveWildcard } from './litellm.js';
 import type { LiteLlmImportResult, RawModelEntry } from './litellm.js';
+import { isPortkeyConfig, loadPortkeyRouting } from './portkey.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { RoutingFile } from './schemas.js';
 import { parseWith, problemsError, readText, readYaml } from './source.js';
@@ -123,6 +124,11 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
             ...(litellm.gate !== undefined ? { gate: stripUndefined(litellm.gate) } : {}),
           },
         }
+      : {}),
+    ...(data.baseline !== undefined ? { baseline: data.baseline } : {}),
+    ...(data.gate !== undefined ? { gate: stripUndefined(data.gate) } : {}),
+    ...(data.gateway !== undefined
+      ? { gateway: stripUndefined({ ...data.gateway, config: data.gateway.config === undefined ? undefined : resolve(base, data.gateway.config) }) }
       : {}),
   };
 }
@@ -333,6 +339,7 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
 /** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */
 export function loadRouting(file: string, config: EvalConfig): Routing {
   const abs = resolve(dirname(config.file), file);
+  if (existsSync(abs) && isPortkeyConfig(abs, readFileSync(abs, 'utf8'))) return loadPortkeyRouting(abs, config);
   if (LITELLM_CONFIG.test(readText(abs, 'routing file', 'pass --routing FILE or set routing: in the config').text)) return loadLiteLlmRouting(abs, config);
   const src = readYaml(abs, routingSchema, { what: 'routing file', hint: 'pass --routing FILE or set routing: in the config' });
   const { data, at } = src;

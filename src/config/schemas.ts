@@ -105,6 +105,7 @@ export const modelSchema = z
   })
   .describe('One model the suite can call');
 
+
 export const configSchema = z
   .strictObject({
     store: z
@@ -139,7 +140,34 @@ export const configSchema = z
       .strictObject({ model: z.string().min(1).describe('Model key used by judge graders') })
       .optional()
       .describe('The model judge graders call'),
-    routing: z.string().min(1).optional().describe('Routing file, relative to this file'),
+    routing: z.string().min(1).optional().describe('Routing file, relative to this file: a routing.yaml or a Portkey gateway config (JSON)'),
+    baseline: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Baseline model key for routing files that name none (Portkey gateway configs)'),
+    gate: gateSchema
+      .optional()
+      .describe('Quality bar of every tier of a routing file that sets none (Portkey gateway configs)'),
+    gateway: z
+      .strictObject({
+        url: z.url().optional().describe('Base URL of the running gateway (OpenAI-compatible, e.g. http://127.0.0.1:8787/v1); run --through overrides it'),
+        type: z
+          .enum(['portkey', 'litellm', 'openai'])
+          .optional()
+          .describe('How the gateway takes case metadata and reports the model it used (default: portkey for a Portkey routing file, else openai)'),
+        config: z.string().min(1).optional().describe('Portkey config sent in x-portkey-config, relative to this file (default: the routing file when it is one)'),
+        model: z.string().min(1).optional().describe('Model name the requests ask the gateway for (default: the case\'s params.model, else the baseline model id)'),
+        apiKeyEnv: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_KEY')
+          .optional()
+          .describe('Environment variable holding the gateway key, sent as a Bearer token'),
+        concurrency: z.int().positive().optional().describe('Requests to the gateway in flight (default 8)'),
+        timeoutMs: z.int().positive().optional().describe('Per-request timeout in milliseconds (default 60000)'),
+      })
+      .optional()
+      .describe('Gateway in the loop: run sends every case through this gateway and gates the tier that served it'),
   })
   .describe('evalroute.config.yaml');
 
@@ -260,6 +288,10 @@ export const caseSchema = z
     task: z.string().min(1).optional(),
     tags: z.array(z.string()).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Request parameters of the production request (max_tokens, user, …): sent to every model, seen by gateway conditions on params.*'),
   })
   .describe('One line of cases.jsonl; exactly one of vars and messages');
 

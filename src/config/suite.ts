@@ -162,6 +162,7 @@ function loadCases(file: string, suiteFile: string, hasUserTemplate: boolean, at
     if (v.task !== undefined) c.task = v.task;
     if (v.tags !== undefined) c.tags = v.tags;
     if (v.metadata !== undefined) c.metadata = v.metadata;
+    if (v.params !== undefined) c.params = v.params;
     cases.push(c);
   }
   if (cases.length === 0) throw new ConfigError({ file }, 'the cases file has no cases', 'add one JSON object per line: {"id": "…", "vars": {…}}');

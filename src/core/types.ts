@@ -54,6 +54,8 @@ export interface Case {
   task?: string;
   tags?: string[];
   metadata?: Record<string, unknown>;
+  /** Request parameters the case's production request carried (max_tokens, user, …): sent to every model and seen by gateway conditions on `params.*`. */
+  params?: Record<string, unknown>;
   origin: Origin;
 }
 
@@ -330,6 +332,32 @@ export interface Routing {
   tiers: Map<string, TierConfig>;
   rules: RoutingRule[];
   budgets: Budget[];
+  /** Set when the routing file is a Portkey gateway config: its target tree decides instead of `rules` (empty then). */
+  portkey?: PortkeyTarget;
+}
+
+/** Portkey's routing strategies; a node without one is a leaf that calls a provider. */
+export type PortkeyMode = 'conditional' | 'fallback' | 'loadbalance' | 'single';
+
+/** A Portkey condition as the config writes it: `query` is Portkey's query object, kept as is. */
+export interface PortkeyCondition {
+  query: Record<string, unknown>;
+  then: string;
+}
+
+/** One node of a Portkey config's target tree. */
+export interface PortkeyTarget {
+  /** What the gateway reports in `x-portkey-last-used-option-index`, e.g. `config.targets[2].targets[0]`. */
+  path: string;
+  name?: string;
+  /** Loadbalance weight (the gateway's default is 1). */
+  weight: number;
+  mode?: PortkeyMode;
+  conditions?: PortkeyCondition[];
+  default?: string;
+  targets?: PortkeyTarget[];
+  /** Leaves only: the tier (and so the model) this target serves. */
+  tier?: string;
 }
 
 export interface EvalConfig {
@@ -350,6 +378,28 @@ export interface EvalConfig {
   resolveModel?: (key: string) => ModelConfig | undefined;
   /** The `litellm:` block, for reading a LiteLLM config as the routing file. */
   litellm?: { config: string; proxy?: string; apiKeyEnv?: string; baseline?: string; route?: string; gate?: GateThresholds };
+  /** Baseline model key for routing files that name none (Portkey gateway configs). */
+  baseline?: string;
+  /** Quality bar of the tiers of routing files that set none (Portkey gateway configs). */
+  gate?: GateThresholds;
+  /** The running gateway `run` sends cases through (`gateway:`; `run --through` sets or overrides its url). */
+  gateway?: GatewayConfig;
+}
+
+/** How a gateway takes case metadata and reports the model that served a request. */
+export type GatewayKind = 'portkey' | 'litellm' | 'openai';
+
+export interface GatewayConfig {
+  /** OpenAI-compatible base URL (…/v1); absent until `--through` gives one. */
+  url?: string;
+  type?: GatewayKind;
+  /** Absolute path of the Portkey config sent in `x-portkey-config`. */
+  config?: string;
+  /** Model name the requests ask for. */
+  model?: string;
+  apiKeyEnv?: string;
+  concurrency?: number;
+  timeoutMs?: number;
 }
 
 // ───────────────────────────── Results ─────────────────────────────

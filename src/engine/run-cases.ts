@@ -83,6 +83,8 @@ export interface EngineOptions {
    * price, counted against `maxCostUsd`). Calls without an entry are made directly, as usual.
    */
   prefetched?: ReadonlyMap<string, Completion>;
+  /** `list` when the prefetched answers came at the list price (a gateway's), not a batch's. Default `batch`. */
+  prefetchedPrice?: 'batch' | 'list';
 }
 
 /** The `prefetched` key of a call. */
@@ -294,7 +296,7 @@ async function obtainCompletion(
     }
   }
   if (prefetched) {
-    const cost = callCost(prefetched.usage, batchPrice(model.price));
+    const cost = callCost(prefetched.usage, opts.prefetchedPrice === 'list' ? model.price : batchPrice(model.price));
     budget?.spend(cost ?? 0);
     return { ...prefetched, attempts: 1, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
   }

@@ -10,6 +10,7 @@ import { ConfigError } from '../core/errors.js';
 import { imageTokens } from '../core/media.js';
 import { tokensOf } from '../core/tokens.js';
 import type { Attachment, Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
+import { portkeyContext, resolvePortkeyTarget } from './portkey.js';
 
 // Loaded on first use: the tokenizer's tables cost ~60 MB and ~50 ms, and most routing files never
 // count tokens. Synchronous require keeps routing synchronous.
@@ -96,8 +97,16 @@ function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: In
   return true;
 }
 
-/** The tier of one case. `inputText` is the rendered conversation (message contents joined by "\n"). */
-export function routeCase(routing: Routing, c: Case, inputText: string): RouteMatch {
+/**
+ * The tier of one case. `inputText` is the rendered conversation (message contents joined by "\n");
+ * `body` is the request a gateway would receive for it (see `gatewayRequestBody`), which a Portkey
+ * config's `params.*` conditions read.
+ */
+export function routeCase(routing: Routing, c: Case, inputText: string, body: Record<string, unknown> = {}): RouteMatch {
+  if (routing.portkey) {
+    const leaf = resolvePortkeyTarget(routing.portkey, c, portkeyContext(c, body), routing.file);
+    return { tier: leaf.tier!, rule: leaf.path };
+  }
   const input = new Input(inputText, attachmentsOf(c));
   for (const { rule, regex } of compileRules(routing)) {
     if (!rule.when || matches(rule.when, regex, c, input)) return { tier: rule.tier, rule: rule.name };
@@ -110,10 +119,29 @@ export function routeCase(routing: Routing, c: Case, inputText: string): RouteMa
 }
 
 /** Every case's tier and the rule that sent it there, keyed by case id, in case order. */
-export function assignTiers(routing: Routing, cases: readonly Case[], render: (c: Case) => string): Map<string, RouteMatch> {
+export function assignTiers(
+  routing: Routing,
+  cases: readonly Case[],
+  render: (c: Case) => string,
+  bodyOf?: (c: Case) => Record<string, unknown>,
+): Map<string, RouteMatch> {
   const out = new Map<string, RouteMatch>();
-  for (const c of cases) out.set(c.id, routeCase(routing, c, render(c)));
+  for (const c of cases) out.set(c.id, routeCase(routing, c, render(c), bodyOf?.(c)));
   return out;
+}
+
+/**
+ * The OpenAI-format body a gateway receives for a case: the suite's params, the case's own params, the
+ * model name the client asks for, and the rendered messages (text only). Offline routing and
+ * `run --through` build it the same way, so a gateway's `params.*` conditions see the same values.
+ */
+export function gatewayRequestBody(c: Case, messages: readonly ChatMessage[], suiteParams: Record<string, unknown>, model: string): Record<string, unknown> {
+  return {
+    ...suiteParams,
+    ...c.params,
+    model: typeof c.params?.model === 'string' ? c.params.model : model,
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+  };
 }
 
 /** The text rules see: every rendered message's content, joined by "\n". */
