@@ -14,6 +14,7 @@ type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchSta
 
 /** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
+  if (flags.looks !== undefined && !flags.sequential) process.stderr.write('evalroute: --looks has no effect without --sequential\n');
   if (flags.wait === false && !flags.batch) process.stderr.write('evalroute: --no-wait has no effect without --batch\n');
   return execute(flags, (common) =>
     run({
@@ -25,6 +26,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
+      ...(flags.sequential ? { sequential: flags.looks !== undefined ? { looks: flags.looks } : {} } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
       ...gateOptions(flags),
       ...common,

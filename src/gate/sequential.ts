@@ -128,7 +128,8 @@ export function replayLooks(input: ReplayInput): ReplayResult {
     const at = decided ?? latest;
     const verdict = at?.verdict ?? decideTier({ ...options, tier, baselineModel: routing.baseline, results: [] });
     const sequential: SequentialLook = { look: at?.look ?? 0, looks: design.looks, casesUsed: at?.used ?? 0, casesRouted: ids.length };
-    verdict.reasons.push(lookReason(sequential, decided !== undefined, outcomeOf(verdict), design));
+    // A tier with nothing to compare (the baseline's own, or no cases) has no look worth explaining.
+    if (ids.length > 0 && tier.model !== routing.baseline) verdict.reasons.push(lookReason(sequential, decided !== undefined, outcomeOf(verdict), design));
     verdicts.push({ ...verdict, sequential });
   }
   return { verdicts, pending };
@@ -168,9 +169,10 @@ function lookReason(s: SequentialLook, decided: boolean, outcome: Outcome, desig
     : `sequential run: ${stop} ${where}, ${boundary}`;
 }
 
+/** 98.4%, 99.9995%: as many digits as it takes to show how far from 100% the level is. */
 function level(confidence: number): string {
-  const pct = confidence * 100;
-  return `${pct >= 99.95 ? pct.toFixed(2) : pct.toFixed(1)}%`;
+  const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 2);
+  return `${(confidence * 100).toFixed(digits)}%`;
 }
 
 /** FNV-1a, so each tier's shuffle has its own stream from the one seed. */

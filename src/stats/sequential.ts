@@ -261,5 +261,5 @@ function checkFractions(fractions: readonly number[]): void {
  * adds at least one case while n ≥ K.
  */
 export function lookSizes(n: number, fractions: readonly number[]): number[] {
-  return fractions.map((t, k) => (k === fractions.length - 1 ? n : Math.min(n, Math.ceil(n * t - 1e-9))));
+  return fractions.map((t, k) => (k === fractions.length - 1 ? n : Math.max(0, Math.min(n, Math.ceil(n * t - 1e-9)))));
 }
