@@ -169,10 +169,10 @@ function lookReason(s: SequentialLook, decided: boolean, outcome: Outcome, desig
     : `sequential run: ${stop} ${where}, ${boundary}`;
 }
 
-/** 98.4%, 99.9995%: as many digits as it takes to show how far from 100% the level is. */
+/** 98.4%, 99.87%, 99.9995%: two significant digits of how far the level is from 100%. */
 function level(confidence: number): string {
-  const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 2);
-  return `${(confidence * 100).toFixed(digits)}%`;
+  const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 1);
+  return `${(confidence * 100).toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '.0')}%`;
 }
 
 /** FNV-1a, so each tier's shuffle has its own stream from the one seed. */
