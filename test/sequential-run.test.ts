@@ -78,6 +78,7 @@ describe('run --sequential (real CLI, mock API)', () => {
     // Every call made is one the looks needed: two per case used (baseline + tier model).
     expect(seqCalls).toBe(2 * (risky.sequential!.casesUsed + cheap.sequential!.casesUsed));
     expect(seqCalls).toBeLessThanOrEqual(fixedCalls / 2);
+    expect(seqRun.stderr).toMatch(/400 cases, up to 800 calls in 5 looks/);
     expect(summary.sequential).toMatchObject({ looks: 5, passBoundary: 'obrien-fleming', failBoundary: 'pocock' });
 
     // The same conclusions as the fixed run, and the same exit code.

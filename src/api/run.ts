@@ -105,7 +105,8 @@ export interface RunOptions {
    */
   sequential?: { looks?: number };
   /** Called once everything is loaded and the run is about to start. */
-  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[] }) => void;
+  /** `looks` is set for a sequential run, whose `calls` is then the most it can make. */
+  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[]; looks?: number }) => void;
 }
 
 export interface RunResult {
@@ -259,7 +260,17 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       cwd,
     });
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
-    opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0, warnings: config.warnings ?? [] });
+    // A resumed sequential run keeps the design it started with, so its looks replay identically.
+    const design = stored?.summary?.sequential ?? (opts.sequential ? sequentialDesign(opts.sequential) : undefined);
+    opts.onStart?.({
+      runId,
+      cases: suite.cases.length,
+      calls,
+      dbFile,
+      resumed: previous.length > 0,
+      warnings: config.warnings ?? [],
+      ...(design ? { looks: design.looks } : {}),
+    });
 
     const signal = opts.signal ?? new AbortController().signal;
     const requestFor = requestBuilder(config, suite, inputs);
@@ -311,8 +322,6 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       ...(judgePrice ? { judgePrice } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     };
-    // A resumed sequential run keeps the design it started with, so its looks replay identically.
-    const design = stored?.summary?.sequential ?? (opts.sequential ? sequentialDesign(opts.sequential) : undefined);
     const staged = design
       ? await runSequentialStages({
           engine: engineOptions,

@@ -106,7 +106,8 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
       onStart: (info) => {
         // Config warnings (e.g. gateway entries skipped) are shown on every run, not only by `models`.
         for (const w of info.warnings) log(`warning: ${w}`);
-        log(`${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`);
+        const calls = info.looks ? `up to ${info.calls} calls in ${info.looks} looks` : `${info.calls} calls`;
+        log(`${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${calls} → ${info.dbFile}`);
       },
       onProgress: progress.onProgress,
       onBatchStatus: (e) => log(batchLine(e)),
