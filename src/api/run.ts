@@ -329,7 +329,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
           previous,
           routing,
           design,
-          decide: { repeatPolicy: opts.repeatPolicy ?? 'majority' },
+          decide: opts.repeatPolicy ? { repeatPolicy: opts.repeatPolicy } : {},
         })
       : undefined;
     const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
