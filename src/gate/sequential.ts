@@ -118,11 +118,15 @@ export function replayLooks(input: ReplayInput): ReplayResult {
       const decide = (confidence: number, withFloor: boolean) =>
         decideTier({ ...options, tier: atLevel(tier, confidence, withFloor), baselineModel: routing.baseline, results });
       const byPass = decide(design.passConfidence[k]!, true);
-      if (outcomeOf(byPass) === 'pass') decided = { verdict: byPass, look: k + 1, used };
+      const passOutcome = outcomeOf(byPass);
+      if (passOutcome === 'pass') decided = { verdict: byPass, look: k + 1, used };
       else {
         const byFail = decide(design.failConfidence[k]!, last);
-        if (outcomeOf(byFail) === 'fail' || last) decided = { verdict: byFail, look: k + 1, used };
-        else latest = { verdict: byFail, look: k + 1, used };
+        if (outcomeOf(byFail) === 'fail') decided = { verdict: byFail, look: k + 1, used };
+        // Undecided after the last look: the PASS-level interval is the one that did not clear the margin
+        // (unless it lies below it, which the wider FAIL-level interval does not confirm).
+        else if (last) decided = { verdict: passOutcome === 'inconclusive' ? byPass : byFail, look: k + 1, used };
+        else latest = { verdict: byPass, look: k + 1, used };
       }
     }
     const at = decided ?? latest;
