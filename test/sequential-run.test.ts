@@ -69,10 +69,11 @@ describe('run --sequential (real CLI, mock API)', () => {
     const cheap = tier(summary, 'cheap');
     // −100 pts: FAIL at the first of 5 looks, on 40 of the 200 hard cases.
     expect(risky.sequential).toEqual({ look: 1, looks: 5, casesUsed: 40, casesRouted: 200 });
-    expect(risky.pass).toBe(false);
+    expect(risky.outcome).toBe('fail');
+    expect(risky.headline).toMatch(/\(stopped at look 1 of 5, on 40 of 200 cases\)$/);
     expect(risky.reasons.join('\n')).toMatch(/stopped early at look 1 of 5, on 40 of 200 routed cases/);
     // Equal to the baseline: PASS before the last look.
-    expect(cheap.pass).toBe(true);
+    expect(cheap.outcome).toBe('pass');
     expect(cheap.sequential!.look).toBeLessThan(5);
     expect(cheap.cases).toBe(cheap.sequential!.casesUsed);
     // Every call made is one the looks needed: two per case used (baseline + tier model).
@@ -83,8 +84,9 @@ describe('run --sequential (real CLI, mock API)', () => {
 
     // The same conclusions as the fixed run, and the same exit code.
     expect(seqRun.status).toBe(fixedRun.status);
-    expect(summary.pass).toBe(fixedSummary.pass);
-    for (const name of ['cheap', 'risky']) expect(tier(summary, name).pass).toBe(tier(fixedSummary, name).pass);
+    expect(seqRun.status).toBe(1);
+    expect(summary.outcome).toBe(fixedSummary.outcome);
+    for (const name of ['cheap', 'risky']) expect(tier(summary, name).outcome).toBe(tier(fixedSummary, name).outcome);
 
     // Re-deciding the stored results with the stored design gives the stored verdicts.
     const store = openStore(join(seq.dir, '.evalroute/test.db'));
@@ -102,7 +104,13 @@ describe('run --sequential (real CLI, mock API)', () => {
       expect(replay.pending).toEqual([]);
       for (const v of replay.verdicts) {
         const s = tier(summary, v.tier);
-        expect({ pass: v.pass, sequential: v.sequential, ci: v.ci, reasons: v.reasons }).toEqual({ pass: s.pass, sequential: s.sequential, ci: s.ci, reasons: s.reasons });
+        expect({ outcome: v.outcome, headline: v.headline, sequential: v.sequential, ci: v.ci, reasons: v.reasons }).toEqual({
+          outcome: s.outcome,
+          headline: s.headline,
+          sequential: s.sequential,
+          ci: s.ci,
+          reasons: s.reasons,
+        });
       }
     } finally {
       store.close();
@@ -142,7 +150,7 @@ describe('run --sequential (real CLI, mock API)', () => {
     expect(resumed.summary.sequential).toEqual(refResult.summary.sequential);
     expect(resumedPairs.filter((pair) => madeBefore.includes(pair))).toEqual([]);
     expect(storedPairs(p).sort()).toEqual(storedPairs(reference).sort());
-    const view = (s: RunSummary) => s.tiers.map((t) => ({ tier: t.tier, pass: t.pass, ci: t.ci, sequential: t.sequential }));
+    const view = (s: RunSummary) => s.tiers.map((t) => ({ tier: t.tier, outcome: t.outcome, ci: t.ci, sequential: t.sequential }));
     expect(view(resumed.summary)).toEqual(view(refResult.summary));
   }, 120_000);
 

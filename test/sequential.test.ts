@@ -7,7 +7,10 @@ import type { CallOutcome, CaseResult, TierConfig } from '../src/core/types.js';
 import { inverseNormalCdf, normalCdf } from '../src/stats/normal.js';
 import { crossingProbabilities, equalFractions, groupSequentialBoundaries, lookSizes } from '../src/stats/sequential.js';
 import { replayLooks, sequentialDesign, sequentialOrder } from '../src/gate/sequential.js';
-import { fixedDesign, fixedNForPower, sequentialDesign as simDesign, simulate, type Scenario } from './support/sequential-sim.js';
+import { decideTier } from '../src/gate/decide.js';
+import { tableResults } from '../src/gate/operating-characteristics.js';
+import { simulatePairedTable } from '../src/stats/simulate-paired.js';
+import { classify, fixedDesign, fixedNForPower, sequentialDesign as simDesign, simulate, type Scenario } from './support/sequential-sim.js';
 
 describe('normalCdf', () => {
   it('inverts the AS 241 quantile function to a relative 1e-8, deep into the tails', () => {
@@ -114,7 +117,9 @@ describe('replayLooks', () => {
     // A clear regression (−50 pts) is a FAIL at the first look, on 20 of 100 cases.
     expect(r!.sequential).toEqual({ look: 1, looks: 5, casesUsed: 20, casesRouted: 100 });
     expect(r!.pass).toBe(false);
-    expect(r!.reasons.at(-1)).toMatch(/stopped early at look 1 of 5, on 20 of 100 routed cases, FAIL boundary z=2\.41/);
+    expect(r!.reasons.at(-1)).toBe('sequential run: stopped early at look 1 of 5, on 20 of 100 routed cases, FAIL boundary z=2.41 (98.4% interval)');
+    expect(r!.outcome).toBe('fail');
+    expect(r!.headline).toMatch(/^FAIL — .*at 98\.4% confidence.* \(stopped at look 1 of 5, on 20 of 100 cases\)$/);
     // An equal tier passes once the look's interval is narrow enough, before its last look.
     expect(c!.sequential.look).toBeLessThan(5);
     expect(c!.sequential.casesUsed).toBe(lookSizes(300, equalFractions(5))[c!.sequential.look - 1]);
@@ -125,6 +130,41 @@ describe('replayLooks', () => {
     const again = replayLooks({ routing, design, order, results: [...results].reverse() });
     expect(again.verdicts).toEqual(replay.verdicts);
     expect(again.pending).toEqual([]);
+  });
+
+  /** Replays until no case is pending, feeding each look's cases from `result`. */
+  const replayAll = (r: typeof routing, ids: string[], resultOf: (id: string) => CaseResult) => {
+    const tierOf = new Map(ids.map((id) => [id, resultOf(id).tier]));
+    const order = sequentialOrder(ids, tierOf, design.seed);
+    const results: CaseResult[] = [];
+    let replay = replayLooks({ routing: r, design, order, results });
+    while (replay.pending.length) {
+      results.push(...replay.pending.map(resultOf));
+      replay = replayLooks({ routing: r, design, order, results });
+    }
+    return replay.verdicts;
+  };
+
+  it('a tier that crosses no boundary is INCONCLUSIVE after the last look, on the PASS-level interval', () => {
+    const edge = new Map<string, TierConfig>([['edge', { name: 'edge', model: 'small', gate: {} }]]);
+    // Exactly on the margin: the candidate fails 1 case in 20 that the baseline passes.
+    const ids = Array.from({ length: 100 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+    const [v] = replayAll({ baseline: 'big', tiers: edge }, ids, (id) => ({ caseId: id, tier: 'edge', baseline: call(id, 'big', true), candidate: call(id, 'small', Number(id.slice(1)) % 20 !== 0) }));
+    expect(v!.outcome).toBe('inconclusive');
+    expect(v!.sequential).toEqual({ look: 5, looks: 5, casesUsed: 100, casesRouted: 100 });
+    expect(v!.confidence).toBeCloseTo(design.passConfidence[4]!, 12);
+    expect(v!.headline).toMatch(/^INCONCLUSIVE — between .*more if the models are truly equal\) \(after 5 looks, 95.9% interval\)$/);
+    expect(v!.reasons.at(-1)).toBe('sequential run: crossed no boundary by the last look (look 5 of 5, on 100 of 100 routed cases)');
+  });
+
+  it('a screening rule takes no early look: it decides once, on all its cases', () => {
+    const screened = new Map<string, TierConfig>([['quick', { name: 'quick', model: 'small', gate: { rule: 'point' } }]]);
+    const ids = Array.from({ length: 50 }, (_, i) => `q${String(i).padStart(3, '0')}`);
+    const [v] = replayAll({ baseline: 'big', tiers: screened }, ids, (id) => ({ caseId: id, tier: 'quick', baseline: call(id, 'big', true), candidate: call(id, 'small', Number(id.slice(1)) % 2 === 0) }));
+    expect(v!.outcome).toBe('fail');
+    expect(v!.sequential).toEqual({ look: 5, looks: 5, casesUsed: 50, casesRouted: 50 });
+    expect(v!.confidence).toBe(0.95);
+    expect(v!.reasons.at(-1)).toMatch(/rule point is a screening rule .* decided on all 50 cases, with no early look/);
   });
 });
 
@@ -137,12 +177,28 @@ describe('replayLooks', () => {
  * shape tried).
  */
 describe('sequential design vs the fixed design (simulation)', () => {
-  const base = { baseline: 0.8, disagreement: 0.2, margin: 0.05 };
+  it("simulates the gate's own rule: classify agrees with decideTier at each look's levels", () => {
+    const tier = (confidence: number) => ({ name: 't', model: 'candidate', gate: { confidence } });
+    let checked = 0;
+    for (let i = 0; i < 120; i++) {
+      const table = simulatePairedTable({ n: 20 + 7 * i, baselinePassRate: 0.8, discordance: 0.2, delta: -0.1 + (i % 7) * 0.025, seed: i });
+      const k = i % design.looks;
+      const results = tableResults(table);
+      const byPass = decideTier({ tier: tier(design.passConfidence[k]!), baselineModel: 'baseline', results, resamples: 1 });
+      const byFail = decideTier({ tier: tier(design.failConfidence[k]!), baselineModel: 'baseline', results, resamples: 1 });
+      const gate = byPass.outcome === 'pass' ? 'pass' : byFail.outcome === 'fail' ? 'fail' : 'continue';
+      expect(classify(table, 0.05, design.passConfidence[k]!, design.failConfidence[k]!)).toBe(gate);
+      if (gate !== 'continue') checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  const base = { baselinePassRate: 0.8, discordance: 0.2, margin: 0.05 };
   const reps = 3000;
   const noise = (p: number) => 3 * Math.sqrt((p * (1 - p)) / reps);
   const design = sequentialDesign({ looks: 5 });
-  const asBoundaries = (z: number[], confidence: number[]) => ({ shape: 'obrien-fleming' as const, alpha: 0.025, fractions: equalFractions(z.length), z, nominalAlpha: [], confidence });
-  const sim = (n: number) => simDesign(n, asBoundaries(design.passZ, design.passConfidence), asBoundaries(design.failZ, design.failConfidence));
+  const fractions = equalFractions(design.looks);
+  const sim = (n: number) => simDesign(n, { fractions, confidence: design.passConfidence }, { fractions, confidence: design.failConfidence });
   const at = (delta: number): Scenario => ({ ...base, delta });
 
   it('keeps false PASS at the margin at 2.5%, and saves ≥ 20% of calls on equal tiers and ≥ 50% on a 15-pt regression', () => {

@@ -14,12 +14,11 @@
  * minPassRate is a floor on the point estimate, too noisy on a subset to stop on: it can block an early
  * PASS but only fails a tier at the last look.
  */
-import type { CaseResult, Routing, SequentialDesign, SequentialLook, TierConfig } from '../core/types.js';
-// TODO(rebase): from core/types once the three-outcome verdict lands.
-type Outcome = 'pass' | 'fail' | 'inconclusive';
+import { confidenceLevel } from '../core/format.js';
+import type { CaseResult, Outcome, Routing, SequentialDesign, SequentialLook, TierConfig } from '../core/types.js';
 import { createRng } from '../stats/rng.js';
 import { groupSequentialBoundaries, lookSizes, type BoundaryShape } from '../stats/sequential.js';
-import { decideTier, DEFAULT_SEED, type DecideOptions, type GateVerdict } from './decide.js';
+import { decideTier, DEFAULT_RULE, DEFAULT_SEED, type DecideOptions, type GateVerdict } from './decide.js';
 
 /** 5 looks: the fewest at which the design met both savings targets in the simulations (3 did not). */
 export const DEFAULT_SEQUENTIAL_LOOKS = 5;
@@ -106,6 +105,9 @@ export function replayLooks(input: ReplayInput): ReplayResult {
     const sizes = lookSizes(ids.length, fractions);
     let decided: { verdict: GateVerdict; look: number; used: number } | undefined;
     let latest: { verdict: GateVerdict; look: number; used: number } | undefined;
+    // Screening rules (point, significant) always decide, so a look could not leave them open: they
+    // take no early look and decide once, on all their cases, exactly as a fixed run would.
+    const screening = (tier.gate.rule ?? DEFAULT_RULE) !== 'noninferiority';
     for (let k = 0; k < design.looks && !decided; k++) {
       const used = sizes[k]!;
       const missing = ids.slice(0, used).filter((id) => !byId.has(id));
@@ -117,15 +119,18 @@ export function replayLooks(input: ReplayInput): ReplayResult {
       const last = k === design.looks - 1;
       const decide = (confidence: number, withFloor: boolean) =>
         decideTier({ ...options, tier: atLevel(tier, confidence, withFloor), baselineModel: routing.baseline, results });
+      if (screening) {
+        if (last) decided = { verdict: decideTier({ ...options, tier, baselineModel: routing.baseline, results }), look: k + 1, used };
+        continue;
+      }
       const byPass = decide(design.passConfidence[k]!, true);
-      const passOutcome = outcomeOf(byPass);
-      if (passOutcome === 'pass') decided = { verdict: byPass, look: k + 1, used };
+      if (byPass.outcome === 'pass') decided = { verdict: byPass, look: k + 1, used };
       else {
         const byFail = decide(design.failConfidence[k]!, last);
-        if (outcomeOf(byFail) === 'fail') decided = { verdict: byFail, look: k + 1, used };
+        if (byFail.outcome === 'fail') decided = { verdict: byFail, look: k + 1, used };
         // Undecided after the last look: the PASS-level interval is the one that did not clear the margin
         // (unless it lies below it, which the wider FAIL-level interval does not confirm).
-        else if (last) decided = { verdict: passOutcome === 'inconclusive' ? byPass : byFail, look: k + 1, used };
+        else if (last) decided = { verdict: byPass.outcome === 'inconclusive' ? byPass : byFail, look: k + 1, used };
         else latest = { verdict: byPass, look: k + 1, used };
       }
     }
@@ -133,7 +138,12 @@ export function replayLooks(input: ReplayInput): ReplayResult {
     const verdict = at?.verdict ?? decideTier({ ...options, tier, baselineModel: routing.baseline, results: [] });
     const sequential: SequentialLook = { look: at?.look ?? 0, looks: design.looks, casesUsed: at?.used ?? 0, casesRouted: ids.length };
     // A tier with nothing to compare (the baseline's own, or no cases) has no look worth explaining.
-    if (ids.length > 0 && tier.model !== routing.baseline) verdict.reasons.push(lookReason(sequential, decided !== undefined, outcomeOf(verdict), design));
+    if (ids.length > 0 && tier.model !== routing.baseline) {
+      verdict.reasons.push(lookReason(sequential, decided !== undefined, verdict.outcome, design, screening ? tier.gate.rule : undefined));
+      if (decided && sequential.look < sequential.looks) verdict.headline += ` (stopped at look ${sequential.look} of ${sequential.looks}, on ${sequential.casesUsed} of ${sequential.casesRouted} cases)`;
+      // The INCONCLUSIVE headline names no level; after K looks it is not the usual 95%.
+      else if (decided && !screening && verdict.outcome === 'inconclusive') verdict.headline += ` (after ${sequential.looks} looks, ${confidenceLevel(verdict.confidence)} interval)`;
+    }
     verdicts.push({ ...verdict, sequential });
   }
   return { verdicts, pending };
@@ -148,15 +158,9 @@ function atLevel(tier: TierConfig, confidence: number, withFloor: boolean): Tier
   return { ...tier, gate: { ...gate, confidence, ...(withFloor && minPassRate !== undefined ? { minPassRate } : {}) } };
 }
 
-// TODO(rebase): the lead's decideTier returns `outcome`; read it instead of re-deriving.
-function outcomeOf(v: GateVerdict): Outcome {
-  if (v.pass && (v.model === v.baselineModel || !v.ci || v.ci[0] >= -v.margin - 1e-12)) return 'pass';
-  if (!v.pass) return 'fail';
-  return 'inconclusive';
-}
-
-function lookReason(s: SequentialLook, decided: boolean, outcome: Outcome, design: SequentialDesign): string {
+function lookReason(s: SequentialLook, decided: boolean, outcome: Outcome, design: SequentialDesign, screeningRule?: string): string {
   const where = `look ${s.look} of ${s.looks}, on ${s.casesUsed} of ${s.casesRouted} routed cases`;
+  if (screeningRule && decided) return `sequential run: rule ${screeningRule} is a screening rule and always decides, so it was decided on all ${s.casesUsed} cases, with no early look`;
   if (!decided) {
     return s.look === 0
       ? `sequential run: not decided — no look completed`
@@ -165,18 +169,12 @@ function lookReason(s: SequentialLook, decided: boolean, outcome: Outcome, desig
   const k = s.look - 1;
   const boundary =
     outcome === 'pass'
-      ? `PASS boundary z=${design.passZ[k]!.toFixed(2)} (${level(design.passConfidence[k]!)} interval)`
-      : `FAIL boundary z=${design.failZ[k]!.toFixed(2)} (${level(design.failConfidence[k]!)} interval)`;
+      ? `PASS boundary z=${design.passZ[k]!.toFixed(2)} (${confidenceLevel(design.passConfidence[k]!)} interval)`
+      : `FAIL boundary z=${design.failZ[k]!.toFixed(2)} (${confidenceLevel(design.failConfidence[k]!)} interval)`;
   const stop = s.look < s.looks ? 'stopped early at' : 'decided at';
   return outcome === 'inconclusive'
     ? `sequential run: crossed no boundary by the last look (${where})`
     : `sequential run: ${stop} ${where}, ${boundary}`;
-}
-
-/** 98.4%, 99.87%, 99.9995%: two significant digits of how far the level is from 100%. */
-function level(confidence: number): string {
-  const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 1);
-  return `${(confidence * 100).toFixed(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '.0')}%`;
 }
 
 /** FNV-1a, so each tier's shuffle has its own stream from the one seed. */
