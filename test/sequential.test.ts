@@ -10,7 +10,7 @@ import { replayLooks, sequentialDesign, sequentialOrder } from '../src/gate/sequ
 import { decideTier } from '../src/gate/decide.js';
 import { tableResults } from '../src/gate/operating-characteristics.js';
 import { simulatePairedTable } from '../src/stats/simulate-paired.js';
-import { classify, fixedDesign, fixedNForPower, sequentialDesign as simDesign, simulate, type Scenario } from './support/sequential-sim.js';
+import { classify, fixedDesign, fixedNForPower, sequentialDesign as simDesign, simulate, type Scenario } from '../src/gate/sequential-characteristics.js';
 
 describe('normalCdf', () => {
   it('inverts the AS 241 quantile function to a relative 1e-8, deep into the tails', () => {

@@ -1,12 +1,14 @@
 /**
- * Seeded simulation of paired pass/fail outcomes under the gate's non-inferiority rule, for a fixed
- * design (one look) and a group-sequential one. Pure stats only (no engine), fast enough for a test.
- * Each look adds an independent simulated table of the new cases (stats/simulate-paired.ts), so the
- * looks of one simulated tier are nested as in a run.
+ * Operating characteristics of sequential runs: seeded simulation of paired pass/fail outcomes under
+ * the gate's non-inferiority rule, for a fixed design (one look) and a group-sequential one, with the
+ * fixed n of equal power to compare calls against. Pure stats (no engine), fast enough for a test. Each
+ * look adds an independent simulated table of the new cases (stats/simulate-paired.ts), so the looks of
+ * one simulated tier are nested as in a run. docs/statistics.md quotes
+ * scripts/sequential-characteristics.mjs; test/sequential.test.ts re-measures one row.
  */
-import { newcombePairedInterval, type PairedCounts } from '../../src/stats/newcombe.js';
-import { lookSizes, type SequentialBoundaries } from '../../src/stats/sequential.js';
-import { simulatePairedTable, type PairedScenario } from '../../src/stats/simulate-paired.js';
+import { newcombePairedInterval, type PairedCounts } from '../stats/newcombe.js';
+import { lookSizes, type SequentialBoundaries } from '../stats/sequential.js';
+import { simulatePairedTable, type PairedScenario } from '../stats/simulate-paired.js';
 
 export type Scenario = Omit<PairedScenario, 'n' | 'seed'> & { margin: number };
 
