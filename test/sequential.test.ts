@@ -173,7 +173,7 @@ describe('replayLooks', () => {
  * cases disagree, margin 5 pts) through the same Newcombe interval the gate uses. 900 cases per tier is
  * the suite a team would plan for 90% power on equal tiers; the fixed comparator is the fixed n with the
  * same P(PASS) as the sequential design, searched by simulation. docs/statistics.md has the figures at
- * other sizes (at 80% power the equal-tier saving is ~17%, short of the 20% target, for every boundary
+ * other sizes (at ~80% power the equal-tier saving is 13–17%, short of the 20% target, for every boundary
  * shape tried).
  */
 describe('sequential design vs the fixed design (simulation)', () => {
