@@ -18,6 +18,7 @@ import type {
   RunErrorGroup,
   RunStatus,
   RunSummary,
+  SequentialDesign,
   Store,
   StoredBatch,
   Suite,
@@ -43,6 +44,9 @@ import { flakyCases } from '../gate/repeats.js';
 import { ProjectRoots } from '../config/files.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
+import { runSequentialStages, type StagedRunResult } from './sequential-run.js';
+import { sequentialDesign } from '../gate/sequential.js';
+import type { GateVerdict } from '../gate/decide.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -103,8 +107,15 @@ export interface RunOptions {
   through?: string | false;
   /** Gateway in the loop: called before the first request (`done` 0) and after each case's. */
   onGateway?: (event: { url: string; done: number; total: number }) => void;
+  /**
+   * Decide in stages (`--sequential`): each tier at up to `looks` looks on growing random subsets of its
+   * cases, stopping its calls once it is decided (see gate/sequential.ts). A resume of a sequential run
+   * continues with the design stored in it.
+   */
+  sequential?: { looks?: number };
   /** Called once everything is loaded and the run is about to start. */
-  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[] }) => void;
+  /** `looks` is set for a sequential run, whose `calls` is then the most it can make. */
+  onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[]; looks?: number }) => void;
 }
 
 export interface RunResult {
@@ -214,6 +225,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     throw new UsageError(`monthlyRequests must be a positive number, got ${opts.monthlyRequests}`);
   }
 
+  checkSequential(opts);
+
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   const gateway = await throughGateway(opts, { config, routing, suite, inputs }, env);
   const tierOf = gateway?.tierOf ?? new Map([...routeSuite(config, routing, suite, inputs)].map(([id, r]) => [id, r.tier]));
@@ -265,7 +278,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       const own = managedJudge(engineModel(m), m.params, store, cache);
       return withGrade(grader, (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }));
     });
-    const { runId, previous } = startOrResume(store, opts.resume, {
+    const { runId, previous, stored } = startOrResume(store, opts.resume, {
       suite,
       routing,
       config,
@@ -274,7 +287,17 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       cwd,
     });
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
-    opts.onStart?.({ runId, cases: suite.cases.length, calls, dbFile, resumed: previous.length > 0, warnings: config.warnings ?? [] });
+    // A resumed sequential run keeps the design it started with, so its looks replay identically.
+    const design = stored?.summary?.sequential ?? (opts.sequential ? sequentialDesign(opts.sequential) : undefined);
+    opts.onStart?.({
+      runId,
+      cases: suite.cases.length,
+      calls,
+      dbFile,
+      resumed: previous.length > 0,
+      warnings: config.warnings ?? [],
+      ...(design ? { looks: design.looks } : {}),
+    });
 
     const signal = opts.signal ?? new AbortController().signal;
     const requestFor = requestBuilder(config, suite, inputs);
@@ -307,9 +330,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       prefetched = await collectBatches(phase, collecting, opts.batch.pollIntervalMs);
     }
 
-    const engine = await runCases({
+    const engineOptions = {
       runId,
-      cases: suite.cases,
       goldens: suite.goldens,
       tierOf,
       tierModel,
@@ -321,15 +343,25 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       store,
       cache,
       signal,
-      previous,
       ...(prefetched ? { prefetched, prefetchedPrice: gateway ? ('list' as const) : ('batch' as const) } : {}),
       ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(judgePrice ? { judgePrice } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    };
+    const staged = design
+      ? await runSequentialStages({
+          engine: engineOptions,
+          cases: suite.cases,
+          previous,
+          routing,
+          design,
+          decide: opts.repeatPolicy ? { repeatPolicy: opts.repeatPolicy } : {},
+        })
+      : undefined;
+    const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
 
-    const summary = summarizeRun(engine, { runId, suite, routing, config, opts });
+    const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
     store.finishRun(runId, summary.status, summary);
     // Every item of a collected batch is now stored (answered) or was called directly (failed).
     if (!engine.interrupted) for (const b of collecting) store.markBatchCollected(runId, b.batchId);
@@ -343,7 +375,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 async function throughGateway(opts: RunOptions, project: Parameters<typeof routeThroughGateway>[0], env: Record<string, string | undefined>) {
   const url = gatewayUrl(project.config, opts.through);
   if (url === undefined) return undefined;
-  const clash = opts.batch ? '--batch' : (opts.repeats ?? 1) > 1 ? '--repeat' : opts.resume !== undefined ? '--resume' : opts.cache === 'offline' ? '--offline' : undefined;
+  const clash = opts.batch ? '--batch' : opts.sequential ? '--sequential' : (opts.repeats ?? 1) > 1 ? '--repeat' : opts.resume !== undefined ? '--resume' : opts.cache === 'offline' ? '--offline' : undefined;
   if (clash) throw new UsageError(`${clash} cannot be combined with a gateway in the loop (--through or gateway.url): the gateway answers each case once, live\n  → drop ${clash}, or run without the gateway`);
   const total = project.suite.cases.length;
   opts.onGateway?.({ url, done: 0, total });
@@ -361,11 +393,19 @@ async function throughGateway(opts: RunOptions, project: Parameters<typeof route
  */
 function summarizeRun(
   engine: EngineResult,
-  ctx: { runId: string; suite: Suite; routing: Routing; config: EvalConfig; opts: RunOptions },
+  ctx: {
+    runId: string;
+    suite: Suite;
+    routing: Routing;
+    config: EvalConfig;
+    opts: RunOptions;
+    /** A sequential run's verdicts (decided look by look) and design. */
+    sequential?: Pick<StagedRunResult, 'tiers'> & { design: SequentialDesign };
+  },
 ): RunSummary {
   const { runId, suite, routing, config, opts } = ctx;
   const repeatPolicy = opts.repeatPolicy ?? DEFAULT_REPEAT_POLICY;
-  const tiers = decideAll(routing, engine.results, { repeatPolicy });
+  const tiers: GateVerdict[] = ctx.sequential?.tiers ?? decideAll(routing, engine.results, { repeatPolicy });
   const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
   // A grade error (no readable judge verdict) is an error like a failed call: out of the comparison, into the budget.
   const errored = engine.outcomes.filter((o) => !usable(o)).length;
@@ -386,6 +426,7 @@ function summarizeRun(
     ...(opts.repeats && opts.repeats > 1
       ? { repeats: { samples: opts.repeats, policy: repeatPolicy, flaky: flakyCases(engine.results) } }
       : {}),
+    ...(ctx.sequential ? { sequential: ctx.sequential.design } : {}),
   };
   const errors = groupErrors(engine.outcomes);
   if (errors.length) summary.errors = errors;
@@ -460,7 +501,7 @@ function startOrResume(
       throw new UsageError(`run ${run.id} used a different routing file (hash ${run.routingHash.slice(0, 12)}); resume with the same routing file or start a new run`);
     }
     if (run.status === 'complete') throw new UsageError(`run ${run.id} is already complete; start a new run instead of --resume`);
-    return { runId: run.id, previous: store.getCalls(run.id) };
+    return { runId: run.id, previous: store.getCalls(run.id), stored: run };
   }
   const gitCommit = readGitCommit(ctx.cwd);
   const runId = store.beginRun({
@@ -477,7 +518,21 @@ function startOrResume(
     goldens: ctx.suite.goldens,
     inputs: ctx.inputs,
   });
-  return { runId, previous: [] };
+  return { runId, previous: [], stored: undefined };
+}
+
+/**
+ * Sequential looks decide on whole tiers: a shard sees only part of each tier, and a batch round trip
+ * per look would take up to a day each.
+ */
+function checkSequential(opts: RunOptions): void {
+  if (!opts.sequential) return;
+  const looks = opts.sequential.looks;
+  if (looks !== undefined && !(Number.isInteger(looks) && looks >= 2 && looks <= 10)) {
+    throw new UsageError(`--looks must be a whole number from 2 to 10, got ${looks}`);
+  }
+  if (opts.shard) throw new UsageError('--sequential cannot be combined with --shard: each look decides on whole tiers\n  → run the sequential gate unsharded, or drop --sequential');
+  if (opts.batch) throw new UsageError('--sequential cannot be combined with --batch: every look would wait for a batch round trip\n  → drop one of the two');
 }
 
 function readGitCommit(cwd: string): string | undefined {

@@ -41,6 +41,8 @@ const runCommandSpec = program
   .addOption(new Option('--repeat <n>', `sample each (case, model) n times (at most ${LIMITS.repeats}); flaky cases are reported`).argParser(intUpTo(LIMITS.repeats)))
   .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
   .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
+  .option('--sequential', 'decide in stages on growing random subsets of each tier and stop calling a tier once it is decided (fewer calls; see docs/statistics.md)')
+  .addOption(new Option('--looks <k>', 'with --sequential: number of looks (default 5)').argParser(positiveInt))
   .addOption(new Option('--concurrency <n>', `max calls in flight per model (overrides the config; at most ${LIMITS.concurrency})`).argParser(intUpTo(LIMITS.concurrency)))
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
@@ -308,6 +310,8 @@ export interface RunFlags {
   quiet?: boolean;
   batch?: boolean;
   through?: string;
+  sequential?: boolean;
+  looks?: number;
   /** false with --no-wait. */
   wait?: boolean;
   pollInterval?: number;

@@ -14,6 +14,7 @@ type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchSta
 
 /** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
+  if (flags.looks !== undefined && !flags.sequential) process.stderr.write('evalroute: --looks has no effect without --sequential\n');
   if (flags.wait === false && !flags.batch) process.stderr.write('evalroute: --no-wait has no effect without --batch\n');
   return execute(flags, (common) =>
     run({
@@ -26,6 +27,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
       ...(flags.through !== undefined ? { through: flags.through } : {}),
+      ...(flags.sequential ? { sequential: flags.looks !== undefined ? { looks: flags.looks } : {} } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
       ...gateOptions(flags),
       ...common,
@@ -105,7 +107,8 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
       onStart: (info) => {
         // Config warnings (e.g. gateway entries skipped) are shown on every run, not only by `models`.
         for (const w of info.warnings) log(`warning: ${w}`);
-        log(`${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`);
+        const calls = info.looks ? `up to ${info.calls} calls in ${info.looks} looks` : `${info.calls} calls`;
+        log(`${info.resumed ? 'Resuming' : 'Starting'} run ${info.runId}: ${info.cases} cases, ${calls} → ${info.dbFile}`);
       },
       onProgress: progress.onProgress,
       onBatchStatus: (e) => log(batchLine(e)),

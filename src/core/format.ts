@@ -10,3 +10,13 @@ export const pts = (x: number, digits = 1): string => {
 
 /** A margin in points without sign or unit: 0.05 → "5", 0.025 → "2.5". */
 export const plainPts = (x: number): string => String(Math.round(x * 1000) / 10);
+
+/**
+ * A confidence level with as many digits as it takes to show its distance from 100% (two significant
+ * digits of it): 0.95 → "95%", 0.984 → "98.4%", 0.99874 → "99.87%", 0.999995 → "99.9995%" (a sequential
+ * run's first look would otherwise read "100%").
+ */
+export const confidenceLevel = (confidence: number): string => {
+  const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 1);
+  return `${(confidence * 100).toFixed(digits).replace(/\.?0+$/, '')}%`;
+};

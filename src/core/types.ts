@@ -496,6 +496,35 @@ export interface TierVerdict {
   costPer1k?: number | null;
   baselineCostPer1k?: number | null;
   savings?: number | null;
+  /** `run --sequential`: the look that decided this tier and the cases it used. */
+  sequential?: SequentialLook;
+}
+
+/** Where a tier of a sequential run was decided: at `look` of `looks`, on `casesUsed` of `casesRouted`. */
+export interface SequentialLook {
+  look: number;
+  looks: number;
+  casesUsed: number;
+  casesRouted: number;
+}
+
+/**
+ * The design of a sequential run (`run --sequential`), stored in its summary so that its verdicts can be
+ * replayed from the stored results and a resume continues the same looks.
+ */
+export interface SequentialDesign {
+  looks: number;
+  /** One-sided error of each claim at the margin. */
+  alpha: number;
+  /** Seed of the per-tier case order. */
+  seed: number;
+  passBoundary: 'obrien-fleming' | 'pocock' | 'lan-demets-obf';
+  failBoundary: 'obrien-fleming' | 'pocock' | 'lan-demets-obf';
+  /** Critical values (Z scale) per look, and the two-sided interval levels they correspond to. */
+  passZ: number[];
+  failZ: number[];
+  passConfidence: number[];
+  failConfidence: number[];
 }
 
 export interface ModelUsage {
@@ -592,6 +621,8 @@ export interface RunSummary {
   costCap?: { capUsd: number; spentUsd: number; notAttempted: number };
   /** With `--repeat N`: samples per (case, model), the per-case policy, and the cases that flipped. */
   repeats?: { samples: number; policy: RepeatPolicy; flaky: FlakyCase[] };
+  /** `run --sequential`: the looks and boundaries the tiers were decided with. */
+  sequential?: SequentialDesign;
 }
 
 export interface RunErrorGroup {

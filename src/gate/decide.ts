@@ -43,7 +43,7 @@ import { pairedBootstrap } from '../stats/bootstrap.js';
 import { mcnemarExact } from '../stats/mcnemar.js';
 import { newcombeBounds, type PairedCounts } from '../stats/newcombe.js';
 import { bestCaseLowerBound, pairedCasesToDecide, pairedNonInferiorityCases } from '../stats/sample-size.js';
-import { pct, plainPts, pts } from '../core/format.js';
+import { confidenceLevel, pct, plainPts, pts } from '../core/format.js';
 
 export { bestCaseLowerBound } from '../stats/sample-size.js';
 
@@ -181,7 +181,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   }).ci;
 
   const m = gate.margin;
-  const level = `${Math.round(gate.confidence * 1000) / 10}%`;
+  const level = confidenceLevel(gate.confidence);
   const interval = `${level} CI ${pts(ci[0]).replace(' pts', '')} to ${pts(ci[1])}`;
   const evidence = `${fmtCount(eff(counts.b))} regressed, ${fmtCount(eff(counts.c))} improved${designEffect !== 1 ? ' (effective)' : ''}, McNemar p${formatP(verdict.pValue)}`;
   const margin = `margin ${plainPts(m)}`;

@@ -1,5 +1,6 @@
 export { createRng, type Rng } from './rng.js';
-export { inverseNormalCdf, zForConfidence } from './normal.js';
+export { inverseNormalCdf, normalCdf, zForConfidence } from './normal.js';
+export { crossingProbabilities, groupSequentialBoundaries, lookSizes, type BoundaryShape, type SequentialBoundaries } from './sequential.js';
 export { wilsonInterval } from './wilson.js';
 export { mcnemarExact } from './mcnemar.js';
 export { newcombePairedInterval, pairedCounts, type PairedCounts } from './newcombe.js';
