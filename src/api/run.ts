@@ -24,6 +24,7 @@ import type {
 import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { assignTiers } from '../routing/match.js';
+import { selectionBiasWarning } from '../routing/provenance.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
@@ -286,6 +287,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     });
 
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts });
+    const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
+    if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
     store.finishRun(runId, summary.status, summary);
     // Every item of a collected batch is now stored (answered) or was called directly (failed).
     if (!engine.interrupted) for (const b of collecting) store.markBatchCollected(runId, b.batchId);

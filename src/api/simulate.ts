@@ -171,7 +171,7 @@ export class Scorer {
     }
     const engine = await runCases({
       runId: 'simulate',
-      cases: this.suite.cases,
+      cases: this.suite.cases.filter((c) => tierOf.has(c.id)),
       goldens: this.suite.goldens,
       tierOf,
       tierModel,
@@ -204,9 +204,13 @@ export class Scorer {
     return { results, missing };
   }
 
-  /** Scores one routing file from the store: per-tier verdicts, overall quality and cost, missing pairs. */
-  async scoreRouting(routing: Routing): Promise<ScoredRouting> {
-    const tierOf = this.route(routing);
+  /**
+   * Scores one routing file from the store: per-tier verdicts, overall quality and cost, missing pairs.
+   * `only` restricts it to those cases (e.g. the held-out part of `suggest --holdout`).
+   */
+  async scoreRouting(routing: Routing, only?: ReadonlySet<string>): Promise<ScoredRouting> {
+    const routed = this.route(routing);
+    const tierOf = only ? new Map([...routed].filter(([id]) => only.has(id))) : routed;
     const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
     const { results, missing } = await this.evaluate(tierOf, tierModel, routing.baseline);
     const tiers = decideAll(routing, results).map((v) => withCosts(v, results.filter((r) => r.tier === v.tier)));

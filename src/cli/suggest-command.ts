@@ -1,6 +1,6 @@
 import type { MissingPair } from '../api/simulate.js';
 import { suggest } from '../api/suggest.js';
-import { formatSuggestion } from '../report/simulate-console.js';
+import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
 
 export interface SuggestFlags {
@@ -15,6 +15,8 @@ export interface SuggestFlags {
   output?: string;
   json?: string;
   fill?: boolean;
+  holdout?: number;
+  seed?: number;
 }
 
 /** `evalroute suggest`: prints (or writes) the proposed routing file; the per-class table goes beside it. */
@@ -30,9 +32,11 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     ...(flags.config ? { config: flags.config } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.fill ? { fill: true } : {}),
+    ...(flags.holdout !== undefined ? { holdout: flags.holdout } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
   });
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
-  const summary = `${formatSuggestion(result.classes, result.baseline)}\n`;
+  const summary = `${formatSuggestion(result.classes, result.baseline)}\n\n${formatHoldout(result)}\n`;
   if (flags.output && flags.output !== '-') {
     writeOutputFile(flags.output, result.yaml);
     process.stdout.write(`${summary}\nProposed routing written to ${flags.output}\n`);

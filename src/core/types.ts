@@ -542,6 +542,8 @@ export interface RunSummary {
   costCap?: { capUsd: number; spentUsd: number; notAttempted: number };
   /** With `--repeat N`: samples per (case, model), the per-case policy, and the cases that flipped. */
   repeats?: { samples: number; policy: RepeatPolicy; flaky: FlakyCase[] };
+  /** Run-level caveats the verdict rests on (e.g. gating on the cases the routing file was chosen on). */
+  warnings?: string[];
 }
 
 export interface RunErrorGroup {
