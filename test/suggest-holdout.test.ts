@@ -6,6 +6,7 @@ import { run } from '../src/api/run.js';
 import { suggest, type SuggestResult } from '../src/api/suggest.js';
 import { UsageError } from '../src/core/errors.js';
 import { formatRunSummary } from '../src/report/console.js';
+import { formatMarkdown } from '../src/report/markdown.js';
 import { formatHoldout } from '../src/report/simulate-console.js';
 import { caseIdsHash, isHeldOut, provenanceComment, readProvenance, selectionBiasWarning, type SelectionProvenance } from '../src/routing/provenance.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
@@ -103,6 +104,7 @@ describe('suggest --holdout, and run/gate on a suggested routing file', () => {
     const biased = await run({ suiteDir: p.suiteDir, routing: suggested, cwd: p.dir, env: p.env });
     expect(biased.summary.warnings).toEqual([expect.stringMatching(/^selection bias: .* on 60 cases of suite arith, and all 60 gated cases are those same cases/)]);
     expect(formatRunSummary(biased.summary, { color: false })).toContain('⚠ selection bias:');
+    expect(formatMarkdown(biased.summary)).toContain('> ⚠️ selection bias:');
 
     // The hand-written routing file has no chosen-on record: no warning.
     const own = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
