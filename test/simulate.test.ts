@@ -138,14 +138,14 @@ describe('simulate on the mmlu-pro-tiers demo', () => {
 
   it('suggest --holdout: the held-out half shows the optimism of choosing on the same cases (docs/statistics.md)', async () => {
     // docs/statistics.md: over seeds 1..100 the routed tiers give +1.8 pts on the half they were chosen on
-    // and −7.7 pts on the held-out half; five seeds must show the same gap, at least 4 pts on average.
+    // and −7.7 pts on the held-out half; three seeds (gaps 4.8, 10.2, 5.9) must show a gap of at least 4 pts.
     const routedDelta = (tiers: SuggestResult['projected']['tiers']) => {
       const routed = tiers.filter((t) => t.model !== t.baselineModel);
       const n = routed.reduce((sum, t) => sum + t.cases, 0);
       return routed.reduce((sum, t) => sum + t.delta * t.cases, 0) / n;
     };
     const gaps: number[] = [];
-    for (let seed = 1; seed <= 5; seed++) {
+    for (let seed = 1; seed <= 3; seed++) {
       const s = await suggest({ suiteDir, db, cwd: tmp, by: 'metadata.category', holdout: 0.5, seed, minCases: 15 });
       expect(s.projected.pass).toBe(true);
       expect(s.projected.overall.cases + s.holdout!.score.overall.cases).toBe(490);
