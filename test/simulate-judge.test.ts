@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import { simulate } from '../src/api/simulate.js';
@@ -115,5 +116,24 @@ describe('simulate with a judge grader', () => {
     expect(server.requests).toHaveLength(0);
     expect(stricter.exitCode).toBe(0);
     expect(stricter.routings[0]!.overall).toMatchObject({ cases: 8, passRate: 0 });
+  });
+
+  it('does not reuse a grade once the golden it was judged against changed, and only for that case', async () => {
+    edit(suiteFile(), 'name: quality, passThreshold: 0.95,', 'name: quality, mode: reference,');
+    expect((await sim()).exitCode).toBe(3); // reference mode asks the judge something new: nothing stored yet
+    expect((await sim(true)).exitCode).toBe(0);
+    server.reset();
+    server.script(responder);
+
+    edit(join(p.dir, 'goldens/arith.jsonl'), '{"id":"c000","expected":"7"}', '{"id":"c000","expected":"seven"}');
+    const r = await sim();
+    expect(server.requests).toHaveLength(0);
+    expect(r.exitCode).toBe(3);
+    // c000 is an easy case: the baseline's and the cheap tier's answers were both judged against the old golden.
+    expect(r.routings[0]!.missing).toEqual([
+      { caseId: 'c000', model: 'big', reason: 'no-judge-grade' },
+      { caseId: 'c000', model: 'small', reason: 'no-judge-grade' },
+    ]);
+    expect(r.routings[0]!.overall.cases).toBe(7);
   });
 });
