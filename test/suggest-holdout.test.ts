@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gate, gateJson } from '../src/api/gate.js';
 import { run } from '../src/api/run.js';
 import { suggest, type SuggestResult } from '../src/api/suggest.js';
+import { recomputeSummary } from '../src/cli/merge-command.js';
 import { UsageError } from '../src/core/errors.js';
 import { formatRunSummary } from '../src/report/console.js';
 import { formatMarkdown } from '../src/report/markdown.js';
 import { formatHoldout } from '../src/report/simulate-console.js';
+import { openStore } from '../src/store/sqlite-store.js';
 import { caseIdsHash, isHeldOut, provenanceComment, readProvenance, selectionBiasWarning, type SelectionProvenance } from '../src/routing/provenance.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
@@ -105,6 +107,13 @@ describe('suggest --holdout, and run/gate on a suggested routing file', () => {
     expect(biased.summary.warnings).toEqual([expect.stringMatching(/^selection bias: .* on 60 cases of suite arith, and all 60 gated cases are those same cases/)]);
     expect(formatRunSummary(biased.summary, { color: false })).toContain('⚠ selection bias:');
     expect(formatMarkdown(biased.summary)).toContain('> ⚠️ selection bias:');
+    // A verdict recomputed from the store (`merge` of shard stores) re-checks the same.
+    const store = openStore(biased.dbFile, { readonly: true });
+    try {
+      expect(recomputeSummary(store, store.getRun(biased.runId)!).warnings).toEqual(biased.summary.warnings);
+    } finally {
+      store.close();
+    }
 
     // The hand-written routing file has no chosen-on record: no warning.
     const own = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });

@@ -65,14 +65,16 @@ export function selectionBiasWarning(routingText: string, suite: string, caseIds
   const chosenSide = caseIds.filter((id) => !isHeldOut(id, p.holdout, p.seed));
   if (chosenSide.length === 0) return undefined;
   const what = `the routing file was chosen by \`evalroute suggest\` on ${p.cases} cases of suite ${suite}`;
-  const why = 'so its deltas here are optimistic (selection bias: the choice kept the models that were lucky on these cases)';
+  const why = 'its deltas here are optimistic, since the choice kept the models that were lucky on those cases';
   const fix =
     p.holdout > 0
-      ? `its held-out figure (in the file's header) is the fair one; gate on cases it was not chosen on`
-      : 'rerun suggest with --holdout 0.5 to see the held-out figure, or gate on cases it was not chosen on';
+      ? 'the held-out figure in its header is the fair one; gate it on cases it was not chosen on'
+      : 'rerun suggest with --holdout 0.5 for a fair figure, or gate it on cases it was not chosen on';
   if (caseIdsHash(chosenSide) === p.ids) {
     const share = chosenSide.length === caseIds.length ? `all ${caseIds.length} gated cases are` : `${chosenSide.length} of the ${caseIds.length} gated cases are`;
-    return `selection bias: ${what}, and ${share} those same cases, ${why}; ${fix}`;
+    return `selection bias: ${what}, and ${share} those same cases: ${why}. ${capital(fix)}.`;
   }
-  return `selection bias: ${what}; the cases gated here are not exactly those (the suite or shard differs), but up to ${chosenSide.length} of the ${caseIds.length} may be among them, ${why}; ${fix}`;
+  return `selection bias: ${what}; the cases gated here are not exactly those (the suite or shard differs), but up to ${chosenSide.length} of the ${caseIds.length} may be among them: ${why}. ${capital(fix)}.`;
 }
+
+const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
