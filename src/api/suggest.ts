@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { CallOutcome, Case, CaseResult, GateThresholds } from '../core/types.js';
+import type { CallOutcome, Case, CaseResult, GateRule, GateThresholds } from '../core/types.js';
 import { decideTier, DEFAULT_MAX_REGRESSION, type GateVerdict } from '../gate/decide.js';
 import { caseIdsHash, isHeldOut, provenanceComment, type SelectionProvenance } from '../routing/provenance.js';
 import { loadProject, run } from './run.js';
@@ -31,6 +31,8 @@ export interface SuggestOptions extends ScorerOptions {
   minPassRate?: number;
   /** Default: the gate's default margin (0.05). */
   maxRegression?: number;
+  /** The gate rule a class must pass (and the suggested tiers get). Default: the gate's default rule. */
+  rule?: GateRule;
   /** Smallest class that may leave the frontier. Default 20. */
   minCases?: number;
   /**
@@ -95,6 +97,7 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   const gate: GateThresholds = {
     ...(opts.minPassRate !== undefined ? { minPassRate: opts.minPassRate } : {}),
     maxRegression: opts.maxRegression ?? DEFAULT_MAX_REGRESSION,
+    ...(opts.rule ? { rule: opts.rule } : {}),
   };
   const holdout = opts.holdout ?? 0;
   const seed = opts.seed ?? 1;
@@ -294,7 +297,7 @@ function header(r: Omit<SuggestResult, 'yaml'>): string {
     out.push(
       `# Held out (the fair estimate) over ${ho.cases} cases: pass rate ${pct(ho.passRate)} vs ${pct(ho.baselinePassRate)} all-${r.baseline} (${pts(ho.delta)} pts)` +
         (ho.savings === null ? '.' : `, saves ${pct(ho.savings)}.`),
-      `# Gate on the held-out cases: ${h.score.pass ? 'every routed tier holds' : h.score.status === 'incomplete' ? 'INCOMPLETE (pairs missing)' : 'a routed tier FAILS'}:`,
+      `# Gate on the held-out cases: ${h.score.status === 'incomplete' ? 'INCOMPLETE (pairs missing)' : h.score.outcome.toUpperCase()}`,
       ...tierRisk(h.score),
     );
   }
@@ -310,6 +313,6 @@ function tierRisk(score: Pick<RoutingScore, 'tiers'>): string[] {
   return score.tiers.map((t) => {
     if (t.model === t.baselineModel) return `#   ${t.tier}: ${t.cases} cases stay on ${t.model}`;
     const ci = t.ci ? `, CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
-    return `#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.pass ? 'holds' : 'FAILS'}`;
+    return `#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.outcome.toUpperCase()}`;
   });
 }

@@ -165,6 +165,7 @@ program
   .option('--fill', 'first run every candidate model on every case (normal cache: only unstored pairs are called)')
   .addOption(new Option('--holdout <fraction>', 'keep this fraction of the cases out of the choice and gate the proposal on them (e.g. 0.5)').argParser(fraction))
   .addOption(new Option('--seed <n>', 'seed of the --holdout split (default 1)').argParser(nonNegativeInt))
+  .addOption(new Option('--rule <rule>', 'gate rule a class must pass, written into the suggested tiers (default: the gate\'s, noninferiority)').choices(['noninferiority', 'point', 'significant']))
   .action(async (suiteDir: string, opts: SuggestFlags) => {
     const { suggestCommand } = await import('./suggest-command.js');
     process.exitCode = await suggestCommand(suiteDir, opts);

@@ -1,4 +1,5 @@
 import type { MissingPair } from '../api/simulate.js';
+import type { GateRule } from '../core/types.js';
 import { suggest } from '../api/suggest.js';
 import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
@@ -17,6 +18,7 @@ export interface SuggestFlags {
   fill?: boolean;
   holdout?: number;
   seed?: number;
+  rule?: GateRule;
 }
 
 /** `evalroute suggest`: prints (or writes) the proposed routing file; the per-class table goes beside it. */
@@ -34,6 +36,7 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     ...(flags.fill ? { fill: true } : {}),
     ...(flags.holdout !== undefined ? { holdout: flags.holdout } : {}),
     ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.rule ? { rule: flags.rule } : {}),
   });
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
   const summary = `${formatSuggestion(result.classes, result.baseline)}\n\n${formatHoldout(result)}\n`;

@@ -201,7 +201,7 @@ export function formatSuggestion(classes: readonly ClassView[], baseline: string
 export interface HoldoutView {
   chosenOn: { cases: number };
   projected: { overall: OverallView };
-  holdout?: { fraction: number; seed: number; score: Pick<RoutingView, 'tiers' | 'pass' | 'status' | 'overall'> };
+  holdout?: { fraction: number; seed: number; score: Pick<RoutingView, 'tiers' | 'outcome' | 'pass' | 'status' | 'overall'> };
 }
 
 /** suggest's in-sample figure next to its held-out gate: how much of the choice was luck. */
@@ -212,11 +212,10 @@ export function formatHoldout(r: HoldoutView): string {
   }
   const inSample = r.projected.overall;
   const fair = h.score.overall;
-  const verdict = h.score.status === 'incomplete' ? 'INCOMPLETE (pairs missing)' : h.score.pass ? '✔ every routed tier holds' : '✘ a routed tier fails';
   return [
     `Chosen on ${int(r.chosenOn.cases)} cases; gated on ${int(fair.cases)} held-out cases (--holdout ${h.fraction}, seed ${h.seed}):`,
     `  quality delta ${pts(inSample.delta)} on the cases it was chosen on, ${pts(fair.delta)} held out; savings ${savingsText(fair.savings)} held out`,
-    ...h.score.tiers.filter((t) => t.model !== t.baselineModel).map((t) => `  tier ${t.tier}: ${tierCell(t)}${t.ci ? ` (95% CI ${pts(t.ci[0])} … ${pts(t.ci[1])})` : ''}`),
-    `  held-out gate: ${verdict}`,
+    ...h.score.tiers.filter((t) => t.model !== t.baselineModel).map((t) => `  ${t.tier}: ${tierHeadline(t)}`),
+    `  held-out gate: ${routingVerdict(h.score)}`,
   ].join('\n');
 }
