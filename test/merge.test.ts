@@ -237,4 +237,25 @@ describe('merging shard stores', () => {
       check.close();
     }
   });
+
+  it('carries every input\'s cached judge answers over, so the merged store re-grades judge graders like the shards', async () => {
+    const { projects } = await runShards();
+    const answer = (i: number) => ({ text: `{"score": ${i}}`, usage: { input: 10, output: 3 }, latencyMs: 1 });
+    projects.forEach((p, i) => {
+      const store = openStore(p.dbFile);
+      try {
+        store.cacheCompletion(`judge-request-${i}`, answer(i));
+      } finally {
+        store.close();
+      }
+    });
+    const out = join(tmp, 'judged.db');
+    mergeStores(projects.map((p) => p.dbFile), out);
+    const check = openStore(out, { readonly: true });
+    try {
+      projects.forEach((_p, i) => expect(check.findCachedCompletion(`judge-request-${i}`)).toMatchObject(answer(i)));
+    } finally {
+      check.close();
+    }
+  });
 });

@@ -9,7 +9,6 @@ import type {
   ChatMessage,
   Completion,
   CompletionRequest,
-  GradeContext,
   Golden,
   ModelConfig,
   RepeatPolicy,
@@ -26,9 +25,10 @@ import type {
 import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { assignTiers, gatewayRequestBody } from '../routing/match.js';
+import { selectionBiasWarning } from '../routing/provenance.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
-import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
+import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
 import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
@@ -37,6 +37,7 @@ import { runCases, type CacheMode, type EngineModel, type EngineResult, type Pro
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
+import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
@@ -254,30 +255,13 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const judgePrice = judgeConfig?.price;
   const builtGraders = await createGraders(suite);
   // A judge grader may name its own judge model (`model:`), overriding the config's judge for its grades.
-  const graderJudges = new Map<number, ModelConfig>();
-  suite.graders.forEach((spec, i) => {
-    if (spec.type !== 'judge' || typeof spec.model !== 'string') return;
-    const m = config.models.get(spec.model);
-    if (!m) {
-      throw new ConfigError(
-        { file: suite.file, path: `graders[${i}].model` },
-        `judge model "${spec.model}" is not defined in ${config.file}`,
-        `use one of: ${[...config.models.keys()].join(', ')}`,
-      );
-    }
-    graderJudges.set(i, m);
-  });
+  const graderJudges = graderJudgeModels(config, suite);
 
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile);
   try {
     const judge = judgeModel && judgeConfig ? managedJudge(judgeModel, judgeConfig.params, store, cache) : undefined;
-    const graders = builtGraders.map((grader, i) => {
-      const m = graderJudges.get(i);
-      if (!m) return grader;
-      const own = managedJudge(engineModel(m), m.params, store, cache);
-      return withGrade(grader, (c: Case, out: Completion, ctx: GradeContext) => grader.grade(c, out, { ...ctx, judge: own }));
-    });
+    const graders = withOwnJudges(builtGraders, graderJudges, (m) => managedJudge(engineModel(m), m.params, store, cache));
     const { runId, previous, stored } = startOrResume(store, opts.resume, {
       suite,
       routing,
@@ -362,6 +346,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
 
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
+    const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
+    if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
     store.finishRun(runId, summary.status, summary);
     // Every item of a collected batch is now stored (answered) or was called directly (failed).
     if (!engine.interrupted) for (const b of collecting) store.markBatchCollected(runId, b.batchId);

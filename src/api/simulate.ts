@@ -9,15 +9,18 @@
  * their cases left out of the figures (never counted as failures), so a partial store cannot make a
  * tier look worse — or better — than it is. `--fill` runs the routing file once (normal cache) first.
  *
- * Judge grades are not reproduced by calling the judge (that would be a network call): `run()` does
- * not put judge calls through the response cache, so there is nothing to replay them from. Instead a
- * judge grader is replaced by the grade stored for the same case and the same output text in an earlier
- * run of the suite; an output never judged before counts as a missing pair.
+ * Judge grades are re-graded, not looked up: every judge grader runs as in `run()`, against the same
+ * judge models, with the judge's answers served from the store's response cache (`offline`, so nothing
+ * is called). A judge answer is cached under its exact request — judge model identity and params, the
+ * rendered template with rubric, golden and output(s) — so a grade is only reproduced when everything
+ * that decides it is unchanged; a changed rubric, template, judge model or golden misses the cache, and
+ * that pair is listed as missing (`no-judge-grade`) rather than given a grade the current judge never
+ * gave. Grading settings applied after the judge answers (pass threshold, scale) take effect as edited.
  */
 import type { OverallView } from '../report/simulate-console.js';
 import { ProjectRoots } from '../config/files.js';
 import { resolve } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { ProviderError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
   Case,
@@ -28,6 +31,7 @@ import type {
   Grade,
   GradeContext,
   Grader,
+  ModelConfig,
   Outcome,
   Provider,
   Routing,
@@ -43,7 +47,9 @@ import { decideAll, type GateVerdict } from '../gate/decide.js';
 import { gateOutcome } from '../gate/outcome.js';
 import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
+import { managedJudge } from '../engine/managed-judge.js';
 import { inputText, offlineEnv, requestBuilder, routeSuite, run } from './run.js';
+import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import {
   oracleCurve,
   randomCurve,
@@ -66,7 +72,10 @@ export interface ScorerOptions {
 export interface MissingPair {
   caseId: string;
   model: string;
-  /** Why it could not be scored: no stored response, or (judge suites) no stored judge grade. */
+  /**
+   * Why it could not be scored: no stored response, or (judge suites) no stored judge answer for the
+   * grading the suite asks now — never judged, or the judge model, rubric, template or golden changed.
+   */
   reason: 'no-response' | 'no-judge-grade';
 }
 
@@ -117,7 +126,7 @@ const MISSING_JUDGE = 'evalroute:no-stored-judge-grade';
 export class Scorer {
   readonly #providers = new Map<string, Provider>();
   #graders?: Grader[];
-  #judgeGrades?: Map<string, Grade[]>;
+  #judge?: Provider | undefined;
 
   constructor(
     readonly config: EvalConfig,
@@ -161,7 +170,7 @@ export class Scorer {
     }
     const engine = await runCases({
       runId: 'simulate',
-      cases: this.suite.cases,
+      cases: this.suite.cases.filter((c) => tierOf.has(c.id)),
       goldens: this.suite.goldens,
       tierOf,
       tierModel,
@@ -169,6 +178,7 @@ export class Scorer {
       models,
       requestFor: requestBuilder(this.config, this.suite, this.inputs),
       graders: await this.#gradersFor(),
+      ...(this.#defaultJudge() ? { judge: this.#defaultJudge()! } : {}),
       store: new ReadThroughStore(this.store),
       cache: 'offline',
       signal: new AbortController().signal,
@@ -193,9 +203,13 @@ export class Scorer {
     return { results, missing };
   }
 
-  /** Scores one routing file from the store: per-tier verdicts, overall quality and cost, missing pairs. */
-  async scoreRouting(routing: Routing): Promise<ScoredRouting> {
-    const tierOf = this.route(routing);
+  /**
+   * Scores one routing file from the store: per-tier verdicts, overall quality and cost, missing pairs.
+   * `only` restricts it to those cases (e.g. the held-out part of `suggest --holdout`).
+   */
+  async scoreRouting(routing: Routing, only?: ReadonlySet<string>): Promise<ScoredRouting> {
+    const routed = this.route(routing);
+    const tierOf = only ? new Map([...routed].filter(([id]) => only.has(id))) : routed;
     const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
     const { results, missing } = await this.evaluate(tierOf, tierModel, routing.baseline);
     const tiers = decideAll(routing, results).map((v) => withCosts(v, results.filter((r) => r.tier === v.tier)));
@@ -251,33 +265,51 @@ export class Scorer {
 
   async #gradersFor(): Promise<Grader[]> {
     if (!this.#graders) {
-      const built = await createGraders(this.suite);
-      this.#graders = built.map((g, i) => (this.suite.graders[i]?.type === 'judge' ? this.#storedJudge(g) : g));
+      const built = (await createGraders(this.suite)).map(flagMissingJudgeAnswers);
+      this.#graders = withOwnJudges(built, graderJudgeModels(this.config, this.suite), (m) => this.#offlineJudge(m));
     }
     return this.#graders;
   }
 
-  #storedJudge(inner: Grader): Grader {
-    return withGrade(inner, (c: Case, output: Completion, _ctx: GradeContext): Promise<Grade> => {
-      const stored = this.#storedJudgeGrades().get(`${c.id}\u0000${output.text}`)?.find((g) => g.grader === inner.name);
-      return Promise.resolve(stored ?? { grader: inner.name, score: 0, pass: false, error: MISSING_JUDGE });
-    });
+  /** The config's judge, when some grader may use it; built once. */
+  #defaultJudge(): Provider | undefined {
+    if (this.#judge === undefined && this.config.judge) {
+      this.#judge = this.#offlineJudge(this.config.models.get(this.config.judge.model)!);
+    }
+    return this.#judge;
   }
 
-  /** caseId + output text → the grades of the newest stored call with that output, for judge replay. */
-  #storedJudgeGrades(): Map<string, Grade[]> {
-    if (!this.#judgeGrades) {
-      const map = new Map<string, Grade[]>();
-      const runs = this.store.listRuns(Infinity).filter((r) => r.suite === this.suite.name).reverse();
-      for (const r of runs) {
-        for (const o of this.store.getCalls(r.id)) {
-          if (o.completion && o.grades.every((g) => !g.error)) map.set(`${o.caseId}\u0000${o.completion.text}`, o.grades);
-        }
-      }
-      this.#judgeGrades = map;
-    }
-    return this.#judgeGrades;
+  /** A judge that answers only from the store's response cache, as `run()` asks it (same params). */
+  #offlineJudge(m: ModelConfig): Provider {
+    const model: EngineModel = { provider: this.#provider(m.key), concurrency: 64, retry: { ...defaultRetryPolicy, maxRetries: 0 }, timeoutMs: m.timeoutMs };
+    return managedJudge(model, m.params, new ReadThroughStore(this.store), 'offline');
   }
+}
+
+/**
+ * A grader whose judge had no cached answer gives the missing-pair marker instead of its own judge
+ * error, so the pair is listed as missing (fillable) rather than counted as a grade.
+ */
+function flagMissingJudgeAnswers(inner: Grader): Grader {
+  return withGrade(inner, async (c: Case, output: Completion, ctx: GradeContext): Promise<Grade> => {
+    if (!ctx.judge) return inner.grade(c, output, ctx);
+    let missed = false;
+    const judge = ctx.judge;
+    const watched: Provider = {
+      key: judge.key,
+      identity: judge.identity,
+      complete: async (req, signal) => {
+        try {
+          return await judge.complete(req, signal);
+        } catch (err) {
+          if (err instanceof ProviderError && err.kind === 'offline_miss') missed = true;
+          throw err;
+        }
+      },
+    };
+    const grade = await inner.grade(c, output, { ...ctx, judge: watched });
+    return missed ? { grader: inner.name, score: 0, pass: false, error: MISSING_JUDGE } : grade;
+  });
 }
 
 /** Loads config and suite and opens the store read-only (it must exist: scoring never writes). */

@@ -6,15 +6,19 @@
  * Classes with fewer than `minCases` cases stay on the frontier: a class of 8 cases can "pass" on luck
  * alone. The proposal is then scored as a whole, exactly as `simulate` would score it, so its header
  * states the projected savings and each tier's delta and interval rather than a sum of class guesses.
- * The class choices are made on the same cases that score them, so the projection is optimistic.
+ * The class choices are made on the same cases that score them, so that projection is optimistic (on the
+ * MMLU-Pro demo by several points: docs/statistics.md). With `holdout`, a seeded part of the cases is kept
+ * out of the choice and the proposal is also gated on it alone — the fair estimate. Either way the
+ * routing file records which cases it was chosen on, so `run` and `gate` can warn when they gate on them.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { CallOutcome, Case, CaseResult, EvalConfig, GateThresholds } from '../core/types.js';
+import type { CallOutcome, Case, CaseResult, EvalConfig, GateRule, GateThresholds } from '../core/types.js';
 import { loadPortkeyRouting } from '../config/portkey.js';
 import { decideTier, DEFAULT_MAX_REGRESSION, type GateVerdict } from '../gate/decide.js';
+import { caseIdsHash, isHeldOut, provenanceComment, type SelectionProvenance } from '../routing/provenance.js';
 import { loadProject, run } from './run.js';
 import { costPer1k, openScorer, type MissingPair, type ModelAccuracy, type RoutingScore, type ScorerOptions } from './simulate.js';
 
@@ -28,6 +32,8 @@ export interface SuggestOptions extends ScorerOptions {
   minPassRate?: number;
   /** Default: the gate's default margin (0.05). */
   maxRegression?: number;
+  /** The gate rule a class must pass (and the suggested tiers get). Default: the gate's default rule. */
+  rule?: GateRule;
   /** Smallest class that may leave the frontier. Default 20. */
   minCases?: number;
   /**
@@ -39,6 +45,10 @@ export interface SuggestOptions extends ScorerOptions {
   env?: Record<string, string | undefined>;
   /** `yaml` (default): evalroute's routing.yaml; `portkey`: a Portkey gateway config (needs `by: metadata.<key>`). */
   format?: 'yaml' | 'portkey';
+  /** Fraction of the cases (0 < h < 1) kept out of the choice and used only to gate the proposal. */
+  holdout?: number;
+  /** Seed of the holdout split (a case's side depends only on its id and the seed). Default 1. */
+  seed?: number;
 }
 
 export interface CandidateVerdict {
@@ -72,8 +82,12 @@ export interface SuggestResult {
   classes: ClassChoice[];
   /** Every candidate model (and the baseline) over all scored cases. */
   models: ModelAccuracy[];
-  /** The proposal scored like `simulate` scores a routing file. */
+  /** The proposal scored like `simulate` scores a routing file, on the cases it was chosen on (optimistic). */
   projected: Omit<RoutingScore, 'assignment'>;
+  /** With `holdout`: the split, and the proposal gated on the held-out cases only (the fair estimate). */
+  holdout?: { fraction: number; seed: number; score: Omit<RoutingScore, 'assignment'> };
+  /** The cases the choices were made on, as recorded in the routing file. */
+  chosenOn: SelectionProvenance;
   /** The routing file: routing.yaml with its header comment, or the Portkey config JSON (see `format`). */
   yaml: string;
   format: 'yaml' | 'portkey';
@@ -93,7 +107,14 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   const gate: GateThresholds = {
     ...(opts.minPassRate !== undefined ? { minPassRate: opts.minPassRate } : {}),
     maxRegression: opts.maxRegression ?? DEFAULT_MAX_REGRESSION,
+    ...(opts.rule ? { rule: opts.rule } : {}),
   };
+  const holdout = opts.holdout ?? 0;
+  const seed = opts.seed ?? 1;
+  if (opts.holdout !== undefined && !(holdout > 0 && holdout < 1)) {
+    throw new UsageError(`--holdout ${opts.holdout}: expected a fraction strictly between 0 and 1, e.g. --holdout 0.5 (half the cases choose, the other half gate)`);
+  }
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${opts.seed}: expected a non-negative integer`);
   const project = loadProject({ suiteDir: opts.suiteDir, ...(opts.config ? { config: opts.config } : {}), ...(opts.routing ? { routing: opts.routing } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) });
   const baseline = project.routing.baseline;
   const candidates = opts.models ?? [...project.config.models.keys()];
@@ -107,6 +128,8 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   try {
     const { byModel, missing } = await scorer.outcomesByModel(candidates, baseline);
     const base = byModel.get(baseline)!;
+    // Only cases on the choosing side of the split, with a scored baseline answer, decide anything.
+    const chosenOn = new Set(scorer.suite.cases.filter((c) => base.has(c.id) && !isHeldOut(c.id, holdout, seed)).map((c) => c.id));
 
     const classes = new Map<string, { raw: unknown; cases: Case[] }>();
     for (const c of scorer.suite.cases) {
@@ -119,7 +142,7 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
 
     const choices: ClassChoice[] = [];
     for (const [name, cls] of [...classes].sort(([a], [b]) => a.localeCompare(b))) {
-      const scored = cls.cases.filter((c) => base.has(c.id));
+      const scored = cls.cases.filter((c) => chosenOn.has(c.id));
       const baselineOutcomes = scored.map((c) => base.get(c.id)!);
       const baselineCost = costPer1k(baselineOutcomes);
       const verdicts: CandidateVerdict[] = [];
@@ -154,22 +177,39 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
     const rawOf = (name: string) => classes.get(name)!.raw;
     const body = format === 'portkey' ? portkeyJson(scorer.config, baseline, by, choices, rawOf) : routingYaml(baseline, by, gate, choices, rawOf);
     const dir = mkdtempSync(join(tmpdir(), 'evalroute-suggest-'));
+    const heldOutIds = new Set(scorer.suite.cases.filter((c) => isHeldOut(c.id, holdout, seed)).map((c) => c.id));
     let projected: RoutingScore;
+    let heldOut: RoutingScore | undefined;
     try {
       const file = join(dir, format === 'portkey' ? 'portkey.suggested.json' : 'routing.suggested.yaml');
       writeFileSync(file, body);
       // The proposal is scored in the format it is written in, so the projection is the file's own.
-      const routing = format === 'portkey' ? loadPortkeyRouting(file, { ...scorer.config, baseline, gate }) : scorer.loadRouting(file);
-      projected = (await scorer.scoreRouting(routing)).score;
+      const proposal = format === 'portkey' ? loadPortkeyRouting(file, { ...scorer.config, baseline, gate }) : scorer.loadRouting(file);
+      projected = (await scorer.scoreRouting(proposal, holdout > 0 ? chosenOn : undefined)).score;
+      if (holdout > 0) heldOut = (await scorer.scoreRouting(proposal, heldOutIds)).score;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const { assignment: _assignment, ...projectedOut } = projected;
-    projectedOut.routingFile = '(proposal)';
+    const asProposal = ({ assignment: _assignment, ...score }: RoutingScore) => ({ ...score, routingFile: '(proposal)' });
+    const projectedOut = asProposal(projected);
+    const chosenOnRecord: SelectionProvenance = { suite: scorer.suite.name, cases: chosenOn.size, of: scorer.suite.cases.length, holdout, seed, ids: caseIdsHash(chosenOn) };
     const models = candidates.includes(baseline) ? candidates : [baseline, ...candidates];
     const accuracies = models.map((model) => accuracy(model, [...byModel.get(model)!.values()]));
-    const result = { suite: scorer.suite.name, baseline, by, minCases, gate, classes: choices, models: accuracies, projected: projectedOut, missing };
+    const result = {
+      suite: scorer.suite.name,
+      baseline,
+      by,
+      minCases,
+      gate,
+      classes: choices,
+      models: accuracies,
+      projected: projectedOut,
+      ...(heldOut ? { holdout: { fraction: holdout, seed, score: asProposal(heldOut) } } : {}),
+      chosenOn: chosenOnRecord,
+      missing,
+    };
     const notes = header(result);
+    // A JSON config has no comments: the header (with the chosen-on record) is printed beside it instead.
     return { ...result, format, header: notes, yaml: format === 'portkey' ? body : notes + body };
   } finally {
     scorer.close();
@@ -277,22 +317,29 @@ const usd = (x: number | null) => (x === null ? 'unpriced' : `$${x.toFixed(x < 0
 function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
   const p = r.projected;
   const o = p.overall;
+  const h = r.holdout;
   const out = [
     `# Proposed by \`evalroute suggest\` for suite ${r.suite} (classes by ${r.by}; bar: ${Object.entries(r.gate).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
-    '# A proposal for a person to review, not a verdict: classes were chosen on the same cases that score them,',
-    '# so these figures are optimistic; gate it on fresh cases before relying on it.',
-    `# Projected over ${o.cases} cases: pass rate ${pct(o.passRate)} vs ${pct(o.baselinePassRate)} all-${r.baseline} (${pts(o.delta)} pts);` +
+    h
+      ? `# Chosen on ${r.chosenOn.cases} of the suite's ${r.chosenOn.of} cases; ${h.score.overall.cases} others (--holdout ${h.fraction}, seed ${h.seed}) were held out to gate it.`
+      : `# Chosen on all ${r.chosenOn.cases} scored cases of the suite: nothing was held out (see --holdout).`,
+    '# A proposal for a person to review, not a verdict: the figures on the cases it was chosen on are optimistic',
+    '# (selection bias); gate it on cases it was not chosen on before relying on it.',
+    provenanceComment(r.chosenOn),
+    `# ${h ? 'On the cases it was chosen on (optimistic)' : 'Projected'} over ${o.cases} cases: pass rate ${pct(o.passRate)} vs ${pct(o.baselinePassRate)} all-${r.baseline} (${pts(o.delta)} pts);` +
       ` cost per 1k requests ${usd(o.costPer1k)} vs ${usd(o.baselineCostPer1k)}` +
       (o.savings === null ? ' (savings unknown: a model is unpriced)' : ` (saves ${pct(o.savings)})`) + '.',
     '# Risk per tier (delta vs the baseline on its cases, 95% CI):',
+    ...tierRisk(p),
   ];
-  for (const t of p.tiers) {
-    if (t.model === t.baselineModel) {
-      out.push(`#   ${t.tier}: ${t.cases} cases stay on ${t.model}`);
-      continue;
-    }
-    const ci = t.ci ? `, CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
-    out.push(`#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.pass ? 'holds' : 'FAILS'}`);
+  if (h) {
+    const ho = h.score.overall;
+    out.push(
+      `# Held out (the fair estimate) over ${ho.cases} cases: pass rate ${pct(ho.passRate)} vs ${pct(ho.baselinePassRate)} all-${r.baseline} (${pts(ho.delta)} pts)` +
+        (ho.savings === null ? '.' : `, saves ${pct(ho.savings)}.`),
+      `# Gate on the held-out cases: ${h.score.status === 'incomplete' ? 'INCOMPLETE (pairs missing)' : h.score.outcome.toUpperCase()}`,
+      ...tierRisk(h.score),
+    );
   }
   out.push(`# Per class (cases): choice. A class needs at least ${r.minCases} cases to leave the frontier (small classes pass on noise).`);
   for (const c of r.classes) {
@@ -300,4 +347,12 @@ function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
   }
   if (r.missing.length) out.push(`# ${r.missing.length} (case, model) pairs had no stored result and were left out.`);
   return `${out.join('\n')}\n`;
+}
+
+function tierRisk(score: Pick<RoutingScore, 'tiers'>): string[] {
+  return score.tiers.map((t) => {
+    if (t.model === t.baselineModel) return `#   ${t.tier}: ${t.cases} cases stay on ${t.model}`;
+    const ci = t.ci ? `, CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
+    return `#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.outcome.toUpperCase()}`;
+  });
 }

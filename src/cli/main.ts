@@ -168,6 +168,9 @@ program
   .option('--json <file>', 'write the per-class analysis as JSON ("-" for stdout)')
   .option('--fill', 'first run every candidate model on every case (normal cache: only unstored pairs are called)')
   .addOption(new Option('--format <format>', 'routing file to write: evalroute routing.yaml, or a Portkey gateway config (needs --by metadata.<key>)').choices(['yaml', 'portkey']).default('yaml'))
+  .addOption(new Option('--holdout <fraction>', 'keep this fraction of the cases out of the choice and gate the proposal on them (e.g. 0.5)').argParser(fraction))
+  .addOption(new Option('--seed <n>', 'seed of the --holdout split (default 1)').argParser(nonNegativeInt))
+  .addOption(new Option('--rule <rule>', 'gate rule a class must pass, written into the suggested tiers (default: the gate\'s, noninferiority)').choices(['noninferiority', 'point', 'significant']))
   .action(async (suiteDir: string, opts: SuggestFlags) => {
     const { suggestCommand } = await import('./suggest-command.js');
     process.exitCode = await suggestCommand(suiteDir, opts);
@@ -372,6 +375,12 @@ function intUpTo(max: number): (value: string) => number {
     if (n > max) throw new InvalidArgumentError(`expected at most ${max}, got "${value}"`);
     return n;
   };
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
 }
 
 function positiveAmount(value: string): number {

@@ -9,6 +9,7 @@ import { formatRunSummary } from '../report/console.js';
 import { mergeStores, mergedRunResults, type MergeResult } from '../store/merge.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 import { useColor } from './output.js';
+import { selectionBiasWarning } from '../routing/provenance.js';
 
 export interface MergeFlags {
   output: string;
@@ -71,6 +72,8 @@ export function recomputeSummary(store: SqliteStore, run: RunRecord): RunSummary
   // Stored costs are what each shard computed at the configured prices, so no config is needed here.
   const cases = store.getCases(run.id).map((c) => ({ id: c.caseId, ...(c.case.task ? { task: c.case.task } : {}), ...(c.case.metadata ? { metadata: c.case.metadata } : {}) }));
   applyCostReport(summary, costReport({ results, outcomes, routing, models: new Map(), cases }));
+  const selectionBias = selectionBiasWarning(run.routingContent, run.suite, cases.map((c) => c.id));
+  if (selectionBias) summary.warnings = [selectionBias];
   if (status !== 'complete') {
     for (const t of summary.tiers) t.reasons.push(`run ${status}: a shard run was not complete, so this merged run is not either; resume that shard and merge again`);
   }

@@ -39,7 +39,9 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     ...(curve ? { curve } : {}),
     onFill: (file) => process.stderr.write(`Filling missing pairs: evalroute run with ${file}\n`),
   });
-  const text = formatSimulation(result.routings, result.curve);
+  const fillCommand = (routingFile: string) =>
+    ['evalroute simulate', suiteDir, '--routing', routingFile, ...(flags.config ? ['--config', flags.config] : []), ...(flags.db ? ['--db', flags.db] : []), '--fill'].join(' ');
+  const text = formatSimulation(result.routings, result.curve, fillCommand);
   if (flags.json) {
     const doc = { suite: result.suite, dbFile: result.dbFile, routings: result.routings.map(({ assignment: _a, ...r }) => r), ...(result.curve ? { curve: result.curve } : {}) };
     writeOutputFile(flags.json, `${JSON.stringify(doc, null, 2)}\n`);

@@ -1,6 +1,7 @@
 import type { MissingPair } from '../api/simulate.js';
+import type { GateRule } from '../core/types.js';
 import { suggest } from '../api/suggest.js';
-import { formatSuggestion } from '../report/simulate-console.js';
+import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
 
 export interface SuggestFlags {
@@ -16,6 +17,9 @@ export interface SuggestFlags {
   json?: string;
   fill?: boolean;
   format?: 'yaml' | 'portkey';
+  holdout?: number;
+  seed?: number;
+  rule?: GateRule;
 }
 
 /** `evalroute suggest`: prints (or writes) the proposed routing file; the per-class table goes beside it. */
@@ -32,10 +36,13 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.fill ? { fill: true } : {}),
     ...(flags.format ? { format: flags.format } : {}),
+    ...(flags.holdout !== undefined ? { holdout: flags.holdout } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.rule ? { rule: flags.rule } : {}),
   });
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
   // JSON has no comments: the projection a routing.yaml carries in its header goes beside the file.
-  const summary = `${formatSuggestion(result.classes, result.baseline)}\n${result.format === 'portkey' ? `\n${result.header}` : ''}`;
+  const summary = `${formatSuggestion(result.classes, result.baseline)}\n\n${formatHoldout(result)}\n${result.format === 'portkey' ? `\n${result.header}` : ''}`;
   if (flags.output && flags.output !== '-') {
     writeOutputFile(flags.output, result.yaml);
     process.stdout.write(`${summary}\nProposed routing written to ${flags.output}\n`);

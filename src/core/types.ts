@@ -623,6 +623,8 @@ export interface RunSummary {
   repeats?: { samples: number; policy: RepeatPolicy; flaky: FlakyCase[] };
   /** `run --sequential`: the looks and boundaries the tiers were decided with. */
   sequential?: SequentialDesign;
+  /** Run-level caveats the verdict rests on (e.g. gating on the cases the routing file was chosen on). */
+  warnings?: string[];
 }
 
 export interface RunErrorGroup {

@@ -49,6 +49,7 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   if (cost) out.push('', cost);
   const reliability = formatReliabilitySection(summary, style);
   if (reliability) out.push('', reliability);
+  if (summary.warnings?.length) out.push('', ...summary.warnings.map((w) => `  ⚠ ${w}`));
   out.push('');
   out.push(gateVerdict(summary, style));
   return out.join('\n');

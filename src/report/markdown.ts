@@ -100,6 +100,7 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
     ...t.reasons.map((r) => `  - ${escapeMarkdown(r)}`),
   ]);
   if (reasons.length) out.push('', ...reasons);
+  if (summary.warnings?.length) out.push('', ...summary.warnings.map((w) => `> ⚠️ ${escapeMarkdown(w)}`));
 
   const cost = costLine(summary);
   if (cost) out.push('', cost);

@@ -36,7 +36,7 @@ export interface RoutingView {
   pass: boolean;
   status: 'complete' | 'incomplete';
   overall: OverallView;
-  missing: { caseId: string; model: string }[];
+  missing: { caseId: string; model: string; reason: 'no-response' | 'no-judge-grade' }[];
 }
 
 export interface MetricsView {
@@ -94,7 +94,7 @@ function tierCell(t: TierVerdict | undefined): string {
 }
 
 /** Several routing files side by side: one column per file. */
-export function formatSimulation(routings: readonly RoutingView[], curve?: CurveView): string {
+export function formatSimulation(routings: readonly RoutingView[], curve?: CurveView, fillCommand?: (routingFile: string) => string): string {
   const tierNames = [...new Set(routings.flatMap((r) => r.tiers.map((t) => t.tier)))];
   const rows: string[][] = [
     ['verdict', ...routings.map(routingVerdict)],
@@ -112,13 +112,28 @@ export function formatSimulation(routings: readonly RoutingView[], curve?: Curve
   for (const r of routings) {
     // Every tier that is not shown to hold, with the line its verdict rests on.
     for (const t of r.tiers.filter((x) => tierOutcome(x) !== 'pass')) out.push(`  ${MARK[tierOutcome(t)]} ${baseName(r.routingFile)} · ${t.tier}: ${tierHeadline(t)}`);
-    if (r.missing.length) {
-      const shown = r.missing.slice(0, 5).map((m) => `${m.caseId}@${m.model}`).join(', ');
-      out.push(`  ! ${baseName(r.routingFile)}: ${r.missing.length} (case, model) pairs are not in the store and were left out (${shown}${r.missing.length > 5 ? ', …' : ''}); run with --fill to call them`);
-    }
+    out.push(...missingLines(r, fillCommand?.(r.routingFile)));
   }
   if (curve) out.push('', formatCurve(curve));
   return out.join('\n');
+}
+
+/** What is missing, by why, and the command that fills it (the missing pairs are left out of every figure). */
+function missingLines(r: RoutingView, fillCommand: string | undefined): string[] {
+  const name = baseName(r.routingFile);
+  const lines: string[] = [];
+  const list = (pairs: RoutingView['missing']) => `${pairs.slice(0, 5).map((m) => `${m.caseId}@${m.model}`).join(', ')}${pairs.length > 5 ? ', …' : ''}`;
+  const answers = r.missing.filter((m) => m.reason === 'no-response');
+  const grades = r.missing.filter((m) => m.reason === 'no-judge-grade');
+  if (answers.length) lines.push(`  ! ${name}: ${answers.length} (case, model) pairs have no stored answer and were left out (${list(answers)})`);
+  if (grades.length) {
+    lines.push(
+      `  ! ${name}: ${grades.length} (case, model) pairs have no stored judge grade for the judge as configured now ` +
+        `(never judged, or the judge model, rubric, template or golden changed since) and were left out (${list(grades)})`,
+    );
+  }
+  if (lines.length) lines.push(`    → fill them (calls the models and the judge for these pairs only): ${fillCommand ?? 'rerun with --fill'}`);
+  return lines;
 }
 
 export function formatCurve(c: CurveView): string {
@@ -181,4 +196,26 @@ export function formatSuggestion(classes: readonly ClassView[], baseline: string
       c.note ? `${c.model} (${c.note})` : c.model,
     ]),
   );
+}
+
+export interface HoldoutView {
+  chosenOn: { cases: number };
+  projected: { overall: OverallView };
+  holdout?: { fraction: number; seed: number; score: Pick<RoutingView, 'tiers' | 'outcome' | 'pass' | 'status' | 'overall'> };
+}
+
+/** suggest's in-sample figure next to its held-out gate: how much of the choice was luck. */
+export function formatHoldout(r: HoldoutView): string {
+  const h = r.holdout;
+  if (!h) {
+    return `Chosen and scored on the same ${int(r.chosenOn.cases)} cases: the delta above is optimistic (selection bias); --holdout 0.5 shows a fair estimate.`;
+  }
+  const inSample = r.projected.overall;
+  const fair = h.score.overall;
+  return [
+    `Chosen on ${int(r.chosenOn.cases)} cases; gated on ${int(fair.cases)} held-out cases (--holdout ${h.fraction}, seed ${h.seed}):`,
+    `  quality delta ${pts(inSample.delta)} on the cases it was chosen on, ${pts(fair.delta)} held out; savings ${savingsText(fair.savings)} held out`,
+    ...h.score.tiers.filter((t) => t.model !== t.baselineModel).map((t) => `  ${t.tier}: ${tierHeadline(t)}`),
+    `  held-out gate: ${routingVerdict(h.score)}`,
+  ].join('\n');
 }

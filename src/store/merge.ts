@@ -305,8 +305,12 @@ function absorb(db: Database.Database, theirs: string, ours: string, opts: { err
   // Cases of runs main already had are identical (checked above), so IGNORE only skips exact duplicates.
   db.exec(`INSERT OR IGNORE INTO main.run_cases (${CASE_COLUMNS}) SELECT ${CASE_COLUMNS} FROM src.run_cases`);
   // Attachments are keyed by content hash, so the same file in both databases is one row.
-  if (db.prepare("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'attachments'").get() !== undefined) {
+  if (hasTable(db, 'attachments')) {
     db.exec('INSERT OR IGNORE INTO main.attachments (sha256, media_type, bytes, data) SELECT sha256, media_type, bytes, data FROM src.attachments');
+  }
+  // Judge answers: `simulate` re-grades judge graders from them, and the next build's judge reuses them.
+  if (hasTable(db, 'call_cache')) {
+    db.exec('INSERT OR IGNORE INTO main.call_cache (request_hash, completion_json, created_at) SELECT request_hash, completion_json, created_at FROM src.call_cache');
   }
 
   // A resumed run: main stored an error where src has the answer to the same request.
@@ -400,4 +404,9 @@ function tiersOf(routingContent: string): Map<string, string> {
     // The stored file was valid when the run started; if it no longer parses, infer from the calls.
   }
   return out;
+}
+
+/** Whether the attached input database (an older schema version, maybe) has this table. */
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
