@@ -8,6 +8,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { ConfigError, formatLocation, UsageError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
 import { redact } from '../core/redact.js';
+import { compileSafePattern, UnsafePatternError } from '../core/safe-regex.js';
 import type { Budget, EvalConfig, ModelConfig, Price, Routing, RoutingRule, RuleCondition, TierConfig } from '../core/types.js';
 import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
@@ -459,9 +460,10 @@ function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate):
   }
   if (w.match !== undefined) {
     try {
-      regexFromSource(w.match);
+      compileSafePattern(w.match);
     } catch (e) {
-      throw new ConfigError(at([...path, 'match']), `invalid regular expression: ${(e as Error).message}`, 'use JavaScript regex syntax; only a leading (?i) inline flag is supported');
+      if (!(e instanceof UnsafePatternError)) throw e;
+      throw new ConfigError(at([...path, 'match']), e.message, e.hint);
     }
     c.match = w.match;
   }
@@ -479,11 +481,6 @@ function normaliseCondition(w: ConditionInput, path: PathSegment[], at: Locate):
     }
   }
   return c;
-}
-
-/** Same rule as routing/match.ts: a leading `(?i)` is the only inline flag, meaning case-insensitive. */
-function regexFromSource(src: string): RegExp {
-  return src.startsWith('(?i)') ? new RegExp(src.slice(4), 'i') : new RegExp(src);
 }
 
 function knownKeysHint(models: ReadonlyMap<string, unknown>): string {

@@ -192,7 +192,7 @@ export const conditionSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('JavaScript regular expression over the rendered input; a leading (?i) makes it case-insensitive'),
+      .describe('Regular expression over the rendered input, in RE2 syntax (linear time: no backreferences or lookaround); a leading (?i) makes it case-insensitive'),
     maxInputChars: z.int().nonnegative().optional().describe('Rendered input has at most this many characters'),
     minInputChars: z.int().nonnegative().optional().describe('Rendered input has at least this many characters'),
     maxInputTokens: z.int().nonnegative().optional().describe('Rendered input has at most this many tokens (o200k)'),

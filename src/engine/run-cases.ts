@@ -341,6 +341,9 @@ async function gradeAll(
   const grades: Grade[] = [];
   for (const grader of opts.graders) {
     if (grader.appliesTo && !grader.appliesTo(c)) continue; // chosen per case in suite.yaml (when:)
+    // Grading is synchronous work on outputs of any size: hand the event loop back before each grader so
+    // responses of calls in flight are read (and their timers do not fire on a busy loop and re-send them).
+    await yieldToEventLoop();
     try {
       grades.push(await grader.grade(c, completion, gradeCtx));
     } catch (err) {
@@ -349,6 +352,10 @@ async function gradeAll(
     }
   }
   return grades;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function describeError(error: ProviderError): CallOutcome['error'] & object {

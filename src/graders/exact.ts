@@ -3,6 +3,7 @@
  * one of them when the golden lists several, after normalisation.
  */
 import { z } from 'zod';
+import { compileSafePattern, SAFE_PATTERN_FLAGS, UnsafePatternError } from '../core/safe-regex.js';
 import type { Case, Completion, Grade, GradeContext, Grader, GraderFactoryContext, GraderSpec } from '../core/types.js';
 import {
   NAMED_EXTRACTORS,
@@ -31,7 +32,7 @@ const extractorSchema = z.union([
     group: z.number().int().min(0).default(1),
     flags: z
       .string()
-      .regex(/^[imsuy]*$/, 'flags may only use i, m, s, u, y')
+      .regex(SAFE_PATTERN_FLAGS, 'flags may only use i, m, s, u, y')
       .optional(),
   }),
 ]);
@@ -121,10 +122,10 @@ export function createExactGrader(spec: GraderSpec, ctx: GraderFactoryContext): 
     const { regex, group, flags } = o.extract;
     let groups: number;
     try {
-      // Matching the empty alternative tells how many capture groups the pattern has.
-      groups = new RegExp(`${regex}|`, flags).exec('')!.length - 1;
+      groups = compileSafePattern(regex, flags).groupCount;
     } catch (e) {
-      throw optionError(ctx, 'extract.regex', `invalid regular expression: ${(e as Error).message}`, 'use JavaScript regular expression syntax; in YAML, single-quote the pattern');
+      if (!(e instanceof UnsafePatternError)) throw e;
+      throw optionError(ctx, 'extract.regex', e.message, e.hint);
     }
     if (group > groups) {
       throw optionError(ctx, 'extract.group', `group ${group} does not exist: /${regex}/ has ${groups} capture group${groups === 1 ? '' : 's'}`, 'add parentheses around the answer in the pattern, or use group: 0 for the whole match');

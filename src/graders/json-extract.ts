@@ -15,7 +15,23 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
-const FENCE = /```[ \t]*([\w-]*)[^\n]*\n([\s\S]*?)```/g;
+const FENCE_LANG = /^[ \t]*([\w-]*)/;
+
+/**
+ * Code fences (```lang … ```), found with indexOf: a single regex for them backtracks quadratically on
+ * an unclosed fence or a long run of backticks, and model outputs can be megabytes.
+ */
+function fencedBlocks(text: string): Array<{ lang: string; body: string }> {
+  const blocks: Array<{ lang: string; body: string }> = [];
+  for (let at = 0; ; ) {
+    const open = text.indexOf('```', at);
+    const newline = open < 0 ? -1 : text.indexOf('\n', open + 3);
+    const close = newline < 0 ? -1 : text.indexOf('```', newline + 1);
+    if (close < 0) return blocks;
+    blocks.push({ lang: FENCE_LANG.exec(text.slice(open + 3, newline))![1]!.toLowerCase(), body: text.slice(newline + 1, close) });
+    at = close + 3;
+  }
+}
 
 /** End index (exclusive) of the balanced value opening at `start`, or -1. Brackets inside strings don't count. */
 function balancedEnd(text: string, start: number): number {
@@ -50,7 +66,7 @@ export function extractJson(text: string): JsonExtraction {
   const whole = tryParse(text.trim());
   if (whole.ok) return { ...whole, source: 'whole' };
 
-  const fences = [...text.matchAll(FENCE)].map((m) => ({ lang: m[1]!.toLowerCase(), body: m[2]! }));
+  const fences = fencedBlocks(text);
   fences.sort((a, b) => Number(b.lang.startsWith('json')) - Number(a.lang.startsWith('json')));
   let firstError: string | undefined;
   for (const f of fences) {

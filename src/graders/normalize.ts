@@ -1,6 +1,9 @@
 /**
  * Normalisers and answer extractors shared by the exact and schema graders. Pure functions, no I/O.
+ * Everything here runs on model outputs of any length, so every pattern and loop must be linear in
+ * the text: no two adjacent quantifiers that can match the same characters.
  */
+import { compileSafePattern, type SafePattern } from '../core/safe-regex.js';
 
 export const NORMALIZERS = ['trim', 'case', 'whitespace', 'number', 'punctuation'] as const;
 export type Normalizer = (typeof NORMALIZERS)[number];
@@ -35,7 +38,9 @@ export function extractorLabel(e: Extractor): string {
 
 // ───────────────────────────── numbers ─────────────────────────────
 
-const NUMBER_TEXT = /^([+-])?\s*[$€£¥]?\s*([+-])?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)\s*%?$/;
+// The space after a currency symbol belongs to the symbol's group, so no two `\s*` meet: `-` + 60,000
+// spaces + `x` fails in one pass instead of trying every split of the spaces (quadratic).
+const NUMBER_TEXT = /^([+-])?\s*(?:[$€£¥]\s*)?([+-])?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)\s*%?$/;
 
 /**
  * Reads `20`, `20.0`, `$20.00`, `1,000`, `-3`, `$-3`, `50%` (→ 50) as numbers. Thousands separators
@@ -58,8 +63,22 @@ export function numbersEqual(a: number, b: number): boolean {
 
 // ───────────────────────────── normalising and comparing ─────────────────────────────
 
-const TRAILING_PUNCTUATION = /[.,!?;:]+$/;
-const WRAPPERS = /^["'`*_]+|["'`*_]+$/g;
+const WRAPPER_CHARS = new Set(['"', "'", '`', '*', '_']);
+const TRAILING_PUNCTUATION_CHARS = new Set(['.', ',', '!', '?', ';', ':']);
+const isSpace = (ch: string): boolean => /\s/.test(ch);
+
+/**
+ * Strips wrappers (quotes, backticks, `*`, `_`) and spaces from both ends and sentence punctuation from
+ * the end, until none is left: `**"Paris."**` → `Paris`. One pass from each end, so it is linear in the
+ * text (a regex `[.,!?;:]+$` rescans every run of punctuation that is not at the end).
+ */
+function stripPunctuation(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (WRAPPER_CHARS.has(s[start]!) || isSpace(s[start]!))) start++;
+  while (end > start && (WRAPPER_CHARS.has(s[end - 1]!) || TRAILING_PUNCTUATION_CHARS.has(s[end - 1]!) || isSpace(s[end - 1]!))) end--;
+  return s.slice(start, end);
+}
 
 /**
  * Applies the text normalisers in a fixed order (trim, whitespace, case, punctuation) whatever order
@@ -72,13 +91,7 @@ export function normalizeText(value: string, normalizers: readonly Normalizer[])
   if (on.has('trim')) s = s.trim();
   if (on.has('whitespace')) s = s.replace(/\s+/g, ' ');
   if (on.has('case')) s = s.toLowerCase();
-  if (on.has('punctuation')) {
-    let prev;
-    do {
-      prev = s;
-      s = s.replace(WRAPPERS, '').replace(TRAILING_PUNCTUATION, '').trim();
-    } while (s !== prev);
-  }
+  if (on.has('punctuation')) s = stripPunctuation(s);
   return s;
 }
 
@@ -132,7 +145,17 @@ export function extractHashMarker(text: string): string | undefined {
   return line || undefined;
 }
 
-const ANSWER_LINE = /\b(?:final\s+answer|answer)\s*\**\s*(?:is\b\s*:?|:)\s*\**\s*(.*\S)/i;
+// `[\s*]*` rather than `\s*\**\s*`: adjacent quantifiers over the same characters backtrack quadratically.
+const ANSWER_LINE = /\b(?:final\s+answer|answer)[\s*]*(?:is\b\s*:?|:)[\s*]*(\S.*)/i;
+
+/** `**X**` → `X`, by index (the regex `\*+$` rescans every run of stars that is not at the end). */
+function stripStars(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && s[start] === '*') start++;
+  while (end > start && s[end - 1] === '*') end--;
+  return s.slice(start, end);
+}
 
 /** The last line announcing an answer (`Answer: X`, `The answer is X`, `**Final answer:** X`): what follows. */
 export function extractAnswerLine(text: string): string | undefined {
@@ -140,7 +163,7 @@ export function extractAnswerLine(text: string): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = ANSWER_LINE.exec(lines[i]!);
     if (m) {
-      const answer = m[1]!.replace(/^\*+|\*+$/g, '').trim();
+      const answer = stripStars(m[1]!.trimEnd()).trim();
       if (answer) return answer;
     }
   }
@@ -155,7 +178,8 @@ const MMLU_ANSWER_IS = /answer is \(?([A-J])\)?/g;
 const ANSWER_COLON = /[aA]nswer:\s*([A-J])/g;
 // GPT-4o often writes `The answer is **C**`, `The answer is **(E) proximity**` or `The answer is \( \boxed{F} \)`;
 // MMLU-Pro's parser finds nothing there. These are unambiguous, so by default they count.
-const LENIENT_ANSWER_IS = /answer is:?[\s*_(]*(?:\\\(|\\\[|\$)?\s*(?:\\boxed\{|\\text\{|\\textbf\{)?\s*\(?([A-J])(?![A-Za-z0-9])/g;
+// Each optional LaTeX opener carries its own trailing spaces, so no two space-matching quantifiers meet.
+const LENIENT_ANSWER_IS = /answer is:?[\s*_(]*(?:(?:\\\(|\\\[|\$)\s*)?(?:(?:\\boxed\{|\\text\{|\\textbf\{)\s*)?\(?([A-J])(?![A-Za-z0-9])/g;
 // Python's \b is Unicode-aware; JavaScript's is ASCII-only, hence the explicit lookarounds.
 const STANDALONE_LETTER = /(?<![\p{L}\p{N}_])([A-J])(?![\p{L}\p{N}_])/gu;
 
@@ -195,8 +219,15 @@ export function extractChoiceLetter(text: string, opts: Omit<ChoiceLetterOptions
   return undefined;
 }
 
+const compiledExtractors = new WeakMap<RegexExtractor, SafePattern>();
+
+/** The first match's group. Linear time in the text whatever the pattern (see core/safe-regex.ts). */
 export function extractRegex(text: string, e: RegexExtractor): string | undefined {
-  const re = new RegExp(e.regex, (e.flags ?? '').replace('g', ''));
+  let re = compiledExtractors.get(e);
+  if (!re) {
+    re = compileSafePattern(e.regex, (e.flags ?? '').replace('g', ''));
+    compiledExtractors.set(e, re);
+  }
   return re.exec(text)?.[e.group] ?? undefined;
 }
 

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import type * as GptTokenizer from 'gpt-tokenizer';
 import { caseMatches } from '../core/case-condition.js';
 import { ConfigError } from '../core/errors.js';
+import { compileSafePattern, UnsafePatternError, type SafePattern } from '../core/safe-regex.js';
 import { imageTokens } from '../core/media.js';
 import { tokensOf } from '../core/tokens.js';
 import type { Attachment, Case, ChatMessage, Routing, RoutingRule, RuleCondition } from '../core/types.js';
@@ -26,12 +27,7 @@ export interface RouteMatch {
 
 interface CompiledRule {
   rule: RoutingRule;
-  regex?: RegExp;
-}
-
-/** A leading `(?i)` (the inline flag people bring from other regex dialects) means case-insensitive. */
-export function compilePattern(source: string): RegExp {
-  return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'i') : new RegExp(source);
+  regex?: SafePattern;
 }
 
 const compiled = new WeakMap<Routing, CompiledRule[]>();
@@ -42,9 +38,10 @@ function compileRules(routing: Routing): CompiledRule[] {
     rules = routing.rules.map((rule, i) => {
       if (rule.when?.match === undefined) return { rule };
       try {
-        return { rule, regex: compilePattern(rule.when.match) };
+        return { rule, regex: compileSafePattern(rule.when.match) };
       } catch (e) {
-        throw new ConfigError({ file: routing.file, path: `rules[${i}].when.match` }, `invalid regular expression: ${(e as Error).message}`);
+        if (!(e instanceof UnsafePatternError)) throw e;
+        throw new ConfigError({ file: routing.file, path: `rules[${i}].when.match` }, e.message, e.hint);
       }
     });
     compiled.set(routing, rules);
@@ -84,7 +81,7 @@ class Input {
   }
 }
 
-function matches(w: RuleCondition, regex: RegExp | undefined, c: Case, input: Input): boolean {
+function matches(w: RuleCondition, regex: SafePattern | undefined, c: Case, input: Input): boolean {
   if (!caseMatches(w, c)) return false;
   if (w.hasImage !== undefined && input.attachments.some((a) => a.kind === 'image') !== w.hasImage) return false;
   if (w.hasPdf !== undefined && input.attachments.some((a) => a.kind === 'pdf') !== w.hasPdf) return false;
