@@ -35,7 +35,7 @@ import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
 import { usable } from '../core/calls.js';
 import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
-import { defaultRetryPolicy, type RetryPolicy } from '../engine/retry.js';
+import { defaultRetryPolicy, type RetryPolicy, type RetryWait } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
 import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
@@ -78,8 +78,13 @@ export interface RunOptions {
   repeats?: number;
   /** How the samples of a case make its verdict. Default majority. */
   repeatPolicy?: RepeatPolicy;
-  /** Retry backoff tuning (library use, tests); the defaults suit real APIs. `sleep` observes or replaces the waits. */
-  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'sleep'>>;
+  /**
+   * Retry backoff tuning; the defaults suit real APIs. `sleep` observes or replaces the waits;
+   * `maxRetryAfterMs` caps what a provider's Retry-After may make a call wait (default 60 s, `--max-retry-wait`).
+   */
+  retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'sleep' | 'maxRetryAfterMs'>>;
+  /** Every wait before a retry, with the model key (the CLI prints the long ones). */
+  onRetryWait?: (wait: RetryWait & { modelKey: string }) => void;
   /** Where API keys are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
@@ -242,7 +247,12 @@ export async function run(opts: RunOptions): Promise<RunResult> {
     provider: createProvider(m, { env: providerEnv }),
     concurrency: opts.concurrency ?? m.concurrency,
     ...(m.price ? { price: m.price } : {}),
-    retry: { ...defaultRetryPolicy, ...opts.retry, maxRetries: m.maxRetries },
+    retry: {
+      ...defaultRetryPolicy,
+      ...opts.retry,
+      maxRetries: m.maxRetries,
+      ...(opts.onRetryWait ? { onWait: (w: RetryWait) => opts.onRetryWait!({ ...w, modelKey: m.key }) } : {}),
+    },
     timeoutMs: m.timeoutMs,
     ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
     ...(m.tpm !== undefined ? { tpm: m.tpm } : {}),

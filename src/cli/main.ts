@@ -47,6 +47,7 @@ const runCommandSpec = program
   .option('--no-cache', 'do not read cached responses (fresh calls; results are still stored)')
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
+  .addOption(new Option('--max-retry-wait <seconds>', 'longest wait a rate-limited API\'s Retry-After may impose before a retry (longer requests are cut to this and printed)').argParser(retryWaitSeconds).default(60))
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('--through <url>', 'gateway in the loop: send every case through this running gateway (OpenAI-compatible base URL), gate the tier whose model served it, call the baseline directly')
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
@@ -310,6 +311,8 @@ export interface RunFlags {
   resume?: string | true;
   maxErrorRate: number;
   maxCost?: number;
+  /** Seconds; caps Retry-After waits. */
+  maxRetryWait?: number;
   quiet?: boolean;
   batch?: boolean;
   through?: string;
@@ -393,6 +396,13 @@ function signedFraction(value: string): number {
   const v = Number(value);
   if (!Number.isFinite(v) || v < -1 || v > 1) throw new InvalidArgumentError('expected a number between -1 and 1');
   return v;
+}
+
+/** Up to a day: a longer cap is a typo, and setTimeout cannot wait more than ~24.8 days anyway. */
+function retryWaitSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError(`expected seconds between 0 and 86400, got "${value}"`);
+  return n;
 }
 
 function fraction(value: string): number {

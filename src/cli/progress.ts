@@ -7,16 +7,19 @@ import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
 import type { SingleBar } from 'cli-progress';
 import type { ProgressEvent } from '../engine/run-cases.js';
+import type { RetryWait } from '../engine/retry.js';
 import { usd } from '../report/format.js';
 
 export interface ProgressReporter {
   onProgress: (e: ProgressEvent) => void;
   /** Clears the bar before the summary is printed. */
   stop: () => void;
+  /** A line worth seeing while the run goes on (a long retry wait), printed above the bar. */
+  notice: (text: string) => void;
 }
 
 export function progressReporter(opts: { quiet?: boolean; verbose?: boolean; env: Record<string, string | undefined> }): ProgressReporter {
-  if (opts.quiet) return { onProgress: () => undefined, stop: () => undefined };
+  if (opts.quiet) return { onProgress: () => undefined, stop: () => undefined, notice: () => undefined };
   const interactive = process.stderr.isTTY === true && !opts.env.CI && opts.env.TERM !== 'dumb';
   const line = interactive ? liveBar() : plainLines();
   return {
@@ -28,6 +31,7 @@ export function progressReporter(opts: { quiet?: boolean; verbose?: boolean; env
       line.update(e);
     },
     stop: line.stop,
+    notice: (text) => line.log(text),
   };
 }
 
@@ -54,6 +58,18 @@ export function plainLineDue(e: { done: number; total: number }, last: { done: n
   if (e.done >= e.total) return true;
   const tenth = (n: number) => Math.floor((n * 10) / Math.max(1, e.total));
   return tenth(e.done) > tenth(last.done) || nowMs - last.atMs >= PLAIN_LINE_EVERY_MS;
+}
+
+/** Waits shorter than this pass silently: ordinary backoff. Longer ones are printed, so a run never looks hung. */
+export const LONG_WAIT_MS = 5_000;
+
+/** One line for a wait before a retry, or undefined when it is short and unremarkable. */
+export function describeRetryWait(w: RetryWait & { modelKey: string }, capSeconds: number): string | undefined {
+  if (w.delayMs < LONG_WAIT_MS && !w.capped) return undefined;
+  const secs = (ms: number) => `${ms < 10_000 ? Number((ms / 1000).toFixed(1)) : Math.round(ms / 1000)} s`;
+  const what = `${w.error.kind}${w.error.status !== undefined ? ` (${w.error.status})` : ''}`;
+  const asked = w.askedMs !== undefined ? `; the API asked for ${secs(w.askedMs)}${w.capped ? `, cut to --max-retry-wait ${capSeconds}` : ''}` : '';
+  return `  waiting ${secs(w.delayMs)} before retry ${w.attempt} of ${w.caseId !== undefined ? `case "${w.caseId}" on ` : ''}model "${w.modelKey}": ${what}${asked}`;
 }
 
 function rate(e: ProgressEvent, started: number): number {

@@ -6,11 +6,12 @@ import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
 import type { CollectFlags, RunFlags } from './main.js';
 import { useColor } from './output.js';
-import { progressReporter } from './progress.js';
+import { describeRetryWait, progressReporter } from './progress.js';
+import { DEFAULT_MAX_RETRY_AFTER_MS } from '../engine/retry.js';
 import { checkOutputPaths, writeRunOutputs } from './run-outputs.js';
 
 /** The options both `run` and `batch collect` take from the command line and the console. */
-type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus' | 'onGateway'>;
+type Common = Pick<RunOptions, 'signal' | 'onStart' | 'onProgress' | 'onBatchStatus' | 'onGateway' | 'onRetryWait'>;
 
 /** `evalroute run`: returns the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided); errors propagate to main. */
 export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
@@ -28,6 +29,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
       ...(flags.through !== undefined ? { through: flags.through } : {}),
       ...(flags.sequential ? { sequential: flags.looks !== undefined ? { looks: flags.looks } : {} } : {}),
+      ...(flags.maxRetryWait !== undefined ? { retry: { maxRetryAfterMs: flags.maxRetryWait * 1000 } } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
       ...gateOptions(flags),
       ...common,
@@ -115,6 +117,10 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
       onGateway: (e) => {
         if (e.done === 0) log(`Sending ${e.total} cases through the gateway at ${e.url}; each case's tier is the model that serves it`);
         else if (e.done === e.total) log(`Gateway: ${e.total} cases sent`);
+      },
+      onRetryWait: (w) => {
+        const line = describeRetryWait(w, (flags as RunFlags).maxRetryWait ?? DEFAULT_MAX_RETRY_AFTER_MS / 1000);
+        if (line) progress.notice(line);
       },
     });
     if (result.pendingBatches) {

@@ -5,12 +5,35 @@ export interface RetryPolicy {
   /** First backoff ceiling; doubles per attempt (full jitter picks uniformly below it). */
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Longest wait a provider's Retry-After may impose before a retry. A 429 asking for a day would
+   * otherwise stall the run silently; above the cap we wait the cap and try again (the retry budget
+   * still bounds the total). Default 60 s.
+   */
+  maxRetryAfterMs?: number;
   /** Injected for tests; defaults to Math.random. Jitter never affects results, only timing. */
   random?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Told of every wait before a retry (the CLI prints the long ones). */
+  onWait?: (wait: RetryWait) => void;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxRetries: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
+
+export const defaultRetryPolicy: RetryPolicy = { maxRetries: 4, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: DEFAULT_MAX_RETRY_AFTER_MS };
+
+/** A wait before a retry, for progress output: long silent waits look like a hung run. */
+export interface RetryWait {
+  attempt: number;
+  delayMs: number;
+  /** What the provider's Retry-After asked for, when it did. */
+  askedMs?: number;
+  /** True when the provider asked for longer than `maxRetryAfterMs` and the wait was cut to it. */
+  capped: boolean;
+  error: ProviderError;
+  /** The case the call was for, when the caller knows it. */
+  caseId?: string;
+}
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -31,11 +54,18 @@ function abortError(): ProviderError {
   return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
 }
 
-/** Delay before retry number `attempt` (1-based): the provider's Retry-After wins when it asks for longer. */
+/**
+ * Delay before retry number `attempt` (1-based): the provider's Retry-After wins when it asks for
+ * longer, up to `maxRetryAfterMs`.
+ */
 export function backoffDelay(attempt: number, error: ProviderError, policy: RetryPolicy): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   const jittered = (policy.random ?? Math.random)() * ceiling;
-  return Math.max(jittered, error.retryAfterMs ?? 0);
+  return Math.max(jittered, Math.min(error.retryAfterMs ?? 0, retryAfterCap(policy)));
+}
+
+function retryAfterCap(policy: RetryPolicy): number {
+  return policy.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
 }
 
 /**
@@ -46,7 +76,6 @@ export async function withRetries<T>(
   call: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
   signal: AbortSignal,
-  onRetry?: (error: ProviderError, attempt: number, delayMs: number) => void,
 ): Promise<{ value: T; attempts: number }> {
   const sleep = policy.sleep ?? abortableSleep;
   for (let attempt = 1; ; attempt++) {
@@ -60,7 +89,13 @@ export async function withRetries<T>(
         throw Object.assign(error, { attempts: attempt });
       }
       const delay = backoffDelay(attempt, error, policy);
-      onRetry?.(error, attempt, delay);
+      policy.onWait?.({
+        attempt,
+        delayMs: delay,
+        ...(error.retryAfterMs !== undefined ? { askedMs: error.retryAfterMs } : {}),
+        capped: (error.retryAfterMs ?? 0) > retryAfterCap(policy),
+        error,
+      });
       await sleep(delay, signal);
     }
   }

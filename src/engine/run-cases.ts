@@ -311,7 +311,7 @@ async function obtainCompletion(
         throttle.attempt(estimatedTokens, opts.signal, () =>
           withDeadline((signal) => model.provider.complete(request, signal), hardDeadlineMs(model.timeoutMs), opts.signal, describe),
         ),
-      model.retry,
+      withCase(model.retry, request.caseId),
       opts.signal,
     );
     const cost = callCost(value.usage, model.price);
@@ -352,6 +352,12 @@ async function gradeAll(
     }
   }
   return grades;
+}
+
+/** The policy with its wait reports naming the case. */
+function withCase(policy: RetryPolicy, caseId: string): RetryPolicy {
+  const onWait = policy.onWait;
+  return onWait ? { ...policy, onWait: (w) => onWait({ ...w, caseId }) } : policy;
 }
 
 function yieldToEventLoop(): Promise<void> {
