@@ -44,6 +44,7 @@ import { inShard, type Shard } from '../engine/shard.js';
 import { flakyCases } from '../gate/repeats.js';
 import { ProjectRoots } from '../config/files.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
+import { checkResumable, runFingerprint, type RunFingerprint } from './fingerprint.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
 import { runSequentialStages, type StagedRunResult } from './sequential-run.js';
 import { sequentialDesign } from '../gate/sequential.js';
@@ -272,6 +273,11 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   try {
     const judge = judgeModel && judgeConfig ? managedJudge(judgeModel, judgeConfig.params, store, cache) : undefined;
     const graders = withOwnJudges(builtGraders, graderJudges, (m) => managedJudge(engineModel(m), m.params, store, cache));
+    const fingerprint = runFingerprint({
+      suite,
+      config,
+      models: [...used, ...(judgeConfig ? [judgeConfig.key] : []), ...[...graderJudges.values()].map((m) => m.key)],
+    });
     const { runId, previous, stored } = startOrResume(store, opts.resume, {
       suite,
       routing,
@@ -279,6 +285,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       tierOf,
       inputs,
       cwd,
+      fingerprint,
     });
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
     // A resumed sequential run keeps the design it started with, so its looks replay identically.
@@ -485,10 +492,22 @@ function checkPriced(config: EvalConfig, keys: string[], cap: number): void {
   }
 }
 
+/**
+ * The run to make calls for — a new one, or the stored one `resume` names when nothing that decides its
+ * results changed — locked for this process until the store is closed.
+ */
 function startOrResume(
   store: Store,
   resume: string | true | undefined,
-  ctx: { suite: Suite; routing: Routing; config: EvalConfig; tierOf: Map<string, string>; inputs: Map<string, ChatMessage[]>; cwd: string },
+  ctx: {
+    suite: Suite;
+    routing: Routing;
+    config: EvalConfig;
+    tierOf: Map<string, string>;
+    inputs: Map<string, ChatMessage[]>;
+    cwd: string;
+    fingerprint: RunFingerprint;
+  },
 ) {
   if (resume !== undefined) {
     const run = resume === true ? store.listRuns(200).find((r) => r.suite === ctx.suite.name) : store.getRun(resume);
@@ -497,6 +516,9 @@ function startOrResume(
       throw new UsageError(`run ${run.id} used a different routing file (hash ${run.routingHash.slice(0, 12)}); resume with the same routing file or start a new run`);
     }
     if (run.status === 'complete') throw new UsageError(`run ${run.id} is already complete; start a new run instead of --resume`);
+    checkResumable(run.id, run.fingerprint, ctx.fingerprint);
+    // Locked before its calls are read: a second resume must not start from the same list.
+    store.lockRun(run.id);
     return { runId: run.id, previous: store.getCalls(run.id), stored: run };
   }
   const gitCommit = readGitCommit(ctx.cwd);
@@ -513,7 +535,9 @@ function startOrResume(
     baseline: ctx.routing.baseline,
     goldens: ctx.suite.goldens,
     inputs: ctx.inputs,
+    fingerprint: JSON.stringify(ctx.fingerprint),
   });
+  store.lockRun(runId);
   return { runId, previous: [], stored: undefined };
 }
 

@@ -574,6 +574,10 @@ class ReadThroughStore implements Store {
   markBatchCollected(): void {
     throw new Error('internal: scoring never collects a batch');
   }
+  lockRun(): void {
+    throw new Error('internal: scoring never locks a run');
+  }
+  unlockRun(): void {}
   close(): void {}
 }
 

@@ -656,6 +656,8 @@ export interface NewRun {
   goldens?: Map<string, Golden>;
   /** caseId → rendered conversation, stored so reports can show exactly what the models saw. */
   inputs?: Map<string, ChatMessage[]>;
+  /** JSON of what decides the run's results (api/fingerprint.ts); a resume must find the same. */
+  fingerprint?: string;
 }
 
 export interface RunRecord {
@@ -672,6 +674,15 @@ export interface RunRecord {
   gitCommit?: string;
   baseline: string;
   summary?: RunSummary;
+  /** See NewRun.fingerprint; absent on runs stored before fingerprints existed. */
+  fingerprint?: string;
+}
+
+/** Who is making a run's calls: one process at a time, so two resumes never pay for the same calls. */
+export interface RunLockHolder {
+  pid: number;
+  host: string;
+  startedAt: string;
 }
 
 export interface StoredCase {
@@ -700,6 +711,13 @@ export interface Store {
   saveBatch(runId: string, batch: StoredBatch): void;
   getBatches(runId: string): StoredBatch[];
   markBatchCollected(runId: string, batchId: string): void;
+  /**
+   * Take the run's lock for this process. A lock of a dead process on this host is taken over; a live
+   * holder (or one on another host) makes this throw a StoreError naming it.
+   */
+  lockRun(runId: string): void;
+  /** Release this process's lock of the run (no-op when it holds none). */
+  unlockRun(runId: string): void;
   close(): void;
 }
 

@@ -121,6 +121,19 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, model_key, batch_id)
   );
   `,
+  // What decided the run's results (suite, prompt, graders, cases, goldens, models), so a resume can
+  // refuse to mix versions; and the lock a process holds while it makes a run's calls.
+  `
+  ALTER TABLE runs ADD COLUMN fingerprint_json TEXT;
+  CREATE TABLE run_locks (
+    run_id     TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    pid        INTEGER NOT NULL,
+    host       TEXT NOT NULL,
+    -- Tells two stores of one process apart (library use), where pid and host are the same.
+    token      TEXT NOT NULL,
+    started_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this code writes and understands. */

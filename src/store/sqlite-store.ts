@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type {
@@ -14,6 +15,7 @@ import type {
   Completion,
   Grade,
   NewRun,
+  RunLockHolder,
   RunRecord,
   RunStatus,
   StoredBatch,
@@ -235,6 +237,18 @@ function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
+/** A lock is stale when its process is gone; only a process on this host can be checked. */
+function isStale(holder: RunLockHolder, host: string): boolean {
+  if (holder.host !== host) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else — still alive.
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 function toStoreError(file: string, what: string, e: unknown): Error {
   if (e instanceof EvalrouteError) return e;
   if (e instanceof Database.SqliteError) {
@@ -267,6 +281,7 @@ export interface RunRow {
   git_commit: string | null;
   baseline: string;
   summary_json: string | null;
+  fingerprint_json: string | null;
 }
 
 interface CaseRow {
@@ -383,6 +398,9 @@ export class SqliteStore implements Store {
   readonly #stmt;
   readonly #beginTx;
   readonly #saveTx;
+  /** Runs this store locked (lockRun), released on close. */
+  readonly #locked = new Set<string>();
+  readonly #lockToken = randomBytes(8).toString('hex');
 
   constructor(
     db: Database.Database,
@@ -394,8 +412,8 @@ export class SqliteStore implements Store {
     this.#stmt = {
       runExists: db.prepare<[string], 1>('SELECT 1 FROM runs WHERE id = ?').pluck(),
       insertRun: db.prepare(
-        `INSERT INTO runs (id, suite, suite_dir, status, started_at, config_content, routing_file, routing_content, routing_hash, git_commit, baseline)
-         VALUES (@id, @suite, @suite_dir, 'running', @started_at, @config_content, @routing_file, @routing_content, @routing_hash, @git_commit, @baseline)`,
+        `INSERT INTO runs (id, suite, suite_dir, status, started_at, config_content, routing_file, routing_content, routing_hash, git_commit, baseline, fingerprint_json)
+         VALUES (@id, @suite, @suite_dir, 'running', @started_at, @config_content, @routing_file, @routing_content, @routing_hash, @git_commit, @baseline, @fingerprint_json)`,
       ),
       insertCase: db.prepare(
         `INSERT INTO run_cases (run_id, case_id, ordinal, tier, case_json, golden_json, input_json)
@@ -482,6 +500,7 @@ export class SqliteStore implements Store {
       routing_hash: run.routingHash,
       git_commit: run.gitCommit ?? null,
       baseline: run.baseline,
+      fingerprint_json: run.fingerprint ?? null,
     });
     const attachments = new Map<string, Attachment>();
     run.cases.forEach((c, ordinal) => {
@@ -736,7 +755,52 @@ export class SqliteStore implements Store {
     });
   }
 
+  lockRun(runId: string): void {
+    this.#assertWritable('lock a run');
+    const me: RunLockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+    let holder: RunLockHolder | undefined;
+    try {
+      // Immediate: two processes checking the lock at once must not both see it free.
+      holder = this.#db.transaction((): RunLockHolder | undefined => {
+        const row = this.#db
+          .prepare<[string], { pid: number; host: string; token: string; started_at: string }>('SELECT pid, host, token, started_at FROM run_locks WHERE run_id = ?')
+          .get(runId);
+        const held = row && { pid: row.pid, host: row.host, startedAt: row.started_at };
+        if (held && row.token !== this.#lockToken && !isStale(held, me.host)) return held;
+        this.#db
+          .prepare('INSERT OR REPLACE INTO run_locks (run_id, pid, host, token, started_at) VALUES (?, ?, ?, ?, ?)')
+          .run(runId, me.pid, me.host, this.#lockToken, me.startedAt);
+        return undefined;
+      }).immediate();
+      if (!holder) this.#locked.add(runId);
+    } catch (e) {
+      throw toStoreError(this.file, `lock run ${runId}`, e);
+    }
+    if (holder) {
+      throw new StoreError(
+        this.file,
+        `run ${runId} is being run by another evalroute ${holder.pid === me.pid && holder.host === me.host ? 'call in this process' : 'process'} (pid ${holder.pid} on host ${holder.host}, since ${holder.startedAt}); ` +
+          'two processes would pay for the same calls',
+        holder.host === me.host
+          ? `wait for process ${holder.pid} to finish (or stop it), then resume again`
+          : `wait for that process to finish; if it is gone, delete its lock: sqlite3 ${this.file} "DELETE FROM run_locks WHERE run_id = '${runId}'"`,
+      );
+    }
+  }
+
+  unlockRun(runId: string): void {
+    if (this.readonly || !this.#db.open) return;
+    try {
+      this.#db.prepare('DELETE FROM run_locks WHERE run_id = ? AND token = ?').run(runId, this.#lockToken);
+      this.#locked.delete(runId);
+    } catch {
+      // A lock left behind names a dead process, which the next run takes over.
+    }
+  }
+
+  /** Also releases the run locks this store took, so a finished or failed run never stays locked. */
   close(): void {
+    for (const runId of [...this.#locked]) this.unlockRun(runId);
     if (this.#db.open) this.#db.close();
   }
 
@@ -768,6 +832,7 @@ export class SqliteStore implements Store {
     if (row.finished_at !== null) rec.finishedAt = row.finished_at;
     if (row.git_commit !== null) rec.gitCommit = row.git_commit;
     if (row.summary_json !== null) rec.summary = this.#parse(row.summary_json, `summary of run ${row.id}`) as RunSummary;
+    if (row.fingerprint_json) rec.fingerprint = row.fingerprint_json;
     return rec;
   }
 }
