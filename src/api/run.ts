@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, UsageError } from '../core/errors.js';
+import { ConfigError, RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
   Case,
@@ -362,6 +362,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       : undefined;
     const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
 
+    if (engine.storeFailure) throw storeFailed(store, engine, runId, suite);
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
     const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
     if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
@@ -478,6 +479,25 @@ export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
     }
   }
   return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
+}
+
+/**
+ * A save failed, so the engine stopped calling. The run stays resumable: its saved calls are kept and
+ * it is marked interrupted when the store still takes that one write (else it stays `running`, which
+ * resume treats the same). Exit 3 with the cause and the way back.
+ */
+function storeFailed(store: Store, engine: EngineResult, runId: string, suite: Suite): RunIncompleteError {
+  const cause = engine.storeFailure!;
+  const saved = store.getCalls(runId).length;
+  try {
+    store.finishRun(runId, 'interrupted', { runId, suite: suite.name, status: 'interrupted', pass: false, tiers: [], models: [] });
+  } catch {
+    // The store refuses writes; the run row still says `running`, which --resume continues as well.
+  }
+  return new RunIncompleteError(
+    `${cause.message}\n  stopped making calls at once: ${saved} calls of run ${runId} are saved; the calls in flight were abandoned and a resume makes them again\n` +
+      `  → fix the store (free disk space, check permissions), then: evalroute run ${suite.dir} --resume ${runId}`,
+  );
 }
 
 /** --max-cost can only bound what has a price; an unpriced model would make the cap meaningless. */

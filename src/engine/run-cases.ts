@@ -98,6 +98,11 @@ export interface EngineResult {
   notAttempted: number;
   /** USD this run has spent on API calls (fresh calls only, earlier invocations of a resumed run included). */
   spentUsd: number;
+  /**
+   * Set when saving a call failed (disk full, read-only file…): the engine stopped making calls at once
+   * and aborted those in flight, so nothing more is paid for that cannot be stored. `interrupted` is true.
+   */
+  storeFailure?: Error;
 }
 
 const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u0000${modelKey}\u0000${repeat}`;
@@ -107,7 +112,20 @@ const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u00
  * case, plus the case's tier model when it differs. Each outcome is saved as soon as it is graded, so a
  * killed run loses at most the calls in flight.
  */
-export async function runCases(opts: EngineOptions): Promise<EngineResult> {
+export async function runCases(input: EngineOptions): Promise<EngineResult> {
+  // A failed save stops the run like a Ctrl-C: no new call starts, calls in flight are aborted.
+  const halt = new AbortController();
+  const opts: EngineOptions = { ...input, signal: AbortSignal.any([input.signal, halt.signal]) };
+  let storeFailure: Error | undefined;
+  const persist = async (outcome: CallOutcome): Promise<void> => {
+    try {
+      await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
+    } catch (err) {
+      storeFailure ??= err instanceof Error ? err : new Error(String(err));
+      halt.abort();
+      throw stopping();
+    }
+  };
   const throttles = new Map([...opts.models].map(([k, m]) => [k, throttleFor(m)]));
   const previous = new Map((opts.previous ?? []).map((o) => [key(o.caseId, o.modelKey, o.repeat), o]));
   const budget = opts.maxCostUsd === undefined ? undefined : new CostBudget(opts.maxCostUsd);
@@ -134,12 +152,13 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
   };
 
   const callAndGrade = async (c: Case, modelKey: string, repeat: number): Promise<CallOutcome> => {
-    const prior = previous.get(key(c.id, modelKey, repeat));
-    if (prior && !prior.error) return settle(prior);
     const model = opts.models.get(modelKey);
     if (!model) throw new Error(`internal: model ${modelKey} has no provider`);
     const request = opts.requestFor(c, modelKey, repeat);
     const hash = requestHash(model.provider, request);
+    // A stored call is reused only for the very request it answered; anything else is asked again.
+    const prior = previous.get(key(c.id, modelKey, repeat));
+    if (prior && !prior.error && prior.requestHash === hash) return settle(prior);
     const base = { caseId: c.id, modelKey, repeat, requestHash: hash };
 
     let completion: Completion;
@@ -157,7 +176,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
       if (opts.signal.aborted) throw stopping();
       const error = toProviderError(err);
       const outcome: CallOutcome = { ...base, error: describeError(error), grades: [], pass: false, score: 0 };
-      await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
+      await persist(outcome);
       return settle(outcome);
     }
 
@@ -170,7 +189,7 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     const pass = grades.length > 0 && grades.every((g) => g.pass && !g.error);
     const score = grades.length ? grades.reduce((s, g) => s + g.score, 0) / grades.length : 0;
     const outcome: CallOutcome = { ...base, completion, grades, pass, score };
-    await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
+    await persist(outcome);
     return settle(outcome);
   };
 
@@ -221,7 +240,14 @@ export async function runCases(opts: EngineOptions): Promise<EngineResult> {
     outcomes.push(...baseline);
     if (candidate[0] !== baseline[0]) outcomes.push(...candidate);
   }
-  return { results, outcomes, interrupted: interrupted || opts.signal.aborted, notAttempted, spentUsd: budget?.spent ?? progressSpend(outcomes) };
+  return {
+    results,
+    outcomes,
+    interrupted: interrupted || opts.signal.aborted,
+    notAttempted,
+    spentUsd: budget?.spent ?? progressSpend(outcomes),
+    ...(storeFailure ? { storeFailure } : {}),
+  };
 }
 
 interface CallContext {
