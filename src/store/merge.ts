@@ -375,22 +375,30 @@ export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'get
   const run = store.getRun(runId);
   if (!run) throw new UsageError(`no run "${runId}" in the results database\n  → list runs with: evalroute runs`);
   const tierModel = tiersOf(run.routingContent);
-  const calls = new Map<string, Map<string, CallOutcome>>();
+  // caseId → model → its samples by repeat index: every repeat counts, as in the run that stored them.
+  const calls = new Map<string, Map<string, CallOutcome[]>>();
   for (const o of store.getCalls(run.id)) {
-    if (o.repeat !== 0) continue;
-    const byModel = calls.get(o.caseId) ?? new Map<string, CallOutcome>();
-    byModel.set(o.modelKey, o);
+    const byModel = calls.get(o.caseId) ?? new Map<string, CallOutcome[]>();
+    const samples = byModel.get(o.modelKey) ?? [];
+    samples[o.repeat] = o;
+    byModel.set(o.modelKey, samples);
     calls.set(o.caseId, byModel);
   }
   const results: CaseResult[] = [];
   for (const c of store.getCases(run.id)) {
     const byModel = calls.get(c.caseId);
-    const baseline = byModel?.get(run.baseline);
-    if (!byModel || !baseline) continue;
+    const baselines = byModel?.get(run.baseline)?.filter((o) => o !== undefined);
+    if (!byModel || !baselines?.length) continue;
     const model = tierModel.get(c.tier) ?? [...byModel.keys()].find((k) => k !== run.baseline) ?? run.baseline;
-    const candidate = model === run.baseline ? baseline : byModel.get(model);
-    if (!candidate) continue;
-    results.push({ caseId: c.caseId, tier: c.tier, baseline, candidate });
+    const candidates = model === run.baseline ? baselines : byModel.get(model)?.filter((o) => o !== undefined);
+    if (!candidates?.length) continue;
+    results.push({
+      caseId: c.caseId,
+      tier: c.tier,
+      baseline: baselines[0]!,
+      candidate: candidates[0]!,
+      ...(baselines.length > 1 || candidates.length > 1 ? { repeats: { baseline: baselines, candidate: candidates } } : {}),
+    });
   }
   return results;
 }
