@@ -67,7 +67,8 @@ describe('run --shard + merge', () => {
     expect(whole.status, whole.stderr).toBe(1);
     const unsharded = JSON.parse(readFileSync(join(out, 'whole.json'), 'utf8')) as RunSummary;
     expect(unsharded.budgets?.some((b) => b.status === 'fail')).toBe(true);
-    expect(unsharded.tiers.find((t) => t.tier === 'cheap')?.pass).toBe(true);
+    // Every small-model case flipped across its samples: the verdict depends on reading all of them.
+    expect(unsharded.repeats?.flaky.filter((f) => f.model === 'small')).toHaveLength(12);
 
     answers.reset();
     const shardDbs: string[] = [];

@@ -27,7 +27,6 @@ const answer = arithmeticResponder();
 
 let server: MockLlmServer;
 let held: MockLlmServer;
-let slow: MockLlmServer;
 beforeAll(async () => {
   server = await startMockLlmServer({ responder: answer });
   held = await startMockLlmServer({
@@ -37,13 +36,11 @@ beforeAll(async () => {
       return answer(req);
     },
   });
-  slow = await startMockLlmServer({ latencyMs: 200, responder: answer });
 }, 60_000);
 afterAll(async () => {
   gate.release();
   await server.close();
   await held.close();
-  await slow.close();
 });
 
 /** `case|model|repeat` → attempts, of every stored call. */
@@ -141,6 +138,11 @@ describe('one process at a time makes a run\'s calls', () => {
     edit(p.configFile, (t) => t.replaceAll('timeoutMs: 2000', 'timeoutMs: 120000'));
     const runId = await interruptedRun(p, 2);
     const before = storedAttempts(p.dbFile);
+    // The call in flight when the run stopped may still be read by the server (same process): let it land.
+    for (let seen = -1; seen !== held.requests.length; ) {
+      seen = held.requests.length;
+      await new Promise((r) => setTimeout(r, 300));
+    }
     held.reset();
     gate.waiting = 0;
     gate.hold();
@@ -163,9 +165,10 @@ describe('one process at a time makes a run\'s calls', () => {
     const after = storedAttempts(p.dbFile);
     const made = [...after].filter(([k]) => !before.has(k)).reduce((n, [, attempts]) => n + attempts, 0);
     expect(after.size).toBe(30);
-    const asked = held.requests.map((r) => `${r.model}|${r.messages.at(-1)?.content}`);
+    const requests = held.requests;
+    const asked = requests.map((r) => `${r.model}|${r.messages.at(-1)?.content}`);
     expect(asked.filter((a, i) => asked.indexOf(a) !== i)).toEqual([]);
-    expect(held.requests.length).toBe(made);
+    expect(requests.length).toBe(made);
   }, 120_000);
 
   it('takes over the lock of a process that died, and refuses a live one in the same process', async () => {
@@ -183,11 +186,15 @@ describe('one process at a time makes a run\'s calls', () => {
     check.close();
 
     // Two resumes in one process: the second is refused while the first holds the lock.
-    const q = createProject(slow, { cases: 10 });
+    const q = createProject(held, { cases: 10 });
     const qRun = await interruptedRun(q, 2);
-    const a = run({ suiteDir: q.suiteDir, cwd: q.dir, env: q.env, resume: qRun, concurrency: 1 });
-    await new Promise((r) => setTimeout(r, 50));
+    gate.hold();
+    let started!: () => void;
+    const aStarted = new Promise<void>((r) => (started = r));
+    const a = run({ suiteDir: q.suiteDir, cwd: q.dir, env: q.env, resume: qRun, concurrency: 1, onStart: () => started() });
+    await aStarted;
     const b = await run({ suiteDir: q.suiteDir, cwd: q.dir, env: q.env, resume: qRun }).catch((e: unknown) => e);
+    gate.release();
     expect(b).toBeInstanceOf(StoreError);
     expect((b as Error).message).toContain(`pid ${process.pid}`);
     expect((await a).summary.status).toBe('complete');
