@@ -328,8 +328,9 @@ function evalrouteTool(mock: RemoteMock): SideTool & { cleanup(): void } {
     version: () => [BIN, '--version'],
     cwd: p.dir,
     outcome: () => {
-      const r = JSON.parse(readFileSync(json, 'utf8')) as { summary: { models: Array<{ calls: number; errors: number }> } };
-      return { results: r.summary.models.reduce((n, m) => n + m.calls, 0), errors: r.summary.models.reduce((n, m) => n + m.errors, 0) };
+      // `run --json` writes the run summary.
+      const r = JSON.parse(readFileSync(json, 'utf8')) as { models: Array<{ calls: number; errors: number }> };
+      return { results: r.models.reduce((n, m) => n + m.calls, 0), errors: r.models.reduce((n, m) => n + m.errors, 0) };
     },
     cleanup: () => rmSync(p.dir, { recursive: true, force: true }),
   };

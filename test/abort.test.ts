@@ -33,4 +33,24 @@ describe('withChildSignal', () => {
     }
     expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
   });
+
+  it('lets many calls share one parent without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const run = new AbortController();
+      let release = () => undefined as void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const calls = Array.from({ length: 50 }, () => withChildSignal([run.signal], () => gate));
+      expect(getEventListeners(run.signal, 'abort')).toHaveLength(50);
+      release();
+      await Promise.all(calls);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+      expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

@@ -8,6 +8,8 @@
  * listener outlives the work — so a long-lived signal (a run's) never collects one per call, even
  * when an SDK never removes the listener it adds to the child.
  */
+import { setMaxListeners } from 'node:events';
+
 export async function withChildSignal<T>(parents: readonly AbortSignal[], work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const child = new AbortController();
   const fired = parents.find((p) => p.aborted);
@@ -15,6 +17,9 @@ export async function withChildSignal<T>(parents: readonly AbortSignal[], work: 
   const unlinks: Array<() => void> = [];
   if (!fired) {
     for (const parent of parents) {
+      // One listener per call in flight on a run's signal is by design (each is removed when its call
+      // settles); without this Node would warn of a leak past 10 concurrent calls.
+      setMaxListeners(0, parent);
       const onAbort = () => child.abort(parent.reason);
       parent.addEventListener('abort', onAbort, { once: true });
       unlinks.push(() => parent.removeEventListener('abort', onAbort));
