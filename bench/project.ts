@@ -19,8 +19,13 @@ export interface BenchProject {
 
 export const BENCH_ENV = { BENCH_KEY: 'sk-bench-000000000000000001' };
 
-const model = (key: string, api: MockApi, id: string, price: string, mock: { openaiBaseURL: string; anthropicBaseURL: string }) =>
-  `  ${key}: { provider: ${api}, model: ${id}, baseURL: ${api === 'openai' ? mock.openaiBaseURL : mock.anthropicBaseURL}, apiKeyEnv: BENCH_KEY, price: ${price}, concurrency: 16, timeoutMs: 30000, maxRetries: 2 }`;
+export interface MockUrls {
+  openaiBaseURL: string;
+  anthropicBaseURL: string;
+}
+
+const model = (key: string, api: MockApi, id: string, price: string, mock: MockUrls, maxRetries = 2) =>
+  `  ${key}: { provider: ${api}, model: ${id}, baseURL: ${api === 'openai' ? mock.openaiBaseURL : mock.anthropicBaseURL}, apiKeyEnv: BENCH_KEY, price: ${price}, concurrency: 16, timeoutMs: 30000, maxRetries: ${maxRetries} }`;
 
 function writeProject(config: string, routing: string, cases: number, tagOf: (i: number) => string): BenchProject {
   const dir = mkdtempSync(join(tmpdir(), 'evalroute-bench-'));
@@ -39,9 +44,9 @@ function writeProject(config: string, routing: string, cases: number, tagOf: (i:
  * One model, every case routed to the baseline tier: `cases` calls exactly, all to one model, so the
  * floor ceil(calls / concurrency) × latency is exact.
  */
-export function singleModelProject(mock: { openaiBaseURL: string; anthropicBaseURL: string }, api: MockApi, cases: number): BenchProject {
+export function singleModelProject(mock: MockUrls, api: MockApi, cases: number, maxRetries?: number): BenchProject {
   const p = writeProject(
-    `store: .evalroute/bench.db\nmodels:\n${model('base', api, 'base-1', '{ input: 2, output: 8 }', mock)}\nrouting: routing.yaml\n`,
+    `store: .evalroute/bench.db\nmodels:\n${model('base', api, 'base-1', '{ input: 2, output: 8 }', mock, maxRetries)}\nrouting: routing.yaml\n`,
     'baseline: base\ntiers:\n  frontier: { model: base }\nrules:\n  - { tier: frontier }\n',
     cases,
     () => 'any',
@@ -53,7 +58,7 @@ export function singleModelProject(mock: { openaiBaseURL: string; anthropicBaseU
  * Three models: the baseline answers every case, a third of the cases go to each cheap tier — so
  * `cases` baseline calls plus 2/3 × `cases` tier calls, over both wire formats.
  */
-export function threeModelProject(mock: { openaiBaseURL: string; anthropicBaseURL: string }, cases: number): BenchProject {
+export function threeModelProject(mock: MockUrls, cases: number): BenchProject {
   const p = writeProject(
     `store: .evalroute/bench.db
 models:
@@ -77,6 +82,25 @@ rules:
   );
   const hard = Math.floor(cases / 3); // i % 3 === 2 stays on the baseline: one call instead of two
   return { ...p, calls: 2 * cases - hard };
+}
+
+/**
+ * The peer comparison's project: two models, one per wire format (`big-1` over OpenAI, `mid-1` over
+ * Anthropic), every case sent to both — `cases` × 2 calls, the same requests promptfoo is given.
+ */
+export function twoModelProject(mock: MockUrls, cases: number, maxRetries?: number): BenchProject {
+  const p = writeProject(
+    `store: .evalroute/bench.db
+models:
+${model('big', 'openai', 'big-1', '{ input: 2, output: 8 }', mock, maxRetries)}
+${model('mid', 'anthropic', 'mid-1', '{ input: 0.8, output: 4 }', mock, maxRetries)}
+routing: routing.yaml
+`,
+    'baseline: big\ntiers:\n  mid: { model: mid }\nrules:\n  - { tier: mid }\n',
+    cases,
+    () => 'any',
+  );
+  return { ...p, calls: 2 * cases };
 }
 
 /** The mock's answer: always right, so grading passes and the gate holds. */

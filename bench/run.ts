@@ -2,30 +2,40 @@
  * `npm run bench`: evalroute against the project's mock LLM server (real HTTP, real SDKs, real SQLite),
  * each measured scenario in its own child process so its peak RSS is its own.
  *
- *   (a) live calls: 1,000 calls at 100 ms latency, concurrency 16/32/50, OpenAI and Anthropic formats;
- *       wall time of run() vs the floor ceil(calls / concurrency) × latency
+ *   (a) live calls: 1,000 calls at 100 ms latency, concurrency 16/32/50/64, OpenAI and Anthropic formats;
+ *       wall time of run() vs the floor ceil(calls / concurrency) × latency, client CPU per call and
+ *       event-loop delay p99
+ *   (f) side by side: 500 cases × 2 models through the CLI (and through promptfoo with --peer promptfoo):
+ *       wall/floor at each concurrency, CPU, peak RSS, cached replay, start-up, 10 % 429 with Retry-After 1 s
  *   (b) fully cached rerun of a 500-case, three-model suite through the CLI, JSON and HTML report included
  *   (c) 20,000-case suite from cache through the CLI
  *   (d) `evalroute --version` / `--help` start-up, median of 10
  *   (e) HTML report of a 5,000-case run; `evalroute audit` of a generated 1,000,000-line log
  *
- *   npm run bench [-- --only a,b]
+ *   npm run bench [-- --only a,b] [-- --peer promptfoo]
+ *
+ * The mock LLM server runs in a process of its own (bench/mock-process.ts), as a real provider does, so
+ * no measured client shares its event loop or its CPU with the server.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startMockLlmServer, type MockApi, type MockLlmServer } from '../test/support/mock-llm-server.js';
-import { BENCH_ENV, rightAnswer, singleModelProject, threeModelProject, type BenchProject } from './project.js';
+import type { MockApi, MockFaults } from '../test/support/mock-llm-server.js';
+import type { MockAnswer, MockCommand } from './mock-process.js';
+import { installPromptfoo, promptfooEnv, PROMPTFOO_VERSION, writePromptfooProject } from './promptfoo.js';
+import { BENCH_ENV, singleModelProject, threeModelProject, twoModelProject, type BenchProject, type MockUrls } from './project.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = process.cwd();
 const BIN = join(ROOT, 'bin/evalroute.js');
 const PROBE = pathToFileURL(join(HERE, 'probe.js')).href;
 const SCENARIO = join(HERE, 'scenario.js');
-const only = new Set((argValue('--only') ?? 'a,b,c,d,e').split(',').map((s) => s.trim()));
+const only = new Set((argValue('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
+const peer = argValue('--peer');
+if (peer !== undefined && peer !== 'promptfoo') throw new Error(`--peer: only promptfoo is supported, not "${peer}"`);
 const scratch = mkdtempSync(join(tmpdir(), 'evalroute-bench-out-'));
 
 interface ChildResult {
@@ -34,6 +44,56 @@ interface ChildResult {
   stdout: string;
   stderr: string;
   maxRssKb?: number;
+  /** CPU (user + system) of the whole child process, as it reported at exit. */
+  cpuMs?: number;
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+interface RemoteMock extends MockUrls {
+  setLatency(ms: number): Promise<void>;
+  setFaults(faults: MockFaults): Promise<void>;
+  reset(): Promise<void>;
+  /** Requests served since the last reset, and their HTTP statuses. */
+  served(): Promise<{ served: number; statuses: Record<string, number> }>;
+  close(): Promise<void>;
+}
+
+/** Starts bench/mock-process.js and drives it over IPC. */
+async function startRemoteMock(): Promise<RemoteMock> {
+  const p = fork(join(HERE, 'mock-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const urls = await new Promise<MockUrls>((resolve, reject) => {
+    p.once('message', (m) => resolve(m as MockUrls));
+    p.once('exit', (code) => reject(new Error(`mock process exited (${code}) before it was ready`)));
+  });
+  const waiting = new Map<number, (a: MockAnswer) => void>();
+  p.on('message', (m) => {
+    const a = m as MockAnswer;
+    waiting.get(a.id)?.(a);
+    waiting.delete(a.id);
+  });
+  let next = 0;
+  const ask = (cmd: WithoutId<MockCommand>) =>
+    new Promise<MockAnswer>((resolve) => {
+      const id = ++next;
+      waiting.set(id, resolve);
+      p.send({ ...cmd, id });
+    });
+  return {
+    openaiBaseURL: urls.openaiBaseURL,
+    anthropicBaseURL: urls.anthropicBaseURL,
+    setLatency: async (ms) => void (await ask({ op: 'latency', ms })),
+    setFaults: async (faults) => void (await ask({ op: 'faults', faults })),
+    reset: async () => void (await ask({ op: 'reset' })),
+    served: async () => {
+      const a = await ask({ op: 'served' });
+      return { served: a.served ?? 0, statuses: a.statuses ?? {} };
+    },
+    close: async () => {
+      await ask({ op: 'close' });
+      if (p.exitCode === null) await new Promise((r) => p.once('exit', r));
+    },
+  };
 }
 
 function argValue(name: string): string | undefined {
@@ -42,14 +102,14 @@ function argValue(name: string): string | undefined {
 }
 
 /** Spawns `node [--import probe] args…` and measures wall time from spawn to exit. */
-function child(args: string[], opts: { cwd?: string; probe?: boolean } = {}): Promise<ChildResult> {
+function child(args: string[], opts: { cwd?: string; probe?: boolean; env?: Record<string, string> } = {}): Promise<ChildResult> {
   const probeFile = join(scratch, `probe-${Math.random().toString(36).slice(2)}.json`);
   const nodeArgs = opts.probe === false ? args : ['--import', PROBE, ...args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const p = spawn(process.execPath, nodeArgs, {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, ...BENCH_ENV, BENCH_PROBE_FILE: probeFile, NO_COLOR: '1' },
+      env: { ...process.env, ...BENCH_ENV, ...opts.env, BENCH_PROBE_FILE: probeFile, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -60,7 +120,7 @@ function child(args: string[], opts: { cwd?: string; probe?: boolean } = {}): Pr
     p.on('close', (code) => {
       const wallMs = performance.now() - started;
       const r: ChildResult = { code, wallMs, stdout, stderr };
-      if (existsSync(probeFile)) r.maxRssKb = (JSON.parse(readFileSync(probeFile, 'utf8')) as { maxRssKb: number }).maxRssKb;
+      if (existsSync(probeFile)) Object.assign(r, JSON.parse(readFileSync(probeFile, 'utf8')) as { maxRssKb: number; cpuMs: number });
       resolve(r);
     });
   });
@@ -70,18 +130,19 @@ function child(args: string[], opts: { cwd?: string; probe?: boolean } = {}): Pr
 async function runScenario(p: BenchProject, concurrency: number, cache: 'use' | 'refresh') {
   const r = await child([SCENARIO, p.suiteDir, p.dir, String(concurrency), cache], { probe: false });
   if (r.code !== 0) throw new Error(`scenario child failed (exit ${r.code}):\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number; setupMs: number; calls: number; errors: number; status: string; pass: boolean; runId: string; maxRssKb: number };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number; callsCpuMs: number; setupMs: number; loopDelayP99Ms: number; calls: number; errors: number; status: string; pass: boolean; runId: string; maxRssKb: number };
 }
 
 /** Fills a project's response cache at full speed (latency 0); not part of any measured figure. */
-async function fill(mock: MockLlmServer, p: BenchProject): Promise<number> {
-  mock.setLatency(0);
-  mock.reset();
+async function fill(mock: RemoteMock, p: BenchProject): Promise<number> {
+  await mock.setLatency(0);
+  await mock.reset();
   const r = await runScenario(p, 128, 'use');
   if (r.errors || r.calls !== p.calls) throw new Error(`cache fill: expected ${p.calls} calls without error, got ${r.calls} calls, ${r.errors} errors`);
   return r.wallMs;
 }
 
+const CONCURRENCIES = [16, 32, 50, 64];
 const mb = (kb: number | undefined) => (kb === undefined ? '—' : `${(kb / 1024).toFixed(0)} MB`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const check = (ok: boolean) => (ok ? '✔' : '✘');
@@ -108,11 +169,15 @@ function machine(): void {
   if (free.status === 0) out(`- free -h:\n\n\`\`\`\n${free.stdout.trimEnd()}\n\`\`\``);
   out(`- node ${process.version}, ${process.platform} ${process.arch}`);
   // Wall-time ratios are only meaningful on an otherwise idle machine: CPU per call is the robust figure.
-  out(`- load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  out(`- load average at start: ${load()}`);
   out();
 }
 
-async function liveCalls(mock: MockLlmServer): Promise<void> {
+/** The 1-minute load average now: recorded beside every figure, since the machine is shared. */
+const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
+const load1 = () => loadavg()[0]!.toFixed(1);
+
+async function liveCalls(mock: RemoteMock): Promise<void> {
   const latency = 100;
   const calls = 1000;
   out(`## (a) Live calls: ${calls} calls, ${latency} ms mock latency, one model, run() wall vs floor`);
@@ -120,31 +185,33 @@ async function liveCalls(mock: MockLlmServer): Promise<void> {
   const rows: string[][] = [];
   for (const api of ['openai', 'anthropic'] as MockApi[]) {
     const p = singleModelProject(mock, api, calls);
-    for (const concurrency of [16, 32, 50]) {
-      mock.setLatency(latency);
-      mock.reset();
+    for (const concurrency of CONCURRENCIES) {
+      await mock.setLatency(latency);
+      await mock.reset();
+      const loadAtStart = load1();
       const r = await runScenario(p, concurrency, 'refresh');
-      const served = mock.requests.length;
+      const { served } = await mock.served();
       if (r.errors || r.calls !== calls || served !== calls) throw new Error(`live run: ${r.calls} calls, ${r.errors} errors, ${served} requests served (expected ${calls}, 0, ${calls})`);
       const floor = Math.ceil(calls / concurrency) * latency;
       const ratio = r.wallMs / floor;
-      rows.push([api, String(concurrency), secs(r.wallMs), secs(floor), `${ratio.toFixed(3)} ${check(ratio <= 1.05)}`, `${(r.cpuMs / calls).toFixed(2)} ms`, `${r.setupMs.toFixed(0)} ms`, `${mb(r.maxRssKb)} ${check(r.maxRssKb < 150 * 1024)}`]);
+      rows.push([api, String(concurrency), secs(r.wallMs), secs(floor), `${ratio.toFixed(3)} ${check(ratio <= 1.05)}`, `${(r.callsCpuMs / calls).toFixed(2)} ms`, `${(r.cpuMs / calls).toFixed(2)} ms`, `${r.loopDelayP99Ms.toFixed(1)} ms`, `${r.setupMs.toFixed(0)} ms`, `${mb(r.maxRssKb)} ${check(r.maxRssKb < 150 * 1024)}`, `${loadAtStart} → ${load1()}`]);
     }
     rmSync(p.dir, { recursive: true, force: true });
   }
-  table(['format', 'concurrency', 'wall', 'floor', 'wall/floor (≤ 1.05)', 'CPU per call', 'set-up before 1st call', 'peak RSS (< 150 MB)'], rows);
+  table(['format', 'concurrency', 'wall', 'floor', 'wall/floor (≤ 1.05)', 'client CPU per call (calls phase)', 'CPU of run() / calls', 'event-loop delay p99', 'set-up before 1st call', 'peak RSS (< 150 MB)', 'load avg (1 min) before → after'], rows);
 }
 
-async function cachedRerun(mock: MockLlmServer): Promise<void> {
+async function cachedRerun(mock: RemoteMock): Promise<void> {
   out('## (b) Fully cached rerun: 500 cases, three models, CLI with --json and --report');
   out();
   const p = threeModelProject(mock, 500);
   const fillMs = await fill(mock, p);
   const runs: ChildResult[] = [];
   for (let i = 0; i < 3; i++) {
-    mock.reset();
+    await mock.reset();
     const r = await child([BIN, 'run', p.suiteDir, '--json', join(scratch, 'b.json'), '--report', join(scratch, 'b.html'), '-q'], { cwd: p.dir });
-    if (r.code !== 0 || mock.requests.length) throw new Error(`cached rerun: exit ${r.code}, ${mock.requests.length} API calls\n${r.stderr}`);
+    const { served } = await mock.served();
+    if (r.code !== 0 || served) throw new Error(`cached rerun: exit ${r.code}, ${served} API calls\n${r.stderr}`);
     runs.push(r);
   }
   const wall = median(runs.map((r) => r.wallMs));
@@ -156,15 +223,16 @@ async function cachedRerun(mock: MockLlmServer): Promise<void> {
   rmSync(p.dir, { recursive: true, force: true });
 }
 
-async function bigSuite(mock: MockLlmServer): Promise<void> {
+async function bigSuite(mock: RemoteMock): Promise<void> {
   const cases = 20_000;
   out(`## (c) ${cases.toLocaleString('en')}-case suite from cache, CLI with --json`);
   out();
   const p = threeModelProject(mock, cases);
   const fillMs = await fill(mock, p);
-  mock.reset();
+  await mock.reset();
   const r = await child([BIN, 'run', p.suiteDir, '--json', join(scratch, 'c.json'), '-q'], { cwd: p.dir });
-  if (r.code !== 0 || mock.requests.length) throw new Error(`20k cached run: exit ${r.code}, ${mock.requests.length} API calls\n${r.stderr}`);
+  const { served } = await mock.served();
+  if (r.code !== 0 || served) throw new Error(`20k cached run: exit ${r.code}, ${served} API calls\n${r.stderr}`);
   table(
     ['cases', 'calls replayed', 'wall (< 15 s)', 'peak RSS (< 400 MB)', 'cache fill at latency 0 (untimed)'],
     [[cases.toLocaleString('en'), p.calls.toLocaleString('en'), `${secs(r.wallMs)} ${check(r.wallMs < 15_000)}`, `${mb(r.maxRssKb)} ${check((r.maxRssKb ?? Infinity) < 400 * 1024)}`, `${secs(fillMs)} (${Math.round(p.calls / (fillMs / 1000))} calls/s)`]],
@@ -192,7 +260,7 @@ async function startup(): Promise<void> {
   table(['command', 'median (< 200 ms)', 'range'], rows);
 }
 
-async function reportAndAudit(mock: MockLlmServer): Promise<void> {
+async function reportAndAudit(mock: RemoteMock): Promise<void> {
   out('## (e) HTML report of 5,000 cases; audit of 1,000,000 log lines');
   out();
   const p = threeModelProject(mock, 5000);
@@ -234,13 +302,139 @@ async function reportAndAudit(mock: MockLlmServer): Promise<void> {
   rmSync(cwd, { recursive: true, force: true });
 }
 
-function peers(): void {
-  const local = join(ROOT, 'node_modules/.bin/promptfoo');
-  const onPath = spawnSync('sh', ['-c', 'command -v promptfoo'], { encoding: 'utf8' }).stdout.trim();
-  out('## Peer comparison');
+/** One tool of the side-by-side comparison: how to run it on the 500-case, two-model project. */
+interface SideTool {
+  name: string;
+  /** argv (after `node`) of a live run with the cache off, and of a run that may replay the cache. */
+  live(concurrency: number): string[];
+  cached(): string[];
+  version(): string[];
+  cwd: string;
+  env?: Record<string, string>;
+  /** Results and errored results the run produced, read from its JSON output. */
+  outcome(): { results: number; errors: number };
+}
+
+const SIDE_CASES = 500;
+const SIDE_LATENCY = 100;
+
+function evalrouteTool(mock: RemoteMock): SideTool & { cleanup(): void } {
+  const p = twoModelProject(mock, SIDE_CASES, 8);
+  const json = join(scratch, 'f-evalroute.json');
+  return {
+    name: 'evalroute',
+    live: (c) => [BIN, 'run', p.suiteDir, '--no-cache', '--concurrency', String(c), '-q', '--json', json],
+    cached: () => [BIN, 'run', p.suiteDir, '-q', '--json', json],
+    version: () => [BIN, '--version'],
+    cwd: p.dir,
+    outcome: () => {
+      // `run --json` writes the run summary.
+      const r = JSON.parse(readFileSync(json, 'utf8')) as { models: Array<{ calls: number; errors: number }> };
+      return { results: r.models.reduce((n, m) => n + m.calls, 0), errors: r.models.reduce((n, m) => n + m.errors, 0) };
+    },
+    cleanup: () => rmSync(p.dir, { recursive: true, force: true }),
+  };
+}
+
+function promptfooTool(mock: RemoteMock, entry: string): SideTool {
+  const dir = join(scratch, 'promptfoo');
+  const config = writePromptfooProject(dir, mock, SIDE_CASES, BENCH_ENV.BENCH_KEY);
+  const json = join(dir, 'out.json');
+  const common = ['eval', '-c', config, '--no-progress-bar', '--no-table', '--no-write', '-o', json];
+  return {
+    name: `promptfoo ${PROMPTFOO_VERSION}`,
+    live: (c) => [entry, ...common, '--no-cache', '-j', String(c)],
+    cached: () => [entry, ...common, '-j', '50'],
+    version: () => [entry, '--version'],
+    cwd: dir,
+    env: promptfooEnv(dir),
+    outcome: () => {
+      const r = JSON.parse(readFileSync(json, 'utf8')) as { results: { results: Array<{ error?: string | null; response?: { error?: string } }> } };
+      const rows = r.results.results;
+      return { results: rows.length, errors: rows.filter((x) => x.error || x.response?.error).length };
+    },
+  };
+}
+
+/**
+ * (f) Both tools, each as a whole process (start-up included, as a user waits for it), on the same
+ * mock, the same 500 cases × 2 models, the same number of calls in flight. Floor = ceil(1000 / in
+ * flight) × latency.
+ */
+async function sideBySide(mock: RemoteMock): Promise<void> {
+  const calls = 2 * SIDE_CASES;
+  out(`## (f) Side by side: ${SIDE_CASES} cases × 2 models (OpenAI + Anthropic format), ${SIDE_LATENCY} ms mock latency, whole CLI process`);
   out();
-  if (!existsSync(local) && !onPath) out('promptfoo not installed — skipped');
-  else out(`promptfoo found at ${existsSync(local) ? local : onPath}; a side-by-side run is not automated here (its config format differs) — see bench/RESULTS.md for the published peer figures`);
+  const tools: SideTool[] = [];
+  const notes: string[] = [];
+  const own = evalrouteTool(mock);
+  tools.push(own);
+  if (peer === 'promptfoo') {
+    const installed = installPromptfoo(join(ROOT, 'node_modules/.cache/evalroute-bench-peers'));
+    notes.push(installed.note);
+    if (installed.entry) tools.push(promptfooTool(mock, installed.entry));
+  } else notes.push('promptfoo not requested (`npm run bench -- --peer promptfoo` installs and runs it) — evalroute only');
+
+  const rows: string[][] = [];
+  for (const tool of tools) {
+    const row: string[] = [tool.name];
+    const problems: string[] = [];
+    const runOnce = async (args: string[], expectServed: number | undefined, what: string) => {
+      await mock.reset();
+      const r = await child(args, { cwd: tool.cwd, ...(tool.env ? { env: tool.env } : {}) });
+      const { served, statuses } = await mock.served();
+      let got = { results: 0, errors: 0 };
+      try {
+        got = tool.outcome();
+      } catch (e) {
+        problems.push(`${what}: no JSON output (exit ${r.code}): ${(e as Error).message.slice(0, 80)} ${r.stderr.trim().split('\n').slice(-2).join(' ').slice(0, 200)}`);
+      }
+      if (got.results !== calls || got.errors) problems.push(`${what}: ${got.results} results, ${got.errors} errored (exit ${r.code})`);
+      if (expectServed !== undefined && served !== expectServed) problems.push(`${what}: ${served} API calls (expected ${expectServed})`);
+      return { ...r, served, statuses, got };
+    };
+    // Each tool's own notion of concurrency: evalroute's is per model, promptfoo's is per run, so
+    // evalroute is given half: both then keep the same number of calls in flight.
+    const perModel = (c: number) => (tool === own ? Math.max(1, Math.floor(c / 2)) : c);
+    await mock.setFaults({});
+    await mock.setLatency(SIDE_LATENCY);
+    let cpuAt50 = 0;
+    let rssMax = 0;
+    for (const c of CONCURRENCIES) {
+      const l = load1();
+      const r = await runOnce(tool.live(perModel(c)), calls, `concurrency ${c}`);
+      const floor = Math.ceil(calls / c) * SIDE_LATENCY;
+      row.push(`${(r.wallMs / floor).toFixed(2)} (${secs(r.wallMs)}, load ${l})`);
+      if (c === 50) cpuAt50 = r.cpuMs ?? 0;
+      rssMax = Math.max(rssMax, r.maxRssKb ?? 0);
+    }
+    row.push(`${(cpuAt50 / calls).toFixed(2)} ms`, mb(rssMax));
+    // Cached replay: fill once with the cache on (latency 0, untimed), then time a replay.
+    await mock.setLatency(0);
+    await runOnce(tool.cached(), undefined, 'cache fill');
+    const replay = await runOnce(tool.cached(), 0, 'cached replay');
+    row.push(`${secs(replay.wallMs)} ${check(replay.wallMs < 500)}`);
+    const starts: number[] = [];
+    for (let i = 0; i < 5; i++) starts.push((await child(tool.version(), { cwd: tool.cwd, probe: false, ...(tool.env ? { env: tool.env } : {}) })).wallMs);
+    row.push(`${median(starts).toFixed(0)} ms ${check(median(starts) < 150)}`);
+    // 10 % of requests answered 429 with Retry-After: 1 s, concurrency 50.
+    await mock.setLatency(SIDE_LATENCY);
+    await mock.setFaults({ seed: 19, rate429: 0.1, retryAfterMs: 1000 });
+    const l = load1();
+    const limited = await runOnce(tool.live(perModel(50)), undefined, '10 % 429');
+    await mock.setFaults({});
+    const floor50 = Math.ceil(calls / 50) * SIDE_LATENCY;
+    const ratio = limited.wallMs / floor50;
+    row.push(`${ratio.toFixed(2)} ${check(ratio <= 1.3)} (${secs(limited.wallMs)}, ${limited.statuses['429'] ?? 0} × 429, ${limited.got.results - limited.got.errors}/${calls} results, load ${l})`);
+    rows.push(row);
+    if (problems.length) notes.push(`${tool.name}: ${problems.join('; ')}`);
+  }
+  own.cleanup();
+  table(
+    ['tool', ...CONCURRENCIES.map((c) => `wall/floor at ${c} in flight`), 'CPU per call (at 50)', 'peak RSS', 'cached replay of 1,000 (< 0.5 s)', 'start-up --version (< 0.15 s)', '10 % 429, Retry-After 1 s, 50 in flight (≤ 1.3 × floor)'],
+    rows,
+  );
+  for (const n of notes) out(`- ${n}`);
   out();
 }
 
@@ -249,14 +443,14 @@ const started = performance.now();
 out('# evalroute benchmark');
 out();
 machine();
-const mock = await startMockLlmServer({ responder: rightAnswer });
+const mock = await startRemoteMock();
 try {
   if (only.has('a')) await liveCalls(mock);
   if (only.has('b')) await cachedRerun(mock);
   if (only.has('c')) await bigSuite(mock);
   if (only.has('d')) await startup();
   if (only.has('e')) await reportAndAudit(mock);
-  peers();
+  if (only.has('f')) await sideBySide(mock);
 } finally {
   await mock.close();
   rmSync(scratch, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { batchPrice, callCost } from '../core/cost.js';
 import { EvalrouteError, ProviderError } from '../core/errors.js';
+import { withChildSignal } from '../core/abort.js';
 import { redact } from '../core/redact.js';
 import type {
   CallOutcome,
@@ -293,7 +294,7 @@ export function withDeadline<T>(
       reject(new ProviderError(`timeout: ${describe()} gave no answer within ${ms} ms; the engine stopped waiting`, { kind: 'timeout', retryable: true }));
     }, ms);
   });
-  const call = work(AbortSignal.any([outer, deadline.signal]));
+  const call = withChildSignal([outer, deadline.signal], work);
   // Whichever loses the race must not surface later as an unhandled rejection.
   call.catch(() => undefined);
   expired.catch(() => undefined);

@@ -10,6 +10,7 @@ import type { Message } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { MessageBatch, MessageBatchIndividualResponse } from '@anthropic-ai/sdk/resources/messages/batches';
 import { ProviderError, type ProviderErrorKind } from '../core/errors.js';
 import type { Completion, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
+import { withChildSignal } from '../core/abort.js';
 import { DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_MAX_TOKENS } from './anthropic.js';
 import { checkBatchItems, type BatchCapable, type BatchFactory, type BatchItem, type BatchOutcome, type BatchState, type BatchStatus } from './batch.js';
 import { anthropicContent, mapSdkError, providerError, readApiKey } from './shared.js';
@@ -150,7 +151,8 @@ export class AnthropicBatch implements BatchCapable {
       baseURL: this.model.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL,
     });
     try {
-      return await work(this.#client, AbortSignal.any([signal]));
+      const client = this.#client;
+      return await withChildSignal([signal], (callSignal) => work(client, callSignal));
     } catch (err) {
       if (err instanceof ProviderError) throw err;
       throw mapSdkError(err, sdk, this.key, what, signal);

@@ -11,6 +11,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Batch } from 'openai/resources/batches';
 import { ProviderError } from '../core/errors.js';
 import type { Completion, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
+import { withChildSignal } from '../core/abort.js';
 import { checkBatchItems, type BatchCapable, type BatchCounts, type BatchFactory, type BatchItem, type BatchOutcome, type BatchState, type BatchStatus } from './batch.js';
 import { DEFAULT_OPENAI_BASE_URL } from './openai.js';
 import { estimateUsage, kindForStatus, mapSdkError, openaiContent, providerError, readApiKey } from './shared.js';
@@ -171,7 +172,8 @@ export class OpenAIBatch implements BatchCapable {
       baseURL: this.model.baseURL ?? DEFAULT_OPENAI_BASE_URL,
     });
     try {
-      return await work(this.#client, sdk, AbortSignal.any([signal]));
+      const client = this.#client;
+      return await withChildSignal([signal], (callSignal) => work(client, sdk, callSignal));
     } catch (err) {
       if (err instanceof ProviderError) throw err;
       throw mapSdkError(err, sdk, this.key, what, signal);

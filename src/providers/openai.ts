@@ -8,6 +8,7 @@ import type OpenAI from 'openai';
 import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
+import { withChildSignal } from '../core/abort.js';
 import { httpFetch } from './http-fetch.js';
 import { checkAttachmentLimits, elapsedSince, endpointUrl, estimateUsage, mapSdkError, openaiContent, providerError, providerIdentity, readApiKey } from './shared.js';
 
@@ -68,11 +69,11 @@ export class OpenAIProvider implements Provider {
 
     // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals
     // (a run's, handed to judges for every call) from collecting one listener per call.
-    const callSignal = AbortSignal.any([signal]);
+    const client = this.#client;
     const start = performance.now();
     let res: ChatCompletion & { _request_id?: string | null };
     try {
-      res = await this.#client.chat.completions.create(body, { signal: callSignal });
+      res = await withChildSignal([signal], (callSignal) => client.chat.completions.create(body, { signal: callSignal }));
     } catch (err) {
       throw mapSdkError(err, sdk, this.key, req.caseId, signal, this.#endpoint());
     }

@@ -1,0 +1,58 @@
+/**
+ * The benchmark's mock LLM server in a process of its own, as a real provider is: the client under
+ * measurement shares neither its event loop nor its CPU accounting. The bench drives it over IPC.
+ *
+ *   fork('mock-process.js') → { ready, openaiBaseURL, anthropicBaseURL }
+ *   { id, op: 'latency', ms } | { id, op: 'faults', faults } | { id, op: 'reset' } | { id, op: 'served' } | { id, op: 'close' }
+ *   → { id, served?, statuses?, cpuMs? }
+ */
+import { startMockLlmServer, type MockFaults } from '../test/support/mock-llm-server.js';
+import { rightAnswer } from './project.js';
+
+export type MockCommand =
+  | { id: number; op: 'latency'; ms: number }
+  | { id: number; op: 'faults'; faults: MockFaults }
+  | { id: number; op: 'reset' }
+  | { id: number; op: 'served' }
+  | { id: number; op: 'close' };
+
+export interface MockAnswer {
+  id: number;
+  /** Requests logged since the last reset, and how many got each HTTP status. */
+  served?: number;
+  statuses?: Record<string, number>;
+}
+
+const send = process.send?.bind(process);
+if (!send) throw new Error('mock-process.js is started by the benchmark with fork(), not directly');
+
+const mock = await startMockLlmServer({ responder: rightAnswer });
+process.on('message', (cmd: MockCommand) => {
+  const answer: MockAnswer = { id: cmd.id };
+  switch (cmd.op) {
+    case 'latency':
+      mock.setLatency(cmd.ms);
+      break;
+    case 'faults':
+      mock.setFaults(cmd.faults);
+      break;
+    case 'reset':
+      mock.reset();
+      break;
+    case 'served': {
+      answer.served = mock.requests.length;
+      const statuses: Record<string, number> = {};
+      for (const r of mock.requests) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      answer.statuses = statuses;
+      break;
+    }
+    case 'close':
+      void mock.close().then(() => {
+        send(answer);
+        process.disconnect();
+      });
+      return;
+  }
+  send(answer);
+});
+send({ ready: true, openaiBaseURL: mock.openaiBaseURL, anthropicBaseURL: mock.anthropicBaseURL });

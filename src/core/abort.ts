@@ -1,0 +1,33 @@
+/**
+ * A child abort signal for one piece of work, unlinked from its parents when the work settles.
+ *
+ * Why not `AbortSignal.any()`: on Node 20 every call to it registers the new signal for cross-realm
+ * transfer and keeps weak references to it in each parent, which cost measurable CPU per model call
+ * and are collected late (see bench/RESULTS.md). A plain controller with one listener per parent,
+ * removed in `finally`, does the same job: the child aborts with the first parent's reason, and no
+ * listener outlives the work — so a long-lived signal (a run's) never collects one per call, even
+ * when an SDK never removes the listener it adds to the child.
+ */
+import { setMaxListeners } from 'node:events';
+
+export async function withChildSignal<T>(parents: readonly AbortSignal[], work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const child = new AbortController();
+  const fired = parents.find((p) => p.aborted);
+  if (fired) child.abort(fired.reason);
+  const unlinks: Array<() => void> = [];
+  if (!fired) {
+    for (const parent of parents) {
+      // One listener per call in flight on a run's signal is by design (each is removed when its call
+      // settles); without this Node would warn of a leak past 10 concurrent calls.
+      setMaxListeners(0, parent);
+      const onAbort = () => child.abort(parent.reason);
+      parent.addEventListener('abort', onAbort, { once: true });
+      unlinks.push(() => parent.removeEventListener('abort', onAbort));
+    }
+  }
+  try {
+    return await work(child.signal);
+  } finally {
+    for (const unlink of unlinks) unlink();
+  }
+}
