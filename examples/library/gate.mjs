@@ -17,11 +17,12 @@ try {
   const { summary, exitCode, dbFile } = await run({ suiteDir, ...(values.db ? { db: values.db } : {}) });
   for (const t of summary.tiers) {
     const versus = t.model === t.baselineModel ? '(the baseline)' : `vs ${t.baselineModel} ${pct(t.baselinePassRate)}`;
-    console.log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.tier}: ${t.model} ${pct(t.passRate)} on ${t.cases} cases ${versus}`);
-    if (!t.pass) for (const reason of t.reasons) console.log(`      ${reason}`);
+    console.log(`${t.outcome.toUpperCase().padEnd(12)}  ${t.tier}: ${t.model} ${pct(t.passRate)} on ${t.cases} cases ${versus}`);
+    // Each verdict's headline says what it rests on: the interval, or how many cases would decide it.
+    if (t.model !== t.baselineModel) console.log(`              ${t.headline}`);
   }
   console.log(`run ${summary.runId} (${summary.status}) stored in ${dbFile}`);
-  // 0 every tier holds, 1 a tier regressed, 3 the run is incomplete: the CLI's own exit codes.
+  // 0 every tier shown to hold, 1 a tier failed, 3 incomplete, 4 not decided: the CLI's own exit codes.
   process.exitCode = exitCode;
 } catch (err) {
   // Bad config or usage: a message that names the file and line, and exit code 2.
