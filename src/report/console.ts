@@ -1,7 +1,7 @@
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
 import { failureCause, formatFailureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, table, usd, usdLarge } from './format.js';
-import { gateHeadline, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { gateHeadline, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -36,7 +36,7 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
     ),
   );
   // Each tier: its headline (the outcome and what it rests on), then the figures and warnings behind it.
-  const reasons = summary.tiers.flatMap((t) => [`  ${MARK[verdictLabel(t)]} ${t.tier}: ${tierHeadline(t)}`, ...t.reasons.map((r) => `      ${r}`)]);
+  const reasons = summary.tiers.flatMap((t) => [`  ${VERDICT_MARK[verdictLabel(t)]} ${t.tier}: ${tierHeadline(t)}`, ...t.reasons.map((r) => `      ${r}`)]);
   if (reasons.length) out.push('', ...reasons);
   out.push('');
   out.push(
@@ -77,7 +77,6 @@ function oneLine(text: string, max = 100): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
-const MARK: Record<VerdictLabel, string> = { PASS: '✔', FAIL: '✘', INCONCLUSIVE: '?', 'NO CASES': '·', BASELINE: '·', 'NOT DECIDED': '…' };
 const LABEL_COLOR: Record<VerdictLabel, number> = { PASS: 32, FAIL: 31, INCONCLUSIVE: 33, 'NO CASES': 33, BASELINE: 2, 'NOT DECIDED': 33 };
 const TONE_COLOR: Record<GateTone, number> = { pass: 32, fail: 31, inconclusive: 33, incomplete: 33 };
 
@@ -87,7 +86,7 @@ export function casesCell(t: Pick<TierVerdict, 'cases' | 'compared'>): string {
 }
 
 function labelCell(label: VerdictLabel, style: ConsoleStyle): string {
-  return paint(style.color, LABEL_COLOR[label], `${MARK[label]} ${label}`);
+  return paint(style.color, LABEL_COLOR[label], `${VERDICT_MARK[label]} ${label}`);
 }
 
 function gateVerdict(summary: RunSummary, style: ConsoleStyle): string {

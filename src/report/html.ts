@@ -10,7 +10,7 @@ import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
 import { casesCell } from './console.js';
-import { tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 type Hbs = typeof HandlebarsNs;
 
@@ -161,14 +161,7 @@ const GATE_TONE: Record<GateTone, { cls: string; icon: string }> = {
   inconclusive: { cls: 'warn', icon: '?' },
   incomplete: { cls: 'warn', icon: '⚠' },
 };
-const LABEL_VIEW: Record<VerdictLabel, { cls: string; icon: string }> = {
-  PASS: { cls: 'pass', icon: '✔' },
-  FAIL: { cls: 'fail', icon: '✘' },
-  INCONCLUSIVE: { cls: 'warn', icon: '?' },
-  'NO CASES': { cls: 'warn', icon: '·' },
-  BASELINE: { cls: 'pass', icon: '·' },
-  'NOT DECIDED': { cls: 'warn', icon: '…' },
-};
+const LABEL_CLASS: Record<VerdictLabel, string> = { PASS: 'pass', FAIL: 'fail', INCONCLUSIVE: 'warn', 'NO CASES': 'warn', BASELINE: 'pass', 'NOT DECIDED': 'warn' };
 
 /** The gate's base-routing-vs-head section: figures side by side, transitions, and the cases the change broke. */
 function baseVsHeadView(c: GateComparison, meta: ReportData['meta']) {
@@ -210,8 +203,8 @@ function tierView(t: ReportTier) {
   const label = verdictLabel(t);
   return {
     ...t,
-    verdictCls: LABEL_VIEW[label].cls,
-    verdictIcon: LABEL_VIEW[label].icon,
+    verdictCls: LABEL_CLASS[label],
+    verdictIcon: VERDICT_MARK[label],
     verdictText: label,
     headlineText: tierHeadline(t),
     casesText: casesCell(t),

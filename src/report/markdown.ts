@@ -9,7 +9,7 @@ import { caseHref, routingVerdict, type GateComparison, type RegressedCase } fro
 import { failureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
-import { gateHeadline as gateLine, tierHeadline, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { gateHeadline as gateLine, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 /** First line of the comment; workflows find (and update) their earlier comment by it. */
 export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
@@ -40,7 +40,8 @@ export function pValueText(p: number | undefined): string {
   return p < 0.001 ? '<0.001' : p.toFixed(3);
 }
 
-const MARK: Record<VerdictLabel, string> = { PASS: '✔', FAIL: '✘', INCONCLUSIVE: '❔', 'NO CASES': '·', BASELINE: '·', 'NOT DECIDED': '…' };
+// GitHub renders the emoji question mark; a bare "?" reads like a typo in a PR comment.
+const MARK: Record<VerdictLabel, string> = { ...VERDICT_MARK, INCONCLUSIVE: '❔' };
 
 /** "✔ PASS", "✘ FAIL", "❔ INCONCLUSIVE", "· NO CASES", "· BASELINE", "… NOT DECIDED". */
 export function verdictText(t: TierVerdict): string {

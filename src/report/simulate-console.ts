@@ -2,7 +2,7 @@
  * Console text for `simulate`, `gate` (its base-vs-head part) and `suggest`. The shapes below are the
  * parts of the api results these tables read, declared here so report/ depends on core only.
  */
-import { summaryOutcome, tierHeadline, tierOutcome } from './verdict-text.js';
+import { OUTCOME_MARK, summaryOutcome, tierHeadline, tierOutcome } from './verdict-text.js';
 import type { Outcome, TierVerdict } from '../core/types.js';
 import { int, pct, pts, table, usd } from './format.js';
 
@@ -20,12 +20,11 @@ export interface OverallView {
   savings: number | null;
 }
 
-const MARK: Record<Outcome, string> = { pass: '✔', fail: '✘', inconclusive: '?' };
 
 function routingVerdict(r: Pick<RoutingView, 'status' | 'outcome' | 'pass'>): string {
   if (r.status === 'incomplete') return 'INCOMPLETE';
   const outcome = summaryOutcome(r);
-  return `${MARK[outcome]} ${outcome.toUpperCase()}`;
+  return `${OUTCOME_MARK[outcome]} ${outcome.toUpperCase()}`;
 }
 
 export interface RoutingView {
@@ -90,7 +89,7 @@ const savingsText = (x: number | null) => (x === null ? 'unknown' : pct(x));
 function tierCell(t: TierVerdict | undefined): string {
   if (!t) return '—';
   if (t.model === t.baselineModel) return `${t.model} · ${int(t.cases)} · baseline`;
-  return `${t.model} · ${int(t.cases)} · ${pct(t.passRate)} · ${pts(t.delta)} ${MARK[tierOutcome(t)]}`;
+  return `${t.model} · ${int(t.cases)} · ${pct(t.passRate)} · ${pts(t.delta)} ${OUTCOME_MARK[tierOutcome(t)]}`;
 }
 
 /** Several routing files side by side: one column per file. */
@@ -111,7 +110,7 @@ export function formatSimulation(routings: readonly RoutingView[], curve?: Curve
   const out = [table(['', ...routings.map((r) => baseName(r.routingFile))], rows)];
   for (const r of routings) {
     // Every tier that is not shown to hold, with the line its verdict rests on.
-    for (const t of r.tiers.filter((x) => tierOutcome(x) !== 'pass')) out.push(`  ${MARK[tierOutcome(t)]} ${baseName(r.routingFile)} · ${t.tier}: ${tierHeadline(t)}`);
+    for (const t of r.tiers.filter((x) => tierOutcome(x) !== 'pass')) out.push(`  ${OUTCOME_MARK[tierOutcome(t)]} ${baseName(r.routingFile)} · ${t.tier}: ${tierHeadline(t)}`);
     out.push(...missingLines(r, fillCommand?.(r.routingFile)));
   }
   if (curve) out.push('', formatCurve(curve));

@@ -7,6 +7,12 @@ import type { Outcome, RunSummary, TierVerdict } from '../core/types.js';
 
 export type VerdictLabel = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO CASES' | 'BASELINE' | 'NOT DECIDED';
 
+/** The mark beside each label in text reports and the HTML cards (verdicts are read as text, not colour). */
+export const VERDICT_MARK: Readonly<Record<VerdictLabel, string>> = { PASS: '✔', FAIL: '✘', INCONCLUSIVE: '?', 'NO CASES': '·', BASELINE: '·', 'NOT DECIDED': '…' };
+
+/** The same marks by outcome, for views that have no baseline or empty tiers (simulate). */
+export const OUTCOME_MARK: Readonly<Record<Outcome, string>> = { pass: VERDICT_MARK.PASS, fail: VERDICT_MARK.FAIL, inconclusive: VERDICT_MARK.INCONCLUSIVE };
+
 /** Outcome of a tier, also for summaries stored before outcomes existed (they only had `pass`). */
 export function tierOutcome(t: Pick<TierVerdict, 'pass'> & { outcome?: Outcome }): Outcome {
   return t.outcome ?? (t.pass ? 'pass' : 'fail');

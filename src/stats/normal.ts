@@ -67,6 +67,12 @@ export function zForConfidence(confidence: number): number {
   return inverseNormalCdf(1 - (1 - confidence) / 2);
 }
 
+// Hart's rational approximation, lowest power first (as `horner` takes them).
+const HART_NUM = [220.206867912376, 221.213596169931, 112.079291497871, 33.912866078383, 6.37396220353165, 0.700383064443688, 3.52624965998911e-2];
+const HART_DEN = [
+  440.413735824752, 793.826512519948, 637.333633378831, 296.564248779674, 86.7807322029461, 16.064177579207, 1.75566716318264, 8.83883476483184e-2,
+];
+
 /**
  * Standard normal CDF: Hart's double-precision algorithm 5666 as given by West, "Better approximations to
  * cumulative normal functions" (Wilmott 2005), absolute accuracy about 1e-15 — accurate in the far tails,
@@ -79,20 +85,7 @@ export function normalCdf(x: number): number {
   else {
     const e = Math.exp((-ax * ax) / 2);
     if (ax < 7.07106781186547) {
-      let num = 3.52624965998911e-2 * ax + 0.700383064443688;
-      num = num * ax + 6.37396220353165;
-      num = num * ax + 33.912866078383;
-      num = num * ax + 112.079291497871;
-      num = num * ax + 221.213596169931;
-      num = num * ax + 220.206867912376;
-      let den = 8.83883476483184e-2 * ax + 1.75566716318264;
-      den = den * ax + 16.064177579207;
-      den = den * ax + 86.7807322029461;
-      den = den * ax + 296.564248779674;
-      den = den * ax + 637.333633378831;
-      den = den * ax + 793.826512519948;
-      den = den * ax + 440.413735824752;
-      tail = (e * num) / den;
+      tail = (e * horner(HART_NUM, ax)) / horner(HART_DEN, ax);
     } else {
       let b = ax + 0.65;
       b = ax + 4 / b;
