@@ -24,6 +24,21 @@ export function graderJudgeModels(config: EvalConfig, suite: Suite): Map<number,
   return byGrader;
 }
 
+/**
+ * A judge grader needs a judge model: its own `model:` or the config's `judge:`. Without one every call
+ * would be made and then every grade would error, so it is refused before any call (exit 2).
+ */
+export function checkJudgeConfigured(config: EvalConfig, suite: Suite): void {
+  suite.graders.forEach((spec, i) => {
+    if (spec.type !== 'judge' || typeof spec.model === 'string' || config.judge) return;
+    throw new ConfigError(
+      { file: suite.file, path: `graders[${i}]` },
+      `the judge grader "${spec.name ?? 'judge'}" has no judge model: ${config.file} has no judge: and the grader names no model:`,
+      `add judge: { model: <model key> } to ${config.file}, or model: <model key> to this grader`,
+    );
+  });
+}
+
 /** The graders with each one that names its own judge model handed that judge instead of the config's. */
 export function withOwnJudges(graders: readonly Grader[], byGrader: Map<number, ModelConfig>, judgeFor: (m: ModelConfig) => Provider): Grader[] {
   return graders.map((grader, i) => {

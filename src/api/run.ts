@@ -37,7 +37,7 @@ import { runCases, type CacheMode, type EngineModel, type EngineResult, type Pro
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy, type RetryPolicy, type RetryWait } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
-import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
+import { checkJudgeConfigured, graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
 import { inShard, type Shard } from '../engine/shard.js';
@@ -164,21 +164,6 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
   const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd, ...(opts.allowPaths ?? [])].map((p) => resolve(cwd, p))) });
   checkJudgeConfigured(config, suite);
   return { config, routing, suite };
-}
-
-/**
- * A judge grader needs a judge model: its own `model:` or the config's `judge:`. Without one every call
- * would be made and then every grade would error, so it is refused before any call (exit 2).
- */
-function checkJudgeConfigured(config: EvalConfig, suite: Suite): void {
-  suite.graders.forEach((spec, i) => {
-    if (spec.type !== 'judge' || typeof spec.model === 'string' || config.judge) return;
-    throw new ConfigError(
-      { file: suite.file, path: `graders[${i}]` },
-      `the judge grader "${spec.name ?? 'judge'}" has no judge model: ${config.file} has no judge: and the grader names no model:`,
-      `add judge: { model: <model key> } to ${config.file}, or model: <model key> to this grader`,
-    );
-  });
 }
 
 /**
