@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, RunIncompleteError, UsageError } from '../core/errors.js';
+import { RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
   Case,
