@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/core/errors.js';
 import type { Budget, CallOutcome, Case, CaseResult, CostProjection, Grade, ModelConfig, Price, RunSummary, TierConfig, TokenUsage } from '../src/core/types.js';
 import { applyCostReport, budgetsFailGate, costReport, evaluateBudgets, useCaseOf } from '../src/gate/cost.js';
+import { concludeSummary } from '../src/gate/outcome.js';
 import type { CostReportInput } from '../src/gate/cost.js';
 import { formatRunSummary } from '../src/report/console.js';
 
@@ -61,7 +62,7 @@ function summaryFor(report: ReturnType<typeof costReport>, pass = true): RunSumm
     tier, model, baselineModel: 'big', cases, passRate: 1, baselinePassRate: 1, delta: 0, errors: 0,
     outcome: (pass ? 'pass' : 'fail') as 'pass' | 'fail', pass, headline: pass ? 'PASS' : 'FAIL', reasons: [],
   });
-  return applyCostReport(
+  return concludeSummary(applyCostReport(
     {
       runId: 'r1',
       suite: 's',
@@ -74,7 +75,7 @@ function summaryFor(report: ReturnType<typeof costReport>, pass = true): RunSumm
       ],
     },
     report,
-  );
+  ));
 }
 
 describe('cost per tier and routed vs all-frontier', () => {

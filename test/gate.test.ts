@@ -5,6 +5,7 @@ import { bestCaseLowerBound, decideAll, decideTier, DEFAULT_MAX_REGRESSION, DEFA
 import { concludeSummary, gateExitCode, gateOutcome } from '../src/gate/outcome.js';
 import type { RunSummary } from '../src/core/types.js';
 import { createRng } from '../src/stats/rng.js';
+import { verdictLabel } from '../src/report/verdict-text.js';
 
 const BASE = 'gpt4';
 const CHEAP = 'flash';
@@ -145,6 +146,18 @@ describe('decideTier — the default rule: PASS / FAIL / INCONCLUSIVE', () => {
     expect(gateExitCode(interrupted)).toBe(3);
     expect(interrupted.tiers[0]!.outcome).toBe('inconclusive');
     expect(interrupted.tiers[0]!.headline).toMatch(/^NOT DECIDED — run interrupted; on the results so far: PASS/);
+    expect(verdictLabel(interrupted.tiers[0]!)).toBe('NOT DECIDED');
+    // Concluding twice (resume, merge) does not stack the prefix.
+    expect(concludeSummary(interrupted).tiers[0]!.headline).toBe(interrupted.tiers[0]!.headline);
+  });
+
+  it('marks a tier whose every call errored NOT DECIDED by its state, not by its wording', () => {
+    const allErrored = decideTier({ ...FAST, tier: tier(), baselineModel: BASE, results: results(table(3, 0, 0, 0), { candidateErrors: [0, 1, 2] }) });
+    expect(allErrored.undecided).toBe('all-errored');
+    expect(verdictLabel(allErrored)).toBe('NOT DECIDED');
+    expect(verdictLabel({ ...allErrored, headline: 'reworded' })).toBe('NOT DECIDED');
+    const decided = decideTier({ ...FAST, tier: tier(), baselineModel: BASE, results: results(table(380, 6, 6, 108)) });
+    expect(verdictLabel({ ...decided, headline: 'NOT DECIDED — a headline alone decides nothing' })).toBe('PASS');
   });
 
   it('rejects thresholds outside their range with a ConfigError naming the key', () => {

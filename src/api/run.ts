@@ -31,7 +31,7 @@ import { apiKeyEnvOf } from '../providers/shared.js';
 import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
-import { gateExitCode, type GateExitCode } from '../gate/outcome.js';
+import { concludeSummary, gateExitCode, type GateExitCode } from '../gate/outcome.js';
 import { usable } from '../core/calls.js';
 import { runCases, type CacheMode, type EngineModel, type EngineResult, type ProgressEvent } from '../engine/run-cases.js';
 import { summarizeModels } from '../engine/summarize.js';
@@ -434,7 +434,7 @@ function summarizeRun(
     );
   }
   if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
-  return applyCostReport(
+  applyCostReport(
     summary,
     costReport({
       results: engine.results,
@@ -446,6 +446,7 @@ function summarizeRun(
       ...(config.judge ? { judgeModel: config.judge.model } : {}),
     }),
   );
+  return concludeSummary(summary);
 }
 
 /** Errored calls by (kind, model), most frequent first, each with one example message. */

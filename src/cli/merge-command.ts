@@ -5,6 +5,7 @@ import { routingSchema } from '../config/schemas.js';
 import { summarizeModels } from '../engine/summarize.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { decideAll } from '../gate/decide.js';
+import { concludeSummary } from '../gate/outcome.js';
 import { flakyCases } from '../gate/repeats.js';
 import { formatRunSummary } from '../report/console.js';
 import { mergeStores, mergedRunResults, type MergeResult } from '../store/merge.js';
@@ -103,9 +104,11 @@ export function recomputeSummary(store: SqliteStore, run: RunRecord, opts: Merge
   };
   // Stored costs are what each shard computed at the configured prices, so no config is needed here.
   const cases = store.getCases(run.id).map((c) => ({ id: c.caseId, ...(c.case.task ? { task: c.case.task } : {}), ...(c.case.metadata ? { metadata: c.case.metadata } : {}) }));
-  applyCostReport(
-    summary,
-    costReport({ results, outcomes, routing, models: new Map(), cases, ...(opts.monthlyRequests !== undefined ? { monthlyRequests: opts.monthlyRequests } : {}) }),
+  concludeSummary(
+    applyCostReport(
+      summary,
+      costReport({ results, outcomes, routing, models: new Map(), cases, ...(opts.monthlyRequests !== undefined ? { monthlyRequests: opts.monthlyRequests } : {}) }),
+    ),
   );
   const selectionBias = selectionBiasWarning(run.routingContent, run.suite, cases.map((c) => c.id));
   if (selectionBias) summary.warnings = [selectionBias];

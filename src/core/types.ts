@@ -476,6 +476,11 @@ export interface TierVerdict {
   headline: string;
   /** Which rule decided, the interval, and any warnings; every verdict explains itself. */
   reasons: string[];
+  /**
+   * Set when the data cannot decide this tier at all (shown as NOT DECIDED): every call errored, the run
+   * stopped before it was complete, or the tier's results are missing from the stored summary.
+   */
+  undecided?: 'all-errored' | 'run-incomplete' | 'not-in-summary';
   /** Cases in the paired comparison: routed cases minus those with an errored call or grade on either side. */
   compared?: number;
   /** Cases left out because a judge (or another grader) could not give a verdict, on either side. */

@@ -13,7 +13,6 @@
  * use case gets the share of traffic it has in the suite; without it budgets are reported as not
  * evaluated and never decide the gate (a budget that cannot be measured must not pass or fail silently).
  */
-import { concludeSummary } from './outcome.js';
 import { callCost, sumCosts } from '../core/cost.js';
 import { UsageError } from '../core/errors.js';
 import type {
@@ -337,7 +336,8 @@ export function budgetsFailGate(report: Pick<CostReport, 'budgets'>): boolean {
 
 /**
  * Writes the report into the run summary: tier cost columns, per-model cost at the configured prices and
- * estimate flags, `cost`, `budgets`, `priceTableDate`; a budget over 100% makes `pass` false.
+ * estimate flags, `cost`, `budgets`, `priceTableDate`. The caller concludes the summary afterwards
+ * (`concludeSummary`), where a budget over 100% fails the gate like a regressed tier.
  */
 export function applyCostReport(summary: RunSummary, report: CostReport): RunSummary {
   for (const t of summary.tiers) {
@@ -356,8 +356,7 @@ export function applyCostReport(summary: RunSummary, report: CostReport): RunSum
   summary.cost = report.overall;
   if (report.budgets.length) summary.budgets = report.budgets;
   if (report.priceTableDate) summary.priceTableDate = report.priceTableDate;
-  // Budgets over 100% fail the gate like a regressed tier.
-  return concludeSummary(summary);
+  return summary;
 }
 
 function judgeUsage(outcomes: CallOutcome[], judgeModel: string | undefined, price: Price | undefined | null): CostSummary['judge'] | undefined {

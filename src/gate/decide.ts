@@ -156,6 +156,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   }
   if (results.length === 0 || n === 0) {
     setOutcome(verdict, 'inconclusive');
+    if (results.length) verdict.undecided = 'all-errored';
     verdict.headline =
       results.length === 0
         ? 'NO CASES — no case of the suite is routed to this tier, so nothing is known about it'

@@ -25,7 +25,8 @@ export function gateOutcome(tiers: readonly Pick<TierVerdict, 'outcome' | 'onInc
 export function concludeSummary(summary: RunSummary): RunSummary {
   if (summary.status !== 'complete') {
     for (const t of summary.tiers) {
-      if (t.model === t.baselineModel || t.headline.startsWith('NOT DECIDED')) continue;
+      if (t.model === t.baselineModel || t.undecided) continue;
+      t.undecided = 'run-incomplete';
       t.headline = `NOT DECIDED — run ${summary.status}; on the results so far: ${t.headline}`;
       t.outcome = 'inconclusive';
       t.pass = false;

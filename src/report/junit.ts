@@ -56,7 +56,7 @@ export function formatJunit(summary: RunSummary, results: CaseResult[], opts: Ju
     if (!tiers.some((t) => t.tier === name)) {
       const model = list[0]!.candidate.modelKey;
       const baselineModel = list[0]!.baseline.modelKey;
-      tiers.push({ tier: name, model, baselineModel, cases: list.length, passRate: 0, baselinePassRate: 0, delta: 0, errors: 0, outcome: 'inconclusive', pass: false, headline: 'NOT DECIDED — this tier is not in the run summary', reasons: [] });
+      tiers.push({ tier: name, model, baselineModel, cases: list.length, passRate: 0, baselinePassRate: 0, delta: 0, errors: 0, outcome: 'inconclusive', pass: false, undecided: 'not-in-summary', headline: 'NOT DECIDED — this tier is not in the run summary', reasons: [] });
     }
   }
 

@@ -26,7 +26,7 @@ export function summaryOutcome(s: Pick<RunSummary, 'pass' | 'outcome'>): Outcome
 export function verdictLabel(t: TierVerdict): VerdictLabel {
   if (t.model === t.baselineModel) return 'BASELINE';
   if (t.cases === 0) return 'NO CASES';
-  if (t.headline?.startsWith('NOT DECIDED')) return 'NOT DECIDED';
+  if (t.undecided) return 'NOT DECIDED';
   return ({ pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' } as const)[tierOutcome(t)];
 }
 
