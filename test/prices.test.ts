@@ -54,12 +54,17 @@ describe('bundled price table', () => {
 
   it('has the models teams compare today, with the list prices the issue names', () => {
     for (const n of ['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.4', 'gpt-5.4-mini', 'claude-opus-4-6', 'claude-sonnet-4-6', 'gemini-3-pro-preview',
-      'gemini-3-flash-preview', 'deepseek-v4-flash', 'deepseek-v4-pro', 'llama-4-maverick', 'llama-4-scout']) {
+      'gemini-3-flash-preview', 'deepseek-v4-flash', 'deepseek-v4-pro', 'llama-4-maverick', 'llama-4-scout', 'qwen3.6-plus']) {
       expect(lookupPrice(n, table), n).toBeDefined();
     }
     expect(lookupPrice('claude-opus-4-6', table)?.entry).toMatchObject({ input: 5, output: 25 });
     expect(lookupPrice('deepseek-v4-flash', table)?.entry).toMatchObject({ input: 0.14, output: 0.28 });
     expect(lookupPrice('meta-llama/Llama-4-Scout-17B-16E-Instruct', table)?.name).toBe('llama-4-scout');
+    // Alibaba Cloud's international list price, not a reseller's; the row says which and where it was read.
+    const qwen = lookupPrice('qwen/qwen3.6-plus', table)!;
+    expect([qwen.name, qwen.entry.input, qwen.entry.output]).toEqual(['qwen3.6-plus', 0.5, 3]);
+    expect(qwen.entry.source).toMatch(/^https:\/\/www\.alibabacloud\.com\//);
+    expect(qwen.entry.note).toMatch(/International/);
   });
 
   it('says how old a price is, and 90 days is the line', () => {
