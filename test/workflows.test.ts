@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { MARKDOWN_MARKER } from '../src/report/markdown.js';
+import { caseAnchor } from '../src/report/base-vs-head.js';
+import { MARKDOWN_MARKER, regressedMarkdown } from '../src/report/markdown.js';
 
 const GITHUB_WORKFLOWS = ['.github/workflows/ci.yml', 'examples/github/routing-gate.yml', 'examples/github/sharded-gate.yml', 'examples/github/budget-check.yml', 'examples/github/gateway-gate.yml'];
 const GITLAB = 'examples/gitlab/.gitlab-ci.yml';
@@ -454,6 +455,49 @@ describe('example routing gate workflow', () => {
     expect(gateStep.run).toContain('cat gate.md >> "$GITHUB_STEP_SUMMARY"');
     const base = steps.find((s) => s.run?.includes('/tmp/base-routing.yaml'))!;
     expect(base.run).toContain('git show "origin/$BASE_REF:routing.yaml" > /tmp/base-routing.yaml');
+  });
+
+  it('passes --report-url, so the comment\'s case links open the uploaded report at that case', async () => {
+    const runPage = '${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}';
+    expect(wf.jobs.gate!.env?.REPORT_URL).toBe(runPage);
+    expect(gateStep.run).toMatch(/evalroute gate [\s\S]*--report report\.html --report-url "\$REPORT_URL"/);
+    // The report is uploaded as the file itself, so its artifact URL opens it in a browser.
+    const upload = steps.find((s) => s.id === 'upload')!;
+    expect(upload.uses).toMatch(/^actions\/upload-artifact@/);
+    expect(upload.with).toMatchObject({ path: 'report.html', archive: false });
+    const comment = steps.find((s) => s.uses?.startsWith('actions/github-script@'))!;
+    expect(comment.env?.ARTIFACT_URL).toBe('${{ steps.upload.outputs.artifact-url }}');
+
+    // Run the comment step's own script on a comment written with that --report-url.
+    const reportUrl = 'https://github.com/acme/bot/actions/runs/42';
+    const artifactUrl = 'https://github.com/acme/bot/actions/runs/42/artifacts/7';
+    const md = `${MARKDOWN_MARKER}\n${regressedMarkdown([{ id: 'refund 7', tier: 'cheap', model: 'mini', baselineModel: 'big', baselinePasses: true }], reportUrl)}\n`;
+    expect(md).toContain(`(${reportUrl}#${caseAnchor('refund 7')})`);
+    const posted: string[] = [];
+    const github = {
+      paginate: async () => [],
+      rest: { issues: { listComments: {}, createComment: async (c: { body: string }) => void posted.push(c.body), updateComment: async () => undefined } },
+    };
+    const context = { repo: { owner: 'acme', repo: 'bot' }, payload: { pull_request: { number: 5 } } };
+    const fakeRequire = (name: string) => {
+      expect(name).toBe('fs');
+      return { readFileSync: (file: string) => (file === 'gate.md' ? md : '') };
+    };
+    const saved = { REPORT_URL: process.env.REPORT_URL, ARTIFACT_URL: process.env.ARTIFACT_URL };
+    Object.assign(process.env, { REPORT_URL: reportUrl, ARTIFACT_URL: artifactUrl });
+    try {
+      const script = new AsyncFunction('require', 'github', 'context', 'core', String(comment.with?.script)) as (...args: unknown[]) => Promise<void>;
+      await script(fakeRequire, github, context, { warning: () => undefined });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(posted).toHaveLength(1);
+    expect(posted[0]).toContain(`[refund 7](${artifactUrl}#${caseAnchor('refund 7')})`);
+    expect(posted[0]).toContain(`all in the [HTML report](${artifactUrl})`);
+    expect(posted[0]).not.toContain(reportUrl + '#');
   });
 });
 
