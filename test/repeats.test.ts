@@ -3,7 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import type { CallOutcome } from '../src/core/types.js';
 import { repeatVerdict } from '../src/gate/repeats.js';
+import { escapeMarkdown } from '../src/report/markdown.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { runOutputs } from './support/outputs.js';
 import { createProject } from './support/project.js';
 
 const sample = (pass: boolean, error = false): CallOutcome => ({
@@ -75,7 +77,13 @@ describe('--repeat through the engine and both SDKs', () => {
     const any = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, repeats: 3, repeatPolicy: 'pass@k' });
     const anyCheap = any.summary.tiers.find((t) => t.tier === 'cheap')!;
     expect(anyCheap.passRate).toBe(1);
-    expect(anyCheap.reasons.join(' ')).toContain('warning: pass@k counts a case as passed when any sample passes, which hides per-call regressions (per-call delta −13.3 pts)');
+    const passAtK = 'warning: pass@k counts a case as passed when any sample passes, which hides per-call regressions (per-call delta −13.3 pts)';
+    expect(anyCheap.reasons.join(' ')).toContain(passAtK);
+    // Not only on the console: the PR comment, JUnit and the HTML report carry it with the cheap tier.
+    const files = await runOutputs(any);
+    expect(files.markdown).toContain(`  - ${escapeMarkdown(passAtK)}`);
+    expect(files.junit).toMatch(new RegExp(`name="gate">[\\s\\S]*?- ${passAtK.replace(/[()]/g, '\\$&')}`));
+    expect(files.html).toMatch(/<article class="card [^"]*" aria-label="Tier cheap: [^"]*">[\s\S]*?<li>warning: pass@k counts a case as passed when any sample passes/);
 
     // Every sample is its own cache entry: the strict policy re-decides from the cache with zero calls.
     server.reset();

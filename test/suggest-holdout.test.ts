@@ -12,6 +12,7 @@ import { formatHoldout } from '../src/report/simulate-console.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { caseIdsHash, isHeldOut, provenanceComment, readProvenance, selectionBiasWarning, type SelectionProvenance } from '../src/routing/provenance.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { runOutputs } from './support/outputs.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
 
 const ids = Array.from({ length: 400 }, (_, i) => `case-${i}`);
@@ -108,6 +109,16 @@ describe('suggest --holdout, and run/gate on a suggested routing file', () => {
     expect(biased.summary.warnings).toEqual([expect.stringMatching(/^selection bias: .* on 60 cases of suite arith, and all 60 gated cases are those same cases/)]);
     expect(formatRunSummary(biased.summary, { color: false })).toContain('⚠ selection bias:');
     expect(formatMarkdown(biased.summary)).toContain('> ⚠️ selection bias:');
+    // The same warning in every file a reviewer reads: the PR comment, the HTML report (before the tier
+    // cards) and JUnit (on each tier's gate testcase, as text and as a property).
+    const files = await runOutputs(biased);
+    expect(files.markdown).toMatch(/^> ⚠️ selection bias: .*all 60 gated cases are those same cases/m);
+    const section = files.html.indexOf('<section id="warnings"');
+    expect(section).toBeGreaterThan(-1);
+    expect(section).toBeLessThan(files.html.indexOf('<section id="tiers"'));
+    expect(files.html.slice(section)).toMatch(/<li>⚠ selection bias: [^<]*all 60 gated cases are those same cases/);
+    expect(files.junit.match(/^- warning: selection bias: .*all 60 gated cases/gm)).toHaveLength(biased.summary.tiers.length);
+    expect(files.junit).toMatch(/<property name="warning" value="selection bias: /);
     // A verdict recomputed from the store (`merge` of shard stores) re-checks the same.
     const store = openStore(biased.dbFile, { readonly: true });
     try {
@@ -120,6 +131,9 @@ describe('suggest --holdout, and run/gate on a suggested routing file', () => {
     const own = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
     expect(own.summary.warnings).toBeUndefined();
     expect(formatRunSummary(own.summary, { color: false })).not.toContain('selection bias');
+    const ownFiles = await runOutputs(own);
+    expect(ownFiles.html).not.toContain('id="warnings"');
+    expect(`${ownFiles.markdown}${ownFiles.junit}`).not.toContain('selection bias');
 
     // With --holdout, the run over the whole suite still re-uses the chosen-on half, and says how many.
     writeFileSync(suggested, split.yaml);

@@ -1,6 +1,8 @@
 import { gate, gateJson } from '../api/gate.js';
 import { formatRunSummary } from '../report/console.js';
+import { failureCause } from '../report/failure-cause.js';
 import { formatBaseVsHead } from '../report/simulate-console.js';
+import { BASE_VS_HEAD_NOT_COMPARED } from '../report/verdict-text.js';
 import { useColor } from './output.js';
 import { checkOutputPaths, writeRunOutputs, type OutputFlags } from './run-outputs.js';
 
@@ -37,7 +39,9 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     onBaseFill: (n) => log(`Base routing: ${Number.isFinite(n) ? n : 'all'} (case, model) pairs not stored yet; running the base rules once to fill them`),
     onStart: (info) => log(`Head run ${info.runId}: ${info.cases} cases, ${info.calls} calls → ${info.dbFile}`),
   });
-  const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${formatBaseVsHead(result.base, result.headOverall, result.moved)}\n`;
+  // The cause of a run where nothing could be compared leads (formatRunSummary); base vs head on errors would only mislead.
+  const comparison = failureCause(result.head.summary)?.noVerdict ? BASE_VS_HEAD_NOT_COMPARED : formatBaseVsHead(result.base, result.headOverall, result.moved);
+  const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${comparison}\n`;
   (flags.json === '-' ? process.stderr : process.stdout).write(text);
   // After the verdict, so a result file that fails to write cannot hide it.
   await writeRunOutputs(flags, {

@@ -15,7 +15,7 @@ import { tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLa
 type Hbs = typeof HandlebarsNs;
 
 const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
-const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'styles', 'script'] as const;
+const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'failure', 'warnings', 'styles', 'script'] as const;
 const PARTIAL_FILES: Record<(typeof PARTIALS)[number], string> = {
   summary: 'summary.hbs',
   'tier-cards': 'tier-cards.hbs',
@@ -23,6 +23,8 @@ const PARTIAL_FILES: Record<(typeof PARTIALS)[number], string> = {
   cases: 'cases.hbs',
   'run-vs-run': 'run-vs-run.hbs',
   'base-vs-head': 'base-vs-head.hbs',
+  failure: 'failure.hbs',
+  warnings: 'warnings.hbs',
   styles: 'styles.css',
   script: 'script.js.hbs',
 };
@@ -151,6 +153,8 @@ function viewModel(data: ReportData) {
       sameRouting: data.runVsRun.baseRoutingHash === meta.routingHash,
     },
     baseVsHead: data.baseVsHead && baseVsHeadView(data.baseVsHead, data.meta),
+    failure: data.failure && { ...data.failure, causes: data.failure.causes.map((c) => ({ ...c, callsText: int(c.calls) })) },
+    warnings: data.warnings,
     payload: clientPayload(data),
   };
 }

@@ -121,6 +121,7 @@ function tierProperties(summary: RunSummary, t: TierVerdict): [string, string][]
   if (t.costPer1k !== undefined) p.push(['costPer1k', t.costPer1k === null ? 'unpriced' : String(t.costPer1k)]);
   if (t.baselineCostPer1k !== undefined) p.push(['baselineCostPer1k', t.baselineCostPer1k === null ? 'unpriced' : String(t.baselineCostPer1k)]);
   if (t.savings !== undefined) p.push(['savings', t.savings === null ? 'unknown' : String(t.savings)]);
+  for (const w of summary.warnings ?? []) p.push(['warning', w]);
   return p;
 }
 
@@ -190,7 +191,8 @@ function gateCase(summary: RunSummary, t: TierVerdict): Case {
     ? `pass rate ${pct(t.passRate)} (baseline tier)`
     : `pass rate ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${deltaText(t)}, 95% CI ${intervalText(t)}, p ${pValueText(t.pValue)}`;
   const headline = `tier ${t.tier} (${t.model}): ${tierHeadline(t)}`;
-  const body = [headline, figures, ...t.reasons.map((r) => `- ${r}`)].join('\n');
+  // Run-level caveats (e.g. selection bias) qualify every tier's verdict, so each gate testcase carries them.
+  const body = [headline, figures, ...t.reasons.map((r) => `- ${r}`), ...(summary.warnings ?? []).map((w) => `- warning: ${w}`)].join('\n');
   if (summary.status !== 'complete') {
     const message = `${gateHeadline(summary)}; ${headline}`;
     return { kind: 'error', xml: `${open}>\n      <error message="${escapeXmlAttr(message)}" type="incomplete">${escapeXmlText(body)}</error>\n    </testcase>` };

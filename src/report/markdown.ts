@@ -6,10 +6,10 @@
 import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
 import { escapeMarkdown } from './escape.js';
 import { caseHref, routingVerdict, type GateComparison, type RegressedCase } from './base-vs-head.js';
-import { failureCause } from './failure-cause.js';
+import { failureCause, type FailureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
 import { casesCell } from './console.js';
-import { gateHeadline as gateLine, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { BASE_VS_HEAD_NOT_COMPARED, gateHeadline as gateLine, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 /** First line of the comment; workflows find (and update) their earlier comment by it. */
 export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
@@ -80,8 +80,8 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   const gate = gateLine(summary);
   out.push(`## ${TONE_ICON[gate.tone]} evalroute: ${escapeMarkdown(gate.text)}`);
   out.push('');
-  const failure = failureLines(summary);
-  if (failure.length) out.push(...failure, '');
+  const cause = failureCause(summary);
+  if (cause) out.push(...failureLines(cause), '');
   const cases = summary.tiers.reduce((n, t) => n + t.cases, 0);
   const baseline = summary.tiers[0]?.baselineModel;
   const meta = [
@@ -92,24 +92,28 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   ];
   if (opts.reportUrl) meta.push(`[full report](${linkTarget(opts.reportUrl)})`);
   out.push(meta.join(' · '));
-  out.push('');
-  out.push(tierTable(summary));
+  if (cause?.noVerdict) {
+    // As on the console: with nothing to compare, a verdict table on errors would only mislead.
+    if (summary.warnings?.length) out.push('', ...warningLines(summary.warnings));
+    if (opts.gate || opts.baseSummary) out.push('', escapeMarkdown(BASE_VS_HEAD_NOT_COMPARED));
+  } else {
+    out.push('', tierTable(summary));
+    // Each tier: its headline in the list, the figures behind it nested below.
+    const reasons = summary.tiers.flatMap((t) => [
+      `- ${MARK[verdictLabel(t)]} **${escapeMarkdown(t.tier)}**: ${escapeMarkdown(tierHeadline(t))}`,
+      ...t.reasons.map((r) => `  - ${escapeMarkdown(r)}`),
+    ]);
+    if (reasons.length) out.push('', ...reasons);
+    if (summary.warnings?.length) out.push('', ...warningLines(summary.warnings));
 
-  // Each tier: its headline in the list, the figures behind it nested below.
-  const reasons = summary.tiers.flatMap((t) => [
-    `- ${MARK[verdictLabel(t)]} **${escapeMarkdown(t.tier)}**: ${escapeMarkdown(tierHeadline(t))}`,
-    ...t.reasons.map((r) => `  - ${escapeMarkdown(r)}`),
-  ]);
-  if (reasons.length) out.push('', ...reasons);
-  if (summary.warnings?.length) out.push('', ...summary.warnings.map((w) => `> ⚠️ ${escapeMarkdown(w)}`));
-
-  const cost = costLine(summary);
-  if (cost) out.push('', cost);
-  const budgets = budgetLines(summary.budgets ?? []);
-  if (budgets.length) out.push('', '**Budgets**', '', ...budgets);
-  if (opts.baseSummary) out.push('', baseComparison(opts.baseSummary, summary));
-  if (opts.gate) out.push('', gateComparisonMarkdown(opts.gate, summary, opts.reportUrl));
-  if (opts.regressed?.length) out.push('', regressedMarkdown(opts.regressed, opts.reportUrl));
+    const cost = costLine(summary);
+    if (cost) out.push('', cost);
+    const budgets = budgetLines(summary.budgets ?? []);
+    if (budgets.length) out.push('', '**Budgets**', '', ...budgets);
+    if (opts.baseSummary) out.push('', baseComparison(opts.baseSummary, summary));
+    if (opts.gate) out.push('', gateComparisonMarkdown(opts.gate, summary, opts.reportUrl));
+    if (opts.regressed?.length) out.push('', regressedMarkdown(opts.regressed, opts.reportUrl));
+  }
 
   out.push('', '<details><summary>Model usage</summary>', '');
   out.push(
@@ -123,10 +127,10 @@ export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}):
   return out.join('\n');
 }
 
+const warningLines = (warnings: readonly string[]) => warnings.map((w) => `> ⚠️ ${escapeMarkdown(w)}`);
+
 /** When most calls failed, the cause, the URL tried and the likely fix come before any table. */
-function failureLines(summary: RunSummary): string[] {
-  const cause = failureCause(summary);
-  if (!cause) return [];
+function failureLines(cause: FailureCause): string[] {
   return [
     `> [!CAUTION]`,
     `> ${escapeMarkdown(cause.headline)}`,

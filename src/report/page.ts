@@ -32,6 +32,7 @@ function compiled(): HandlebarsNs.TemplateDelegate {
   const hbs = (createRequire(import.meta.url)('handlebars') as Hbs).create();
   const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
   hbs.registerPartial('styles', read('styles.css'));
+  hbs.registerPartial('warnings', read('warnings.hbs'));
   for (const [name, file] of Object.entries(BODIES)) hbs.registerPartial(name, read(file));
   layout = hbs.compile(read('page.hbs'), { strict: false });
   return layout;

@@ -2,6 +2,7 @@ import { diffWords, diffWordsWithSpace } from 'diff';
 import { sumCosts } from '../core/cost.js';
 import { usable } from '../core/calls.js';
 import { gateHeadline, type GateTone } from './verdict-text.js';
+import { failureCause, type FailureCause } from './failure-cause.js';
 import type {
   AttachmentRef,
   CallError,
@@ -175,6 +176,10 @@ export interface ReportData {
   runVsRun?: RunVsRun;
   /** `evalroute gate`: the base routing vs this run's (head) routing, and the cases that moved tier. */
   baseVsHead?: GateComparison;
+  /** When most calls failed: what failed, the URL tried and the likely fix, shown before anything else. */
+  failure?: FailureCause;
+  /** Run-level caveats the verdict rests on (e.g. selection bias), as on the console. */
+  warnings: string[];
 }
 
 export interface ReportInput {
@@ -240,7 +245,10 @@ export function buildReportData(input: ReportInput): ReportData {
       tasks: unique(cases.flatMap((c) => (c.task === undefined ? [] : [c.task]))).sort(),
       tags: unique(cases.flatMap((c) => c.tags)).sort(),
     },
+    warnings: summary.warnings ?? [],
   };
+  const failure = failureCause(summary);
+  if (failure) data.failure = failure;
   if (input.baseRun) data.runVsRun = compareRuns(cases, input.baseRun);
   if (input.comparison) data.baseVsHead = input.comparison;
   return data;

@@ -76,3 +76,6 @@ export function gateHeadline(summary: RunSummary): { tone: GateTone; text: strin
   if (warned) return { tone: 'pass', text: `GATE PASSED with warnings: ${held.join(', ')} shown to hold its margin${warned}.` };
   return { tone: 'pass', text: 'GATE PASSED: every routed tier is shown to hold its margin against the baseline (95% confidence).' };
 }
+
+/** `gate` when the head run has no verdict (every call, or every baseline call, failed): figures on errors compare nothing. */
+export const BASE_VS_HEAD_NOT_COMPARED = 'Base routing vs this change: not compared — the head run has no verdict (see the cause above).';
