@@ -303,6 +303,11 @@ const rows: Row[] = [
     stderr: [/--concurrency <n>.*expected at most 1000, got "1e9"/],
   },
   {
+    name: '--shard 1/100000 (more shards than the bound)',
+    setup: () => ['--shard', '1/100000'],
+    stderr: [/--shard "1\/100000": at most 1000 shards/],
+  },
+  {
     name: 'cases: an absolute path outside the project (/etc/passwd)',
     setup: (p) => void p.edit('suites/arith/suite.yaml', (t) => `cases: /etc/passwd\n${t}`),
     stderr: [/suite\.yaml:1 \(at cases\): cases file \/etc\/passwd is outside the project/, '--allow-path'],

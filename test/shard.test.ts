@@ -1,25 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/core/errors.js';
-import { inShard, parseShard, shardOf } from '../src/engine/shard.js';
+import { checkShard, inShard, parseShard, shardOf } from '../src/engine/shard.js';
 
 describe('parseShard', () => {
   it('reads 1-based i/n', () => {
-    expect(parseShard('1/4')).toEqual({ index: 1, count: 4 });
-    expect(parseShard('4/4')).toEqual({ index: 4, count: 4 });
-    expect(parseShard(' 2 / 3 ')).toEqual({ index: 2, count: 3 });
-    expect(parseShard('1/1')).toEqual({ index: 1, count: 1 });
+    expect(parseShard('1/4', 1000)).toEqual({ index: 1, count: 4 });
+    expect(parseShard('4/4', 1000)).toEqual({ index: 4, count: 4 });
+    expect(parseShard(' 2 / 3 ', 1000)).toEqual({ index: 2, count: 3 });
+    expect(parseShard('1/1', 1000)).toEqual({ index: 1, count: 1 });
   });
 
   it.each(['0/4', '5/4', '1/0', '2', '1/2/3', 'a/b', '-1/4', '1.5/4', '', '1/'])('rejects %j with a usage error that shows the form', (text) => {
     let err: unknown;
     try {
-      parseShard(text);
+      parseShard(text, 1000);
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(UsageError);
     expect((err as Error).message).toContain(`"${text}"`);
     expect((err as Error).message).toMatch(/i\/n.*1-based/);
+  });
+
+  it('bounds n: 1000/1000 is a shard, 1/1001 and 1/1e15 are usage errors naming the bound', () => {
+    expect(parseShard('1000/1000', 1000)).toEqual({ index: 1000, count: 1000 });
+    for (const text of ['1/1001', '1/1000000000000000']) {
+      expect(() => parseShard(text, 1000)).toThrow(UsageError);
+      expect(() => parseShard(text, 1000)).toThrow(`--shard "${text}": at most 1000 shards`);
+    }
+  });
+
+  it('checkShard refuses a library caller\'s shard object past the bound or malformed', () => {
+    expect(() => checkShard({ index: 1, count: 4 }, 1000)).not.toThrow();
+    expect(() => checkShard({ index: 1, count: 5000 }, 1000)).toThrow(/at most 1000 shards/);
+    expect(() => checkShard({ index: 0, count: 4 }, 1000)).toThrow(/"0\/4" is not a valid shard/);
   });
 });
 

@@ -40,7 +40,8 @@ import { managedJudge } from '../engine/managed-judge.js';
 import { checkJudgeConfigured, graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
-import { inShard, type Shard } from '../engine/shard.js';
+import { checkShard, inShard, type Shard } from '../engine/shard.js';
+import { LIMITS } from '../config/limits.js';
 import { flakyCases } from '../gate/repeats.js';
 import { ProjectRoots } from '../config/files.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
@@ -209,6 +210,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
+  if (opts.shard) checkShard(opts.shard, LIMITS.shards);
   const { config, routing, suite: loaded } = loadProject({ ...opts, cwd });
   checkGoldensReviewed(loaded, opts.allowUnreviewed === true);
   // Sharding filters after loading, so goldens and ids are still checked against the whole suite.

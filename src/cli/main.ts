@@ -40,7 +40,7 @@ const runCommandSpec = program
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
   .addOption(new Option('--repeat <n>', `sample each (case, model) n times (at most ${LIMITS.repeats}); flaky cases are reported`).argParser(intUpTo(LIMITS.repeats)))
   .addOption(new Option('--repeat-policy <policy>', 'how repeated samples enter the gate: every call counts (per-call), or one verdict per case').choices(['per-call', 'majority', 'pass@k', 'pass^k']).default('per-call'))
-  .option('--shard <i/n>', 'run only shard i of n (stable hash of the case id); combine shard stores with evalroute merge')
+  .option('--shard <i/n>', `run only shard i of n (stable hash of the case id; n at most ${LIMITS.shards}); combine shard stores with evalroute merge`)
   .option('--sequential', 'decide in stages on growing random subsets of each tier and stop calling a tier once it is decided (fewer calls; see docs/statistics.md)')
   .addOption(new Option('--looks <k>', 'with --sequential: number of looks (default 5)').argParser(positiveInt))
   .addOption(new Option('--concurrency <n>', `max calls in flight per model (overrides the config; at most ${LIMITS.concurrency})`).argParser(intUpTo(LIMITS.concurrency)))

@@ -2,6 +2,7 @@ import type { BatchStatusEvent } from '../api/batch.js';
 import { collectRun } from '../api/batch-collect.js';
 import { run, type RunOptions, type RunResult } from '../api/run.js';
 import { parseShard } from '../engine/shard.js';
+import { LIMITS } from '../config/limits.js';
 import { formatRunSummary } from '../report/console.js';
 import { usd } from '../report/format.js';
 import type { CollectFlags, RunFlags } from './main.js';
@@ -56,7 +57,7 @@ function gateOptions(flags: CollectFlags) {
     maxErrorRate: flags.maxErrorRate,
     ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
     ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
-    ...(flags.shard ? { shard: parseShard(flags.shard) } : {}),
+    ...(flags.shard ? { shard: parseShard(flags.shard, LIMITS.shards) } : {}),
     ...(flags.repeat ? { repeats: flags.repeat, repeatPolicy: flags.repeatPolicy } : {}),
     ...(flags.maxCost !== undefined ? { maxCostUsd: flags.maxCost } : {}),
   };

@@ -11,4 +11,6 @@ export const LIMITS = {
   maxRetries: 20,
   perMinute: 1e9,
   repeats: 100,
+  /** `--shard i/n`: n at most this. */
+  shards: 1000,
 } as const;

@@ -14,18 +14,29 @@ export interface Shard {
 
 const SHARD = /^\s*(\d+)\s*\/\s*(\d+)\s*$/;
 
-/** Parses `i/n` (1 ≤ i ≤ n); anything else is a UsageError saying what a valid value looks like. */
-export function parseShard(text: string): Shard {
+/**
+ * Parses `i/n` (1 ≤ i ≤ n ≤ `maxShards`); anything else is a UsageError saying what a valid value looks
+ * like. More shards than CI jobs anyone runs is a typo (or a hostile value), not a plan.
+ */
+export function parseShard(text: string, maxShards: number): Shard {
   const m = SHARD.exec(text);
-  const index = m ? Number(m[1]) : NaN;
-  const count = m ? Number(m[2]) : NaN;
-  if (!m || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
+  const shard = { index: m ? Number(m[1]) : NaN, count: m ? Number(m[2]) : NaN };
+  checkShard(shard, maxShards, text);
+  return shard;
+}
+
+/** Throws a UsageError unless `shard` is i/n with whole numbers 1 ≤ i ≤ n ≤ `maxShards`. */
+export function checkShard(shard: Shard, maxShards: number, given = `${shard.index}/${shard.count}`): void {
+  const { index, count } = shard;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 1 || index > count) {
     throw new UsageError(
-      `--shard "${text}" is not a valid shard: expected i/n with 1 ≤ i ≤ n (1-based), e.g. --shard 2/4\n` +
+      `--shard "${given}" is not a valid shard: expected i/n with 1 ≤ i ≤ n (1-based), e.g. --shard 2/4\n` +
         '  → in a GitHub Actions matrix use shard: [1, 2, 3, 4] and --shard ${{ matrix.shard }}/4',
     );
   }
-  return { index, count };
+  if (count > maxShards) {
+    throw new UsageError(`--shard "${given}": at most ${maxShards} shards (n ≤ ${maxShards})\n  → split the suite into fewer shards`);
+  }
 }
 
 /** The 0-based shard bucket of a case id: the first 8 hex digits of its sha256, modulo `count`. */
