@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importLiteLlmModels } from '../src/config/litellm.js';
+import { importLiteLlmModels, matchWildcard, wildcardCaptures, type LiteLlmImportResult } from '../src/config/litellm.js';
 import { loadConfig, loadRouting } from '../src/config/load.js';
 import { ConfigError, MissingKeyError } from '../src/core/errors.js';
 import type { EvalConfig, RunSummary } from '../src/core/types.js';
@@ -426,5 +426,46 @@ describe('evalroute.config.yaml with litellm:', () => {
     expect(again.models.has('b')).toBe(false);
     expect(again.warnings).toEqual([expect.stringMatching(/litellm\.yaml:7 .*model "b": has a literal api_key/)]);
     expect(again.warnings!.join('')).not.toContain('sk-live-abcdefghijk');
+  });
+});
+
+describe('wildcard model names match in linear time', () => {
+  /** The regular expression the matcher replaces, as the reference for short keys. */
+  const reference = (pattern: string, key: string) =>
+    new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(.+)')}$`).exec(key)?.slice(1);
+
+  it('captures what a greedy (.+) per star would, on every short pattern and key over a small alphabet', () => {
+    const patterns = ['*', 'a*', '*a', 'a*b', '*/*', 'a*a*a', '**', 'ab*ba', '*-*-*', 'x', 'a**b', '*a*'];
+    const alphabet = ['a', 'b', '/', '-'];
+    let keys = [''];
+    const all: string[] = [];
+    for (let len = 1; len <= 5; len++) {
+      keys = keys.flatMap((k) => alphabet.map((c) => k + c));
+      all.push(...keys);
+    }
+    let matched = 0;
+    for (const pattern of patterns) {
+      for (const key of all) {
+        const want = reference(pattern, key);
+        expect(wildcardCaptures(pattern, key), `${pattern} on ${key}`).toEqual(want);
+        if (want) matched++;
+      }
+    }
+    expect(matched).toBeGreaterThan(200);
+  });
+
+  it('a hostile 50,000-character model name against many-star patterns returns the right answer (a backtracking regex never returns)', () => {
+    const hostile = 'a'.repeat(50_000);
+    expect(wildcardCaptures('a*a*a*a*b', hostile)).toBeUndefined();
+    expect(wildcardCaptures('*-*-*-*-!', '-'.repeat(50_000))).toBeUndefined();
+    expect(wildcardCaptures('a*a*a*a*a', hostile)).toEqual(['a'.repeat(49_992), 'a', 'a', 'a']);
+    const result = {
+      wildcards: [
+        { pattern: 'a*a*a*a*b', index: 0, params: { model: 'openai/*' }, modelInfo: {} },
+        { pattern: 'openai/*', index: 1, params: { model: 'openai/*' }, modelInfo: {} },
+      ],
+    } as unknown as LiteLlmImportResult;
+    expect(matchWildcard(result, hostile)).toBeUndefined();
+    expect(matchWildcard(result, `openai/${hostile}`)?.captures).toEqual([hostile]);
   });
 });

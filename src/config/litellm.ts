@@ -194,9 +194,46 @@ export function importLiteLlmModels(doc: Record<string, unknown>, opts: LiteLlmI
 /** The wildcard entry that serves `key`, and what its `*`s matched; the most specific pattern wins, as in LiteLLM. */
 export function matchWildcard(result: LiteLlmImportResult, key: string): { wildcard: LiteLlmWildcard; captures: string[] } | undefined {
   return result.wildcards
-    .map((wildcard) => ({ wildcard, captures: new RegExp(`^${wildcard.pattern.split('*').map(escapeRegex).join('(.+)')}$`).exec(key)?.slice(1) }))
+    .map((wildcard) => ({ wildcard, captures: wildcardCaptures(wildcard.pattern, key) }))
     .filter((m): m is { wildcard: LiteLlmWildcard; captures: string[] } => m.captures !== undefined)
     .sort((a, b) => b.wildcard.pattern.replaceAll('*', '').length - a.wildcard.pattern.replaceAll('*', '').length)[0];
+}
+
+/**
+ * What each `*` of `pattern` matched in `key` — each at least one character, earlier stars as long as
+ * possible, as `^a(.+)b(.+)c$` would — or undefined when `key` does not match. Plain string search,
+ * placing the literal parts from the right as late as they fit: linear in the key for any number of
+ * stars, where a regular expression with several `(.+)` backtracks polynomially on a long model name
+ * (routing files and the model names they use arrive in pull requests).
+ */
+export function wildcardCaptures(pattern: string, key: string): string[] | undefined {
+  const parts = pattern.split('*');
+  const head = parts[0]!;
+  const tail = parts.at(-1)!;
+  if (parts.length === 1) return key === pattern ? [] : undefined;
+  if (!key.startsWith(head) || !key.endsWith(tail)) return undefined;
+  // starts[i]: where literal part i begins in key; the last part sits at the very end.
+  const starts: number[] = new Array<number>(parts.length);
+  starts[0] = 0;
+  starts[parts.length - 1] = key.length - tail.length;
+  for (let i = parts.length - 2; i >= 1; i--) {
+    const part = parts[i]!;
+    // Its star to the right needs at least one character before the next part.
+    const latest = starts[i + 1]! - 1 - part.length;
+    if (latest < 0) return undefined;
+    const at = key.lastIndexOf(part, latest);
+    if (at < 0) return undefined;
+    starts[i] = at;
+  }
+  const captures: string[] = [];
+  for (let i = 0; i < parts.length - 1; i++) {
+    const from = starts[i]! + parts[i]!.length;
+    const to = starts[i + 1]!;
+    // Placing every part as late as it fits leaves the most room on the left: if a star is empty here, no placement fills it.
+    if (to - from < 1) return undefined;
+    captures.push(key.slice(from, to));
+  }
+  return captures;
 }
 
 /**
@@ -357,8 +394,4 @@ function positive(v: unknown): number | undefined {
 
 function truthy(v: unknown): boolean {
   return v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v.trim()));
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
