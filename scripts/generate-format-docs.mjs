@@ -46,6 +46,14 @@ const parts = [
   'Generated from the schemas evalroute validates with (`scripts/generate-format-docs.mjs`); editors get the',
   'same schemas through `# yaml-language-server: $schema=node_modules/evalroute/schemas/<file>.schema.json`.',
   'Paths inside a file resolve relative to that file. Unknown keys are errors, reported with file, line and path.',
+  '',
+  'Files arrive in pull requests, so every file a config or suite names (routing file, LiteLLM and gateway configs,',
+  'recorded outputs, cases, goldens, attachments, grader schemas, judge templates, custom grader modules) must resolve,',
+  'symlinks followed, inside the project: the working folder, the config\'s folder, the suite folder, the folder holding',
+  '`suites/`, or the git repository around the suite. It must be a regular file (not a folder, pipe or device) of at most',
+  '256 MB (attachments: 32 MB), checked before it is read; anything else is exit 2 naming the file and the key. Every command',
+  'that reads a suite or config (`run`, `gate`, `simulate`, `suggest`, `judge-check`, `batch collect`, `audit`, `models`)',
+  'takes `--allow-path <dir>` (repeatable) to allow another folder.',
 ];
 for (const [title, file] of files) {
   const schema = JSON.parse(readFileSync(`schemas/${file}`, 'utf8'));

@@ -72,12 +72,97 @@ const lines = (text: string) => text.trimEnd().split('\n');
 const attach = (p: Copy, ...refs: string[]) =>
   p.edit('suites/arith/cases.jsonl', (t) => setLine(t, 2, JSON.stringify({ id: 'c001', vars: { a: 1, b: 7 }, tags: ['hard'], attachments: refs })));
 
-/** A PNG outside the copy (next to it in the temp folder); returns its folder and its path relative to the suite folder. */
-function outsidePng(p: Copy): { dir: string; ref: string } {
+/** A file outside the copy (in its own temp folder); returns its folder, its path and that path relative to `from` (default the suite folder). */
+function outsideFile(p: Copy, name: string, content: string | Buffer, from = p.suiteDir): { dir: string; file: string; ref: string } {
   const dir = mkdtempSync(join(tmpdir(), 'evalroute-outside-'));
-  writeFileSync(join(dir, 'secret.png'), png(4, 4));
-  return { dir, ref: relative(p.suiteDir, join(dir, 'secret.png')) };
+  writeFileSync(join(dir, name), content);
+  return { dir, file: join(dir, name), ref: relative(from, join(dir, name)) };
 }
+
+/** A PNG outside the copy (next to it in the temp folder); returns its folder and its path relative to the suite folder. */
+const outsidePng = (p: Copy) => outsideFile(p, 'secret.png', png(4, 4));
+
+/**
+ * The files a suite's graders or the config name, each as a kind: how to make the copy name `ref`
+ * (relative to the folder the kind's paths resolve from), what the file holds, and how the error names it.
+ */
+interface NamedFileKind {
+  kind: string;
+  /** Folder `ref` is relative to. */
+  base: (p: Copy) => string;
+  content: string;
+  /** Makes the copy name `ref`; returns extra CLI args. */
+  name: (p: Copy, ref: string) => string[] | void;
+  /** How stderr names the key and the file, for a file called `file`. */
+  names: (file: string) => RegExp;
+}
+
+const namedFileKinds: NamedFileKind[] = [
+  {
+    kind: 'a grader\'s JSON schema file',
+    base: (p) => p.suiteDir,
+    content: '{"type": "string"}',
+    name: (p, ref) => void p.edit('suites/arith/suite.yaml', (t) => `${t}  - { type: schema, schema: ${JSON.stringify(ref)} }\n`),
+    names: (file) => new RegExp(`suite\\.yaml \\(at graders\\.1\\.schema\\): schema file .*${file}`),
+  },
+  {
+    kind: 'a judge prompt template',
+    base: (p) => p.suiteDir,
+    content: 'Grade {{output}}',
+    name: (p, ref) => {
+      p.edit('evalroute.config.yaml', (t) => t.replace('routing: routing.yaml', 'judge: { model: big }\nrouting: routing.yaml'));
+      p.edit('suites/arith/suite.yaml', (t) => `${t}  - { type: judge, rubric: "is it right?", template: ${JSON.stringify(ref)} }\n`);
+    },
+    names: (file) => new RegExp(`suite\\.yaml \\(at graders\\.1\\.template\\): judge template .*${file}`),
+  },
+  {
+    kind: 'a custom grader module',
+    base: (p) => p.suiteDir,
+    content: 'export default { grade: () => ({ score: 1, pass: true }) };\n',
+    name: (p, ref) => void p.edit('suites/arith/suite.yaml', (t) => `${t}  - { type: custom, module: ${JSON.stringify(ref.startsWith('.') ? ref : `./${ref}`)} }\n`),
+    names: (file) => new RegExp(`suite\\.yaml \\(at graders\\.1\\.module\\): grader module .*${file}`),
+  },
+  {
+    kind: 'a recorded model\'s path:',
+    base: (p) => p.dir,
+    content: '{"id": "c000", "output": "7"}\n',
+    name: (p, ref) => useRecordedAt(p, ref),
+    names: (file) => new RegExp(`evalroute\\.config\\.yaml:\\d+ \\(at models\\.rec\\.path\\): recorded outputs of model "rec" .*${file}`),
+  },
+];
+
+/** For each kind of named file: out of the project through ../, through a symlink, a named pipe, a folder. */
+const namedFileRows: Row[] = namedFileKinds.flatMap((k): Row[] => [
+  {
+    name: `${k.kind} outside the project through ../`,
+    setup: (p) => k.name(p, outsideFile(p, 'outside.txt', k.content, k.base(p)).ref),
+    stderr: [k.names('outside\\.txt is outside the project'), '--allow-path'],
+  },
+  {
+    name: `${k.kind} that is a symlink to a file outside the project`,
+    setup: (p) => {
+      symlinkSync(outsideFile(p, 'outside.txt', k.content).file, join(k.base(p), 'inside.txt'));
+      return k.name(p, './inside.txt');
+    },
+    stderr: [k.names('inside\\.txt is outside the project'), '--allow-path'],
+  },
+  {
+    name: `${k.kind} that is a named pipe (would hang)`,
+    setup: (p) => {
+      execFileSync('mkfifo', [join(k.base(p), 'pipe.txt')]);
+      return k.name(p, './pipe.txt');
+    },
+    stderr: [k.names('pipe\\.txt is not a regular file')],
+  },
+  {
+    name: `${k.kind} that is a folder`,
+    setup: (p) => {
+      mkdirSync(join(k.base(p), 'folder.txt'));
+      return k.name(p, './folder.txt');
+    },
+    stderr: [k.names('folder\\.txt is a folder, not a file')],
+  },
+]);
 
 /** Runs stored in the copy's database: a refused output path must stop the run before it starts. */
 const runCount = (p: Copy) => {
@@ -97,10 +182,18 @@ const setLine = (text: string, n: number, content: string) => {
 /** Adds a `recorded` model `rec` and a routing file that sends every case to it. */
 function useRecorded(p: Copy, recordings: string | Buffer): string[] {
   p.write('recorded.jsonl', recordings);
-  p.edit('evalroute.config.yaml', (t) => t.replace('routing: routing.yaml', '  rec: { provider: recorded, path: recorded.jsonl }\nrouting: routing.yaml'));
+  return useRecordedAt(p, 'recorded.jsonl');
+}
+
+/** Adds a `recorded` model `rec` reading `path` (relative to the config) and a routing file that sends every case to it. */
+function useRecordedAt(p: Copy, path: string): string[] {
+  p.edit('evalroute.config.yaml', (t) => t.replace('routing: routing.yaml', `  rec: { provider: recorded, path: ${JSON.stringify(path)} }\nrouting: routing.yaml`));
   p.write('routing-rec.yaml', 'baseline: rec\ntiers:\n  frontier: { model: rec }\nrules:\n  - { tier: frontier }\n');
   return ['--routing', 'routing-rec.yaml'];
 }
+
+/** Recorded outputs of the four cases of the base project, all right. */
+const rightRecordings = Array.from({ length: 4 }, (_, i) => JSON.stringify({ id: `c00${i}`, output: String(i + 7) })).join('\n');
 
 interface Row {
   name: string;
@@ -413,6 +506,24 @@ const rows: Row[] = [
     name: 'a malformed line in a recorded-outputs file',
     setup: (p) => useRecorded(p, '{"id": "c000", "output": "7"}\n{"id": "c001", "output": 8}\n'),
     stderr: [/recorded\.jsonl:2: "output" must be a string/],
+  },
+  ...namedFileRows,
+  {
+    name: 'a 300 MB grader schema file (refused from its size, before reading)',
+    setup: (p) => {
+      writeFileSync(join(p.suiteDir, 'huge.json'), '');
+      truncateSync(join(p.suiteDir, 'huge.json'), 300 * 1024 * 1024);
+      namedFileKinds[0]!.name(p, './huge.json');
+    },
+    stderr: [/suite\.yaml \(at graders\.1\.schema\): schema file .*huge\.json is 300\.0 MB; evalroute reads files of up to 256\.0 MB here/],
+  },
+  {
+    name: 'recorded outputs outside the project, allowed with --allow-path (accepted)',
+    setup: (p) => {
+      const outside = outsideFile(p, 'rec.jsonl', rightRecordings, p.dir);
+      return [...useRecordedAt(p, outside.ref), '--allow-path', outside.dir];
+    },
+    accept: true,
   },
   {
     name: '--max-cost with an unpriced model',

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { MAX_NAMED_FILE_BYTES } from '../config/files.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig, ModelConfig, Suite } from '../core/types.js';
@@ -49,7 +50,10 @@ function graderFiles(suite: Suite): Record<string, string> {
       if (typeof v !== 'string' || v.length > 4096 || v.includes('\n')) continue;
       const path = resolve(suite.dir, v);
       try {
-        if (statSync(path).isFile()) files[v] = createHash('sha256').update(readFileSync(path)).digest('hex');
+        // Grader files were vetted when the graders were built; the size bound keeps an option that merely
+        // names some huge file (a rubric that reads like a path) from being pulled into memory here.
+        const st = statSync(path);
+        if (st.isFile() && st.size <= MAX_NAMED_FILE_BYTES) files[v] = createHash('sha256').update(readFileSync(path)).digest('hex');
       } catch {
         // Not a file: an ordinary option value.
       }

@@ -81,6 +81,7 @@ export async function gate(opts: GateOptions): Promise<GateResult> {
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.db ? { db: opts.db } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.allowPaths ? { allowPaths: opts.allowPaths } : {}),
   };
   const scoreBase = async (): Promise<ScoredRouting> => {
     const scorer = await openScorer(scorerOpts);

@@ -11,7 +11,7 @@
  * built exactly as a run builds it (same spec, same template, the judge model's params and price), so
  * the agreement measured here is the agreement of the judge that gates.
  */
-import { ProjectRoots } from '../config/files.js';
+import { projectRoots } from '../config/files.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -22,7 +22,7 @@ import { findConfigFile, loadConfig, loadSuite } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { createProvider } from '../providers/registry.js';
 import { buildJudgeGrader, type JudgeGrader, type JudgeMode } from '../graders/judge.js';
-import { graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { graderContext, graderNeedsGolden, graderTypes } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { agreement } from '../stats/agreement.js';
 
@@ -44,6 +44,8 @@ export interface JudgeCheckOptions {
   env?: Record<string, string | undefined>;
   /** Working folder for relative paths. Default: process.cwd(). */
   cwd?: string;
+  /** Folders besides the working folder that files the suite and config name may come from (`--allow-path`). */
+  allowPaths?: readonly string[];
   signal?: AbortSignal;
   /** Called after each judged case. */
   onProgress?: (done: number, total: number) => void;
@@ -145,8 +147,9 @@ const PREFERENCE_OF_SCORE: Record<number, string> = { 1: 'candidate', 0.5: 'tie'
 export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckResult> {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd]) });
+  const roots = projectRoots(cwd, opts.allowPaths);
+  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
 
   const specs = suite.graders.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.type === 'judge');
   if (specs.length === 0) {
@@ -205,7 +208,7 @@ export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckRes
     const m = config.models.get(judgeKey);
     if (!m) throw new UsageError(`judge model "${judgeKey}" (graders.${i} of ${suite.file}) is not defined in ${config.file}\n  → known models: ${[...config.models.keys()].join(', ')}`);
     const { when, ...options } = spec;
-    const grader = await buildJudgeGrader(options as GraderSpec, { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` } }, { params: m.params, ...(m.price ? { price: m.price } : {}) });
+    const grader = await buildJudgeGrader(options as GraderSpec, graderContext(suite, i), { params: m.params, ...(m.price ? { price: m.price } : {}) });
     graders.push({ grader, judgeKey, ...(when ? { when } : {}) });
     judgeFor(judgeKey);
   }

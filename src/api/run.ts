@@ -43,7 +43,7 @@ import { checkGoldensReviewed } from '../audit/goldens.js';
 import { checkShard, inShard, type Shard } from '../engine/shard.js';
 import { LIMITS } from '../config/limits.js';
 import { flakyCases } from '../gate/repeats.js';
-import { ProjectRoots } from '../config/files.js';
+import { projectRoots } from '../config/files.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
 import { checkResumable, runFingerprint, type RunFingerprint } from './fingerprint.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
@@ -92,8 +92,9 @@ export interface RunOptions {
   /** Working folder for default paths. Default: process.cwd(). */
   cwd?: string;
   /**
-   * Folders besides the working folder (and the suite folder) that files named in the suite (cases,
-   * goldens, attachments) may come from. Anything outside is refused (`--allow-path`).
+   * Folders besides the working folder (and the suite folder) that files named in the suite and the
+   * config (cases, goldens, attachments, grader schemas and templates, recorded outputs) may come from.
+   * Anything outside is refused (`--allow-path`).
    */
   allowPaths?: readonly string[];
   signal?: AbortSignal;
@@ -154,7 +155,8 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
   const suiteDir = resolve(cwd, opts.suiteDir);
   // Checked before the config: a mistyped suite path would otherwise surface as a missing config file.
   if (!existsSync(suiteDir)) throw new UsageError(noSuiteFolderMessage(opts.suiteDir, suiteDir, cwd));
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
+  const roots = projectRoots(cwd, opts.allowPaths);
+  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
   const routingFile = opts.routing ? resolve(cwd, opts.routing) : config.routing;
   if (!routingFile) {
     throw new UsageError(
@@ -162,7 +164,7 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
     );
   }
   const routing = loadRouting(routingFile, config);
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd, ...(opts.allowPaths ?? [])].map((p) => resolve(cwd, p))) });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
   checkJudgeConfigured(config, suite);
   return { config, routing, suite };
 }

@@ -18,7 +18,7 @@
  * gave. Grading settings applied after the judge answers (pass threshold, scale) take effect as edited.
  */
 import type { OverallView } from '../report/simulate-console.js';
-import { ProjectRoots } from '../config/files.js';
+import { projectRoots } from '../config/files.js';
 import { resolve } from 'node:path';
 import { ProviderError, UsageError } from '../core/errors.js';
 import type {
@@ -67,6 +67,8 @@ export interface ScorerOptions {
   db?: string;
   /** Working folder for relative paths. Default: process.cwd(). */
   cwd?: string;
+  /** Folders besides the working folder that files the suite and config name may come from (`--allow-path`). */
+  allowPaths?: readonly string[];
 }
 
 export interface MissingPair {
@@ -316,8 +318,9 @@ function flagMissingJudgeAnswers(inner: Grader): Grader {
 export async function openScorer(opts: ScorerOptions): Promise<Scorer> {
   const cwd = opts.cwd ?? process.cwd();
   const suiteDir = resolve(cwd, opts.suiteDir);
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots: new ProjectRoots([cwd]) });
+  const roots = projectRoots(cwd, opts.allowPaths);
+  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
+  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile, { readonly: true });
@@ -388,6 +391,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
         ...(file ? { routing: file } : {}),
         ...(opts.db ? { db: opts.db } : {}),
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        ...(opts.allowPaths ? { allowPaths: opts.allowPaths } : {}),
         ...(opts.env ? { env: opts.env } : {}),
         cache: 'use',
         through: false,

@@ -8,11 +8,13 @@ import { auditLogs, auditSection, formatAuditReport } from '../audit/report.js';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig } from '../core/types.js';
 import { CONFIG_FILE_NAME, findConfigFile, loadConfig, loadRouting } from '../config/load.js';
+import { projectRoots } from '../config/files.js';
 import { bundledPriceTable } from '../config/prices.js';
 import { renderAuditHtml } from '../report/audit-html.js';
 import { writeOutputFile } from './output.js';
 
 export interface AuditFlags {
+  allowPath?: string[];
   config?: string;
   routing?: string;
   json?: string;
@@ -45,7 +47,7 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   if (flags.json === '-' && flags.html === '-') throw new UsageError('--json - and --html - both claim stdout\n  → write one of them to a file');
   let config: EvalConfig | undefined;
   if (flags.config || existsSync(resolve(cwd, CONFIG_FILE_NAME))) {
-    config = loadConfig(findConfigFile(cwd, flags.config, cwd), { cwd });
+    config = loadConfig(findConfigFile(cwd, flags.config, cwd), { cwd, roots: projectRoots(cwd, flags.allowPath) });
   } else if (flags.routing) {
     throw new UsageError(`--routing needs the models of a config: no ${CONFIG_FILE_NAME} in ${cwd}\n  → pass --config FILE`);
   }

@@ -17,6 +17,7 @@ export interface GateFlags extends OutputFlags {
   through?: string;
   maxErrorRate: number;
   quiet?: boolean;
+  allowPath?: string[];
 }
 
 /** `evalroute gate`: the head's gate decides the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided). */
@@ -30,6 +31,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     routing: flags.routing,
     baseRouting: flags.baseRouting,
     ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.offline ? { offline: true } : {}),
     ...(flags.through !== undefined ? { through: flags.through } : {}),

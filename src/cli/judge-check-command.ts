@@ -3,6 +3,7 @@ import { formatJudgeCheck } from '../report/judge-check-console.js';
 import { writeOutputFile } from './output.js';
 
 export interface JudgeCheckFlags {
+  allowPath?: string[];
   config?: string;
   db?: string;
   json?: string;
@@ -17,6 +18,7 @@ export async function judgeCheckCommand(suiteDir: string, flags: JudgeCheckFlags
   const result = await judgeCheck({
     suiteDir,
     ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.run ? { run: flags.run } : {}),
     ...(flags.model ? { model: flags.model } : {}),

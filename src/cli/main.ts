@@ -53,7 +53,7 @@ const runCommandSpec = program
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
   .option('--no-wait', 'with --batch: submit the batches and exit (3) without a verdict; finish later with evalroute batch collect <run-id>')
   .addOption(new Option('--poll-interval <ms>', 'with --batch: first wait between batch status polls (grows to 60 s)').argParser(intUpTo(MAX_POLL_MS)).default(5000))
-  .option('--allow-path <dir>', 'also read files the suite names (cases, goldens, attachments) from this folder; by default only the working folder and the suite\'s project (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+  .addOption(allowPathOption())
   .option('-v, --verbose', 'also print one line per failed call (case, model, kind, request id)')
   .action(async (suiteDir: string, opts: RunFlags) => {
     const { runCommand } = await import('./run-command.js');
@@ -114,7 +114,8 @@ program
   .description('list the resolved models: provider, base URL, key variable (never the key) and price')
   .option('--config <file>', 'evalroute.config.yaml (default: in the working folder)')
   .option('--json', 'print JSON')
-  .action(async (opts: { config?: string; json?: boolean }) => {
+  .addOption(allowPathOption())
+  .action(async (opts: { config?: string; json?: boolean; allowPath?: string[] }) => {
     const { modelsCommand } = await import('./models-command.js');
     process.exitCode = modelsCommand(opts);
   });
@@ -132,6 +133,7 @@ program
   .option('--curve <strong,weak>', 'also trace the two-model routing curve (APGR, CPT, AIQ) from strong to weak')
   .option('--order-by <key>', 'curve order: input-length (default) or metadata.<key>')
   .option('--html <file>', 'with --curve: write a self-contained HTML page of the curve chart and its metrics ("-" for stdout)')
+  .addOption(allowPathOption())
   .action(async (suiteDir: string, opts: SimulateFlags) => {
     const { simulateCommand } = await import('./simulate-command.js');
     process.exitCode = await simulateCommand(suiteDir, opts);
@@ -172,6 +174,7 @@ program
   .addOption(new Option('--holdout <fraction>', 'keep this fraction of the cases out of the choice and gate the proposal on them (e.g. 0.5)').argParser(fraction))
   .addOption(new Option('--seed <n>', 'seed of the --holdout split (default 1)').argParser(nonNegativeInt))
   .addOption(new Option('--rule <rule>', 'gate rule a class must pass, written into the suggested tiers (default: the gate\'s, noninferiority)').choices(['noninferiority', 'point', 'significant']))
+  .addOption(allowPathOption())
   .action(async (suiteDir: string, opts: SuggestFlags) => {
     const { suggestCommand } = await import('./suggest-command.js');
     process.exitCode = await suggestCommand(suiteDir, opts);
@@ -204,7 +207,8 @@ program
   .addOption(new Option('--top <n>', 'show only the n largest models and use cases').argParser(positiveInt))
   .option('--budgets <routing>', "check each use case's month-to-date frontier tokens and spend against the routing file's budgets: (exit 1 over 100%)")
   .option('--as-of <date>', 'end of the month-to-date window for --budgets (ISO date or time, UTC; default now)')
-  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; html?: string; top?: number; budgets?: string; asOf?: string }) => {
+  .addOption(allowPathOption())
+  .action(async (logs: string[], opts: { config?: string; routing?: string; json?: string; html?: string; top?: number; budgets?: string; asOf?: string; allowPath?: string[] }) => {
     const { auditCommand } = await import('./audit-command.js');
     process.exitCode = await auditCommand(logs, opts);
   });
@@ -284,6 +288,7 @@ program
   .option('--model <key>', 'model whose outputs are judged (default: the baseline; pairwise: each case\'s tier model)')
   .addOption(new Option('--min-kappa <k>', 'exit 1 when a judge\'s kappa is below this').argParser(fraction))
   .option('--json <file>', 'write the machine-readable result to this file ("-" for stdout)')
+  .addOption(allowPathOption())
   .action(async (suiteDir: string, opts: JudgeCheckFlags) => {
     const { judgeCheckCommand } = await import('./judge-check-command.js');
     process.exitCode = await judgeCheckCommand(suiteDir, opts);
@@ -325,7 +330,7 @@ export interface RunFlags {
 
 export type CollectFlags = Pick<
   RunFlags,
-  'config' | 'db' | 'json' | 'report' | 'reportUrl' | 'markdown' | 'junit' | 'monthlyRequests' | 'allowUnreviewed' | 'repeat' | 'repeatPolicy' | 'shard' | 'maxErrorRate' | 'maxCost' | 'quiet' | 'verbose' | 'pollInterval'
+  'config' | 'db' | 'json' | 'report' | 'reportUrl' | 'markdown' | 'junit' | 'monthlyRequests' | 'allowUnreviewed' | 'repeat' | 'repeatPolicy' | 'shard' | 'maxErrorRate' | 'maxCost' | 'quiet' | 'verbose' | 'pollInterval' | 'allowPath'
 >;
 
 const batchCommand = program.command('batch').description('provider Batch API runs (run --batch)');
@@ -347,6 +352,9 @@ const collectCommandSpec = batchCommand
     process.exitCode = await batchCollectCommand(runId, opts);
   });
 
+gateCommandSpec.addOption(allowPathOption());
+collectCommandSpec.addOption(allowPathOption());
+
 // The result files and gate options every gating command offers, with one meaning everywhere.
 for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
   cmd
@@ -363,6 +371,18 @@ for (const cmd of [runCommandSpec, gateCommandSpec, collectCommandSpec]) {
       '\nExit codes: 0 every routed tier shown to hold · 1 a tier failed (regressed or below minPassRate) or a budget is over · ' +
         '2 bad config or usage · 3 run incomplete, nothing decided · 4 not decided: no tier failed, a tier needs more cases (the verdict says how many)',
     );
+}
+
+/**
+ * `--allow-path <dir>`, repeatable, on every command that reads files a suite or config names: those
+ * files must lie in the working folder or the suite's project (they arrive in pull requests), unless
+ * their folder is allowed here.
+ */
+function allowPathOption(): Option {
+  return new Option(
+    '--allow-path <dir>',
+    'also read files the suite or config names (cases, goldens, attachments, schemas, judge templates, recorded outputs…) from this folder; by default only the working folder and the suite\'s project (repeatable)',
+  ).argParser((v: string, acc: string[] = []) => [...acc, v]);
 }
 
 function positiveInt(value: string): number {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { findConfigFile, loadConfig } from '../config/load.js';
+import { projectRoots } from '../config/files.js';
 import { PRICE_STALE_AFTER_DAYS, priceAgeDays } from '../config/prices.js';
 import { table } from '../report/format.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
@@ -9,10 +10,10 @@ import { redact } from '../core/redact.js';
  * `evalroute models`: the resolved models — provider, base URL, key variable (never the key), price, and
  * for a list price from the bundled table its date, flagged when older than 90 days.
  */
-export function modelsCommand(opts: { config?: string; json?: boolean }): number {
+export function modelsCommand(opts: { config?: string; json?: boolean; allowPath?: string[] }): number {
   const cwd = process.cwd();
   const now = new Date();
-  const config = loadConfig(findConfigFile(cwd, opts.config && resolve(cwd, opts.config), cwd), { cwd });
+  const config = loadConfig(findConfigFile(cwd, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: projectRoots(cwd, opts.allowPath) });
   // What an imported gateway config holds that evalroute skipped: one line each, never fatal here.
   for (const line of config.warnings ?? []) process.stderr.write(`warning: ${line}\n`);
   const rows = [...config.models.values()].map((m) => ({

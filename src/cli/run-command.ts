@@ -25,7 +25,6 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.routing ? { routing: flags.routing } : {}),
       ...(flags.db ? { db: flags.db } : {}),
       ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-      ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
       cache: flags.offline ? 'offline' : flags.cache ? 'use' : 'refresh',
       ...(flags.resume !== undefined ? { resume: flags.resume } : {}),
       ...(flags.through !== undefined ? { through: flags.through } : {}),
@@ -54,6 +53,7 @@ export function batchCollectCommand(runId: string, flags: CollectFlags & { db: s
 
 function gateOptions(flags: CollectFlags) {
   return {
+    ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
     maxErrorRate: flags.maxErrorRate,
     ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),
     ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),

@@ -5,6 +5,7 @@ import { formatSimulation } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
 
 export interface SimulateFlags {
+  allowPath?: string[];
   routing?: string[];
   config?: string;
   db?: string;
@@ -34,6 +35,7 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     suiteDir,
     ...(flags.routing?.length ? { routings: flags.routing } : {}),
     ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.fill ? { fill: true } : {}),
     ...(curve ? { curve } : {}),

@@ -5,6 +5,7 @@ import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
 import { writeOutputFile } from './output.js';
 
 export interface SuggestFlags {
+  allowPath?: string[];
   models?: string;
   by: string;
   minPassRate?: number;
@@ -33,6 +34,7 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
     ...(flags.maxRegression !== undefined ? { maxRegression: flags.maxRegression } : {}),
     ...(flags.routing ? { routing: flags.routing } : {}),
     ...(flags.config ? { config: flags.config } : {}),
+    ...(flags.allowPath ? { allowPaths: flags.allowPath } : {}),
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.fill ? { fill: true } : {}),
     ...(flags.format ? { format: flags.format } : {}),

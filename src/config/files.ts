@@ -35,6 +35,37 @@ export function unreadable(file: string, what: string, e: unknown, where: Source
 }
 
 /**
+ * Largest file a config or suite names (schema, judge template, recorded outputs, gateway config…). Far
+ * above any real one; it stops a path to a huge file from being pulled into memory before it is refused.
+ */
+export const MAX_NAMED_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The checks a file named inside a config or suite passes before anything reads it: inside the project
+ * (when `roots` is given), then — if it exists; a missing file is reported by its reader, which knows
+ * what it is for — a regular file of at most `maxBytes`. `where` is the key that names it.
+ */
+export function vetNamedFile(file: string, what: string, where: SourceLocation, opts: { roots?: ProjectRoots | undefined; maxBytes?: number } = {}): void {
+  opts.roots?.check(file, what, where);
+  if (!existsSync(file)) return;
+  checkSize(regularFileSize(file, what, { where }), opts.maxBytes ?? MAX_NAMED_FILE_BYTES, `${what} ${file}`, where);
+}
+
+/** Throws unless `size` is at most `max` bytes; `named` says which file, as the message starts. */
+export function checkSize(size: number, max: number, named: string, where: SourceLocation): void {
+  if (size > max) {
+    throw new ConfigError(where, `${named} is ${megabytes(size)} MB; evalroute reads files of up to ${megabytes(max)} MB here`, 'check that the path names the file you meant');
+  }
+}
+
+const megabytes = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+
+/** The roots of a command: the working folder and the `--allow-path` folders (relative to it). */
+export function projectRoots(cwd: string, allowPaths: readonly string[] = []): ProjectRoots {
+  return new ProjectRoots([cwd, ...allowPaths].map((p) => resolve(cwd, p)));
+}
+
+/**
  * Folders the files a suite names may come from. A path in suite.yaml or cases.jsonl (`cases:`,
  * `goldens:`, attachments, schema files) that resolves — symlinks followed — outside all of them is
  * refused, so a pull request cannot make a CI run read /etc/shadow or a home folder into the store
@@ -63,7 +94,12 @@ export class ProjectRoots {
       }
       if (dirname(d) === d) break;
     }
-    return new ProjectRoots([...this.#roots, ...extra]);
+    return this.with(...extra);
+  }
+
+  /** The same roots plus `dirs` (e.g. the folder of a config file chosen on the command line). */
+  with(...dirs: string[]): ProjectRoots {
+    return new ProjectRoots([...this.#roots, ...dirs]);
   }
 
   /** Throws unless `file` (its real path, when it exists) lies inside a root. Reads nothing. */

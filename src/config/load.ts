@@ -17,7 +17,8 @@ import { importLiteLlmModels, liteLlmConfigSchema, matchWildcard, resolveWildcar
 import type { LiteLlmImportResult, RawModelEntry } from './litellm.js';
 import { isPortkeyConfig, loadPortkeyRouting } from './portkey.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
-import type { RoutingFile } from './schemas.js';
+import type { ConfigFile, RoutingFile } from './schemas.js';
+import { type ProjectRoots, vetNamedFile } from './files.js';
 import { parseWith, problemsError, readText, readYaml } from './source.js';
 import { liteLlmRouting } from './litellm-routing.js';
 import { rejectKeyInApiKeyEnv, rejectSecretParams } from './secrets.js';
@@ -33,6 +34,11 @@ export interface LoadConfigOptions {
   cwd: string;
   /** Registered provider types. Default: the provider registry's (openai, anthropic, recorded and any plugin). */
   knownProviders?: readonly string[];
+  /**
+   * Folders the files the config names (routing file, LiteLLM and gateway configs, recorded outputs) may
+   * come from, besides the config's own folder. Not given: no confinement (library callers that trust their files).
+   */
+  roots?: ProjectRoots;
 }
 
 /**
@@ -56,6 +62,20 @@ export function findConfigFile(suiteDir: string, explicit: string | undefined, c
 
 const API_KEY_FIELD = /^api[_-]?key$/i;
 
+/**
+ * The files a config names are vetted before anything reads them — the recorded provider reads its file
+ * only at its first call, long after a FIFO or a path out of the project should have stopped the run.
+ */
+function vetConfigFiles(data: ConfigFile, at: Locate, base: string, roots: ProjectRoots | undefined): void {
+  const vet = (ref: string | undefined, what: string, path: PathSegment[]) => {
+    if (ref !== undefined) vetNamedFile(resolve(base, ref), what, at(path), { roots });
+  };
+  vet(data.routing, 'routing file', ['routing']);
+  vet(data.litellm?.config, 'LiteLLM config', ['litellm', 'config']);
+  vet(data.gateway?.config, 'gateway config', ['gateway', 'config']);
+  for (const [key, m] of Object.entries(data.models ?? {})) vet(m.path, `recorded outputs of model "${key}"`, ['models', key, 'path']);
+}
+
 /** Loads evalroute.config.yaml; a relative `file` resolves against `opts.cwd`. */
 export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   const abs = resolve(opts.cwd, file);
@@ -67,6 +87,7 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
   const { data, at } = src;
   const base = dirname(abs);
   const known = opts.knownProviders ?? providerTypes();
+  vetConfigFiles(data, at, base, opts.roots?.with(base));
 
   const gateway = data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm) : undefined;
   const unavailable = new Map([...(gateway?.unavailable ?? [])].map(([k, u]) => [k, u.reason]));

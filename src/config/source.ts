@@ -8,7 +8,7 @@ import type { Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, formatLocation } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
-import { regularFileSize, unreadable } from './files.js';
+import { checkSize, MAX_NAMED_FILE_BYTES, regularFileSize, unreadable } from './files.js';
 
 export type PathSegment = string | number;
 export type Locate = (path: readonly PathSegment[]) => SourceLocation;
@@ -25,7 +25,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export function readText(file: string, what: string, hint?: string): { raw: Buffer; text: string } {
-  regularFileSize(file, what, hint !== undefined ? { hint } : {});
+  checkSize(regularFileSize(file, what, hint !== undefined ? { hint } : {}), MAX_NAMED_FILE_BYTES, what, { file });
   let raw: Buffer;
   try {
     raw = readFileSync(file);

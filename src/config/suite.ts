@@ -5,7 +5,7 @@ import { caseMatches } from '../core/case-condition.js';
 import { ConfigError } from '../core/errors.js';
 import type { Case, CaseCondition, Golden, GraderSpec, Suite } from '../core/types.js';
 import { AttachmentLoader } from './attachments.js';
-import type { ProjectRoots } from './files.js';
+import { type ProjectRoots, vetNamedFile } from './files.js';
 import { checkTemplate } from './prompt.js';
 import { rejectSecretParams } from './secrets.js';
 import { caseSchema, goldenSchema, suiteSchema } from './schemas.js';
@@ -105,6 +105,7 @@ export function loadSuite(dir: string, opts: LoadSuiteOptions): Suite {
     goldens,
     casesFile,
     ...(goldensRead ? { goldensFile } : {}),
+    checkFile: (f, what, where) => vetNamedFile(f, what, where, { roots }),
   };
 }
 

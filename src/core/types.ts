@@ -225,11 +225,19 @@ export interface GraderSpec {
   [option: string]: unknown;
 }
 
+/**
+ * Vets a file a suite or config names before it is read or imported (config/files.ts: inside the
+ * project, a regular file, not too large); throws a ConfigError at `where`.
+ */
+export type FileCheck = (file: string, what: string, where: { file: string; path?: string }) => void;
+
 export interface GraderFactoryContext {
   /** Absolute folder of the suite, for graders that load files (schemas, modules). */
   suiteDir: string;
   /** Where the spec sits, for errors. */
   location: { file: string; path: string };
+  /** Run on every file the spec names before it is read; absent, files are read as named. */
+  checkFile?: FileCheck;
 }
 
 export type GraderFactory = (spec: GraderSpec, ctx: GraderFactoryContext) => Grader;
@@ -256,6 +264,8 @@ export interface Suite {
   goldens: Map<string, Golden>;
   casesFile: string;
   goldensFile?: string;
+  /** Vets the files graders name (schemas, templates, modules) as the suite's own files were. */
+  checkFile?: FileCheck;
 }
 
 export type GateRule = 'point' | 'noninferiority' | 'significant';

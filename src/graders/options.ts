@@ -34,6 +34,7 @@ export function parseSpec<S extends z.ZodType>(schema: S, spec: GraderSpec, ctx:
  * Resolves a file a grader spec names, relative to the suite folder. URLs are refused: a suite must
  * grade the same way offline and tomorrow. Modules must also be written as paths (`./x.mjs`): they run
  * with the user's privileges, and a bare name reads like an installed package, which is never loaded.
+ * The suite's `checkFile` then vets the file (inside the project, a regular file, not too large).
  */
 export function resolveLocalFile(ref: string, ctx: GraderFactoryContext, option: string, what: string, kind: 'file' | 'module' = 'file'): string {
   const url = !isAbsolute(ref) && /^[a-z][a-z0-9+.-]*:/i.test(ref);
@@ -43,5 +44,6 @@ export function resolveLocalFile(ref: string, ctx: GraderFactoryContext, option:
   }
   const file = resolve(ctx.suiteDir, ref);
   if (!existsSync(file)) throw optionError(ctx, option, `${what} ${file} does not exist`, `paths are relative to the suite folder ${ctx.suiteDir}`);
+  ctx.checkFile?.(file, what, { file: ctx.location.file, path: `${ctx.location.path}.${option}` });
   return file;
 }

@@ -51,12 +51,17 @@ export async function createGrader(spec: GraderSpec, ctx: GraderFactoryContext):
   return def.create(spec, ctx);
 }
 
+/** The context grader `i` of a suite is built in: where it sits, and how the files it names are vetted. */
+export function graderContext(suite: Pick<Suite, 'dir' | 'file' | 'checkFile'>, i: number): GraderFactoryContext {
+  return { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` }, ...(suite.checkFile ? { checkFile: suite.checkFile } : {}) };
+}
+
 /** All graders of a suite, in order. Names must be unique: grades are stored by grader name. */
-export async function createGraders(suite: Pick<Suite, 'dir' | 'file' | 'graders'>): Promise<Grader[]> {
+export async function createGraders(suite: Pick<Suite, 'dir' | 'file' | 'graders' | 'checkFile'>): Promise<Grader[]> {
   const graders: Grader[] = [];
   const seen = new Map<string, number>();
   for (const [i, spec] of suite.graders.entries()) {
-    const ctx: GraderFactoryContext = { suiteDir: suite.dir, location: { file: suite.file, path: `graders.${i}` } };
+    const ctx = graderContext(suite, i);
     // `when:` is the suite's choice of cases, not an option of the grader type: its factory never sees it.
     const { when, ...options } = spec;
     const built = await createGrader(options, ctx);
