@@ -396,6 +396,16 @@ const rows: Row[] = [
     stderr: [/--concurrency <n>.*expected at most 1000, got "1e9"/],
   },
   {
+    name: '--deadline 10x (not a duration)',
+    setup: () => ['--deadline', '10x'],
+    stderr: [/--deadline <duration>.*expected a duration such as 45m, 2h, 1h30m or 90s, got "10x"/],
+  },
+  {
+    name: '--deadline 8d (past the 7-day bound)',
+    setup: () => ['--deadline', '8d'],
+    stderr: [/--deadline <duration>.*expected from 1s to 7d, got "8d"/],
+  },
+  {
     name: '--shard 1/100000 (more shards than the bound)',
     setup: () => ['--shard', '1/100000'],
     stderr: [/--shard "1\/100000": at most 1000 shards/],

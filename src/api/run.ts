@@ -37,6 +37,7 @@ import { runCases, type CacheMode, type EngineModel, type EngineResult, type Pro
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy, type RetryPolicy, type RetryWait } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
+import { formatDuration, RunDeadline } from '../engine/deadline.js';
 import { checkJudgeConfigured, graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';
@@ -85,8 +86,14 @@ export interface RunOptions {
    * `maxRetryAfterMs` caps what a provider's Retry-After may make a call wait (default 60 s, `--max-retry-wait`).
    */
   retry?: Partial<Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'sleep' | 'maxRetryAfterMs'>>;
-  /** Every wait before a retry, with the model key (the CLI prints the long ones). */
-  onRetryWait?: (wait: RetryWait & { modelKey: string }) => void;
+  /**
+   * How long the whole run may take, in ms (`--deadline`; from 1 s to 7 days). Every wait counts
+   * against it; when it passes, or a retry would have to wait past it, the run stops making calls and
+   * ends interrupted (exit 3) with the reason in its warnings; `resume` continues it.
+   */
+  deadlineMs?: number;
+  /** Every wait before a retry, with the model key and its per-call timeout (the CLI prints the long ones). */
+  onRetryWait?: (wait: RetryWait & { modelKey: string; callTimeoutMs: number }) => void;
   /** Where API keys are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Working folder for default paths. Default: process.cwd(). */
@@ -209,6 +216,16 @@ export function inputText(messages: ChatMessage[]): string {
  * bad input throws an EvalrouteError, a failing gate is a result.
  */
 export async function run(opts: RunOptions): Promise<RunResult> {
+  checkDeadline(opts.deadlineMs);
+  const deadline = opts.deadlineMs !== undefined ? new RunDeadline(opts.deadlineMs) : undefined;
+  try {
+    return await runWithin(opts, deadline);
+  } finally {
+    deadline?.dispose();
+  }
+}
+
+async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
@@ -224,7 +241,9 @@ export async function run(opts: RunOptions): Promise<RunResult> {
   checkSequential(opts);
 
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
-  const gateway = await throughGateway(opts, { config, routing, suite, inputs }, env);
+  // The caller's stop (Ctrl-C) and the deadline's, as one signal for everything the run waits on.
+  const signal = deadline ? AbortSignal.any([opts.signal ?? new AbortController().signal, deadline.signal]) : (opts.signal ?? new AbortController().signal);
+  const gateway = await throughGateway({ ...opts, signal }, { config, routing, suite, inputs }, env);
   const tierOf = gateway?.tierOf ?? new Map([...routeSuite(config, routing, suite, inputs)].map(([id, r]) => [id, r.tier]));
   const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
 
@@ -241,7 +260,8 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       ...defaultRetryPolicy,
       ...opts.retry,
       maxRetries: m.maxRetries,
-      ...(opts.onRetryWait ? { onWait: (w: RetryWait) => opts.onRetryWait!({ ...w, modelKey: m.key }) } : {}),
+      ...(opts.onRetryWait ? { onWait: (w: RetryWait) => opts.onRetryWait!({ ...w, modelKey: m.key, callTimeoutMs: m.timeoutMs }) } : {}),
+      ...(deadline ? { deadline: deadline.forModel(m.key) } : {}),
     },
     timeoutMs: m.timeoutMs,
     ...(m.rpm !== undefined ? { rpm: m.rpm } : {}),
@@ -289,7 +309,6 @@ export async function run(opts: RunOptions): Promise<RunResult> {
       ...(design ? { looks: design.looks } : {}),
     });
 
-    const signal = opts.signal ?? new AbortController().signal;
     const requestFor = requestBuilder(config, suite, inputs);
     let prefetched: Map<string, Completion> | undefined = gateway?.prefetched;
     let collecting: StoredBatch[] = [];
@@ -353,6 +372,7 @@ export async function run(opts: RunOptions): Promise<RunResult> {
 
     if (engine.storeFailure) throw storeFailed(store, engine, runId, suite);
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
+    if (deadline?.reason !== undefined) summary.warnings = [...(summary.warnings ?? []), deadlineMessage(deadline, runId, suite, store.getCalls(runId).length, calls)];
     const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
     if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
     store.finishRun(runId, summary.status, summary);
@@ -487,6 +507,22 @@ function storeFailed(store: Store, engine: EngineResult, runId: string, suite: S
   return new RunIncompleteError(
     `${cause.message}\n  stopped making calls at once: ${saved} calls of run ${runId} are saved; the calls in flight were abandoned and a resume makes them again\n` +
       `  → fix the store (free disk space, check permissions), then: evalroute run ${suite.dir} --resume ${runId}`,
+  );
+}
+
+/** --deadline: a whole number of ms from 1 s to 7 days (Node's timers misfire past 2^31 ms). */
+function checkDeadline(ms: number | undefined): void {
+  if (ms === undefined) return;
+  if (!Number.isSafeInteger(ms) || ms < LIMITS.minDeadlineMs || ms > LIMITS.maxDeadlineMs) {
+    throw new UsageError(`--deadline must be from ${formatDuration(LIMITS.minDeadlineMs)} to ${formatDuration(LIMITS.maxDeadlineMs)}, got ${ms} ms\n  → e.g. --deadline 45m or --deadline 2h`);
+  }
+}
+
+/** What the run says when its deadline stopped it: which deadline, why, what is saved, how to go on. */
+function deadlineMessage(deadline: RunDeadline, runId: string, suite: Suite, saved: number, calls: number): string {
+  return (
+    `run stopped by its --deadline of ${formatDuration(deadline.limitMs)}: ${deadline.reason}; ${saved} of ${calls} calls are saved, none was made after the stop ` +
+    `(continue with: evalroute run ${suite.dir} --resume ${runId}, with a longer --deadline if needed)`
   );
 }
 

@@ -48,6 +48,7 @@ const runCommandSpec = program
   .option('--offline', 'use cached responses only and make no network call; misses are errors')
   .option('--resume [run-id]', 'continue an interrupted run (default: the latest run of this suite)')
   .addOption(new Option('--max-retry-wait <seconds>', 'longest wait a rate-limited API\'s Retry-After may impose before a retry (longer requests are cut to this and printed)').argParser(retryWaitSeconds).default(60))
+  .addOption(new Option('--deadline <duration>', 'longest the whole run may take, e.g. 45m, 2h, 90s (1 s to 7 days); every wait counts, and a retry that would wait past it stops the run at once: it ends interrupted (exit 3), --resume continues it').argParser(duration))
   .addOption(new Option('--max-cost <usd>', 'stop making calls before the run would spend more than this (USD); the run ends incomplete (exit 3) and --resume continues it').argParser(positiveAmount))
   .option('--through <url>', 'gateway in the loop: send every case through this running gateway (OpenAI-compatible base URL), gate the tier whose model served it, call the baseline directly')
   .option('--batch', 'send fresh calls through the providers\' Batch APIs (OpenAI, Anthropic): half price, answers within 24 h; failed items are called directly')
@@ -318,6 +319,8 @@ export interface RunFlags {
   maxCost?: number;
   /** Seconds; caps Retry-After waits. */
   maxRetryWait?: number;
+  /** Milliseconds the whole run may take. */
+  deadline?: number;
   quiet?: boolean;
   batch?: boolean;
   through?: string;
@@ -419,6 +422,21 @@ function signedFraction(value: string): number {
 }
 
 /** Up to a day: a longer cap is a typo, and setTimeout cannot wait more than ~24.8 days anyway. */
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `45m`, `2h`, `1h30m`, `1d` (a bare number is seconds), in ms, from 1 s to 7 days (see LIMITS). */
+function duration(value: string): number {
+  const text = value.trim();
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)?/gy)];
+  const covered = parts.reduce((n, m) => n + m[0].length, 0);
+  if (!parts.length || covered !== text.length || (parts.length > 1 && parts.some((m) => m[2] === undefined))) {
+    throw new InvalidArgumentError(`expected a duration such as 45m, 2h, 1h30m or 90s, got "${value}"`);
+  }
+  const ms = Math.round(parts.reduce((n, m) => n + Number(m[1]) * DURATION_UNIT_MS[m[2] ?? 's']!, 0));
+  if (ms < LIMITS.minDeadlineMs || ms > LIMITS.maxDeadlineMs) throw new InvalidArgumentError(`expected from 1s to 7d, got "${value}"`);
+  return ms;
+}
+
 function retryWaitSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError(`expected seconds between 0 and 86400, got "${value}"`);

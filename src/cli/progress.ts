@@ -63,13 +63,18 @@ export function plainLineDue(e: { done: number; total: number }, last: { done: n
 /** Waits shorter than this pass silently: ordinary backoff. Longer ones are printed, so a run never looks hung. */
 export const LONG_WAIT_MS = 5_000;
 
-/** One line for a wait before a retry, or undefined when it is short and unremarkable. */
-export function describeRetryWait(w: RetryWait & { modelKey: string }, capSeconds: number): string | undefined {
-  if (w.delayMs < LONG_WAIT_MS && !w.capped) return undefined;
+/**
+ * One line for a wait before a retry, or undefined when it is short and unremarkable. A wait longer than
+ * the model's own per-call timeout is never silent, however short: it is more than a whole call may take.
+ */
+export function describeRetryWait(w: RetryWait & { modelKey: string; callTimeoutMs?: number }, capSeconds: number): string | undefined {
+  const overTimeout = w.callTimeoutMs !== undefined && w.delayMs > w.callTimeoutMs;
+  if (w.delayMs < LONG_WAIT_MS && !w.capped && !overTimeout) return undefined;
   const secs = (ms: number) => `${ms < 10_000 ? Number((ms / 1000).toFixed(1)) : Math.round(ms / 1000)} s`;
   const what = `${w.error.kind}${w.error.status !== undefined ? ` (${w.error.status})` : ''}`;
   const asked = w.askedMs !== undefined ? `; the API asked for ${secs(w.askedMs)}${w.capped ? `, cut to --max-retry-wait ${capSeconds}` : ''}` : '';
-  return `  waiting ${secs(w.delayMs)} before retry ${w.attempt} of ${w.caseId !== undefined ? `case "${w.caseId}" on ` : ''}model "${w.modelKey}": ${what}${asked}`;
+  const longer = overTimeout ? ` (longer than the model's timeoutMs, ${secs(w.callTimeoutMs!)})` : '';
+  return `  waiting ${secs(w.delayMs)}${longer} before retry ${w.attempt} of ${w.caseId !== undefined ? `case "${w.caseId}" on ` : ''}model "${w.modelKey}": ${what}${asked}`;
 }
 
 function rate(e: ProgressEvent, started: number): number {

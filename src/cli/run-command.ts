@@ -30,6 +30,7 @@ export function runCommand(suiteDir: string, flags: RunFlags): Promise<number> {
       ...(flags.through !== undefined ? { through: flags.through } : {}),
       ...(flags.sequential ? { sequential: flags.looks !== undefined ? { looks: flags.looks } : {} } : {}),
       ...(flags.maxRetryWait !== undefined ? { retry: { maxRetryAfterMs: flags.maxRetryWait * 1000 } } : {}),
+      ...(flags.deadline !== undefined ? { deadlineMs: flags.deadline } : {}),
       ...(flags.batch ? { batch: { wait: flags.wait !== false, ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval } : {}) } } : {}),
       ...gateOptions(flags),
       ...common,

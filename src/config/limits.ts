@@ -11,6 +11,9 @@ export const LIMITS = {
   maxRetries: 20,
   perMinute: 1e9,
   repeats: 100,
+  /** `run --deadline`: from a second to a week (a timer of 2^31 ms or more fires at once). */
+  minDeadlineMs: 1_000,
+  maxDeadlineMs: 7 * 24 * 3_600_000,
   /** `--shard i/n`: n at most this. */
   shards: 1000,
 } as const;

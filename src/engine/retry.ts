@@ -16,6 +16,16 @@ export interface RetryPolicy {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Told of every wait before a retry (the CLI prints the long ones). */
   onWait?: (wait: RetryWait) => void;
+  /** The run's deadline: a wait it cannot cover is not made; the run stops instead (see engine/deadline.ts). */
+  deadline?: WaitBudget;
+}
+
+/** What a deadline tells the retries: whether a wait ends in time, and whom to tell when it does not. */
+export interface WaitBudget {
+  /** True when a wait of `ms` from now still ends before the deadline. */
+  covers(ms: number): boolean;
+  /** Called instead of a wait the deadline cannot cover; it stops the run (aborts its signal). */
+  exceeded(wait: RetryWait): void;
 }
 
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
@@ -89,13 +99,19 @@ export async function withRetries<T>(
         throw Object.assign(error, { attempts: attempt });
       }
       const delay = backoffDelay(attempt, error, policy);
-      policy.onWait?.({
+      const wait: RetryWait = {
         attempt,
         delayMs: delay,
         ...(error.retryAfterMs !== undefined ? { askedMs: error.retryAfterMs } : {}),
         capped: (error.retryAfterMs ?? 0) > retryAfterCap(policy),
         error,
-      });
+      };
+      // Sleeping into the deadline would only end in the same stop, later: stop now.
+      if (policy.deadline && !policy.deadline.covers(delay)) {
+        policy.deadline.exceeded(wait);
+        throw Object.assign(abortError(), { attempts: attempt });
+      }
+      policy.onWait?.(wait);
       await sleep(delay, signal);
     }
   }

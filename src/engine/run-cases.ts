@@ -19,7 +19,7 @@ import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } fr
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { retryWhileBusy } from './store-retry.js';
-import { type RetryPolicy, toProviderError, withRetries } from './retry.js';
+import { type RetryPolicy, type RetryWait, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
 export type CacheMode = 'use' | 'refresh' | 'offline';
@@ -381,10 +381,14 @@ async function gradeAll(
   return grades;
 }
 
-/** The policy with its wait reports naming the case. */
+/** The policy with its wait reports (and a deadline's) naming the case. */
 function withCase(policy: RetryPolicy, caseId: string): RetryPolicy {
-  const onWait = policy.onWait;
-  return onWait ? { ...policy, onWait: (w) => onWait({ ...w, caseId }) } : policy;
+  const { onWait, deadline } = policy;
+  return {
+    ...policy,
+    ...(onWait ? { onWait: (w: RetryWait) => onWait({ ...w, caseId }) } : {}),
+    ...(deadline ? { deadline: { covers: (ms: number) => deadline.covers(ms), exceeded: (w: RetryWait) => deadline.exceeded({ ...w, caseId }) } } : {}),
+  };
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,0 +1,148 @@
+/**
+ * `run --deadline`: every wait counts against the run's deadline. A retry whose wait would end past it
+ * is not waited for — the run stops at once, resumable, saying which deadline and why — and a deadline
+ * that passes while calls are in flight stops the run the same way. Also: a Retry-After wait longer
+ * than the model's own per-call timeout is never silent.
+ *
+ * No assertion here measures time: each test fails because of what the run did (which requests the
+ * server saw, what the store holds, what was printed), and the only timing assumption is that a run
+ * whose calls take 13 s in sequence is not done within a 2 s deadline.
+ */
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../src/core/errors.js';
+import { formatDuration, RunDeadline } from '../src/engine/deadline.js';
+import { withRetries, type RetryWait } from '../src/engine/retry.js';
+import { ensureCliBuilt, runCli } from './support/cli.js';
+import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { arithmeticResponder, createProject } from './support/project.js';
+
+const HOUR_MS = 3_600_000;
+const rateLimited = (retryAfterMs?: number) =>
+  new ProviderError('429', { kind: 'rate_limit', retryable: true, status: 429, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+
+describe('retries and the deadline', () => {
+  it('a wait the deadline covers is slept; one it cannot cover is not: the deadline is told and the call stops as aborted', async () => {
+    const slept: number[] = [];
+    const exceeded: RetryWait[] = [];
+    const budget = { covers: (ms: number) => ms <= 1_000, exceeded: (w: RetryWait) => void exceeded.push(w) };
+    let calls = 0;
+    const attempt = withRetries(
+      async () => {
+        calls++;
+        // The first 429 asks for 500 ms (covered), the second for an hour (not).
+        throw rateLimited(calls === 1 ? 500 : HOUR_MS);
+      },
+      { maxRetries: 5, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 2 * HOUR_MS, deadline: budget, sleep: async (ms) => void slept.push(ms) },
+      new AbortController().signal,
+    );
+    await expect(attempt).rejects.toMatchObject({ kind: 'aborted', attempts: 2 });
+    expect(calls).toBe(2);
+    expect(slept).toEqual([500]);
+    expect(exceeded.map((w) => ({ attempt: w.attempt, delayMs: w.delayMs, askedMs: w.askedMs }))).toEqual([{ attempt: 2, delayMs: HOUR_MS, askedMs: HOUR_MS }]);
+  });
+
+  it('RunDeadline: covers what ends before it, and a wait past it aborts the run with a reason naming case, model and the time left', () => {
+    let now = 0;
+    const deadline = new RunDeadline(600_000, () => now);
+    try {
+      const budget = deadline.forModel('big');
+      expect(budget.covers(600_000)).toBe(true);
+      now = 590_000;
+      expect(budget.covers(5_000)).toBe(true);
+      expect(budget.covers(60_000)).toBe(false);
+      expect(deadline.signal.aborted).toBe(false);
+      budget.exceeded({ attempt: 1, delayMs: 60_000, askedMs: 60_000, capped: false, error: rateLimited(60_000), caseId: 'c007' });
+      expect(deadline.signal.aborted).toBe(true);
+      expect(deadline.reason).toBe('retry 1 of case "c007" on model "big" had to wait 1 min (the API\'s Retry-After), more than the 10 s left');
+    } finally {
+      deadline.dispose();
+    }
+  });
+
+  it('formats durations as messages show them', () => {
+    expect([450, 2_500, 45_000, 1_800_000, 5_400_000, 7_200_000].map(formatDuration)).toEqual(['450 ms', '2.5 s', '45 s', '30 min', '1 h 30 min', '2 h']);
+  });
+});
+
+describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
+  let server: MockLlmServer;
+  beforeAll(async () => {
+    ensureCliBuilt();
+    server = await startMockLlmServer({ responder: arithmeticResponder() });
+  });
+  afterAll(() => server.close());
+
+  const storedCalls = (dbFile: string, runId: string): number => {
+    const db = new Database(dbFile, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('select count(*) from responses where run_id = ?').pluck().get(runId) as number;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('a Retry-After the deadline cannot cover stops the run at once: no wait, no retry, exit 3 naming the deadline; --resume finishes it', async () => {
+    server.reset();
+    server.setFaults({ seed: 1, rate429: 1, retryAfterMs: HOUR_MS });
+    const p = createProject(server, { cases: 2 });
+    const out = await runCli(['run', p.suiteDir, '--max-retry-wait', '3600', '--deadline', '10m', '--json', 'out.json'], { cwd: p.dir, env: p.env });
+    expect(out.status, out.stderr).toBe(3);
+    // Of the three calls (big on both cases, small on the easy one) none was retried — nobody waited an
+    // hour — and once the first 429 stopped the run no new call started.
+    const asked = server.requests.map((r) => `${r.model}:${r.messages.at(-1)?.content ?? ""}`);
+    expect(asked.length).toBeGreaterThanOrEqual(1);
+    expect(asked.length).toBeLessThanOrEqual(3);
+    expect(new Set(asked).size).toBe(asked.length);
+    expect(out.stderr).not.toMatch(/waiting .* before retry/);
+    expect(out.stdout).toMatch(/⚠ run stopped by its --deadline of 10 min: retry 1 of case "c00[01]" on model "(big|small)" had to wait 1 h \(the API's Retry-After\), more than the (9|10) min left; 0 of 3 calls are saved/);
+    expect(out.stdout).toContain(`--resume`);
+    const json = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(`${p.dir}/out.json`, 'utf8'))) as { status: string; runId: string };
+    expect(json.status).toBe('interrupted');
+
+    server.setFaults({});
+    const resumed = await runCli(['run', p.suiteDir, '--resume', json.runId, '--deadline', '10m'], { cwd: p.dir, env: p.env });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(storedCalls(p.dbFile, json.runId)).toBe(3);
+  }, 60_000);
+
+  it('a deadline that passes while calls are in flight stops the run; what was saved stays, and --resume makes only the rest', async () => {
+    server.reset();
+    server.setFaults({});
+    server.setLatency(300);
+    try {
+      // 30 cases, one call at a time per model, 300 ms each: about 13 s of calls against a 2 s deadline.
+      const p = createProject(server, { cases: 30 });
+      const total = 45;
+      const out = await runCli(['run', p.suiteDir, '--concurrency', '1', '--deadline', '2s', '--json', 'out.json'], { cwd: p.dir, env: p.env });
+      expect(out.status, out.stderr).toBe(3);
+      expect(out.stdout).toMatch(/⚠ run stopped by its --deadline of 2 s: it passed while calls were in flight or waiting; \d+ of 45 calls are saved/);
+      const { runId, status } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(`${p.dir}/out.json`, 'utf8'))) as { status: string; runId: string };
+      expect(status).toBe('interrupted');
+      const saved = storedCalls(p.dbFile, runId);
+      expect(saved).toBeLessThan(total);
+      const before = server.requests.length;
+
+      server.setLatency(0);
+      const resumed = await runCli(['run', p.suiteDir, '--resume', runId], { cwd: p.dir, env: p.env });
+      expect(resumed.status, resumed.stderr).toBe(0);
+      expect(storedCalls(p.dbFile, runId)).toBe(total);
+      // Only the calls not saved were made again.
+      expect(server.requests.length - before).toBe(total - saved);
+    } finally {
+      server.setLatency(0);
+    }
+  }, 90_000);
+
+  it('a Retry-After longer than the model\'s per-call timeout is printed, even when it is short', async () => {
+    server.reset();
+    server.setFaults({});
+    const p = createProject(server, { cases: 1 });
+    // The project's models have timeoutMs: 2000; this 429 asks for 2.5 s, under the 5 s "long wait" line.
+    server.setFaults({ retryAfterMs: 2_500 });
+    server.failNext(1, 'rate429');
+    const out = await runCli(['run', p.suiteDir], { cwd: p.dir, env: p.env });
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/waiting 2\.5 s \(longer than the model's timeoutMs, 2 s\) before retry 1 of case "c000" on model "(big|small)": rate_limit \(429\); the API asked for 2\.5 s/);
+  }, 60_000);
+});
