@@ -121,6 +121,8 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       expect(status).toBe('interrupted');
       const saved = storedCalls(p.dbFile, runId);
       expect(saved).toBeLessThan(total);
+      // A request the stopped run sent just before the stop may still be read by the server: let it land.
+      await new Promise((r) => setTimeout(r, 300));
       const before = server.requests.length;
 
       server.setLatency(0);

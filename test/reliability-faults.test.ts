@@ -38,7 +38,9 @@ describe('fault injection: 429 + 500 + dropped connections + timeouts', () => {
     server.reset();
     server.setFaults({ seed: 11, rate429: 0.15, error500: 0.05, dropConnection: 0.02, slow: 0.02, slowMs: 5_000, retryAfterMs: RETRY_AFTER_MS });
     const p = createProject(server, { cases: 300 });
-    const limits = ', concurrency: 8, timeoutMs: 150, maxRetries: 8';
+    // timeoutMs well above a healthy answer even on a loaded 2-core machine (a healthy call must not time
+    // out nine times in a row), well below the 5 s of the injected slow answers.
+    const limits = ', concurrency: 8, timeoutMs: 1000, maxRetries: 8';
     withModels(p, limits, limits);
     const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, ...fast });
     server.setFaults({});
@@ -65,7 +67,7 @@ describe('fault injection: 429 + 500 + dropped connections + timeouts', () => {
     expect(rows.filter((r) => r.error_kind !== null)).toEqual([]);
     expect(grades).toBe(450);
     // Every request the API saw is an attempt the store accounts for. (Not equality: on a loaded machine
-    // an attempt can time out at 150 ms before its request is even logged by the server.)
+    // an attempt can time out before its request is even logged by the server.)
     const attempts = rows.reduce((n, r) => n + r.attempts, 0);
     expect(attempts).toBeGreaterThanOrEqual(server.requests.length);
     expect(rows.filter((r) => r.attempts > 1).length).toBeGreaterThan(50);
