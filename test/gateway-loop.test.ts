@@ -41,6 +41,8 @@ beforeAll(async () => {
       res.end(JSON.stringify({ error: { message: 'no route for this request', type: 'invalid_request_error' } }));
       return true;
     }
+    // A gateway that never answers: only a stop ends the wait (the server closes the socket at the end).
+    if (path.startsWith('/hang/')) return true;
     if (!path.startsWith('/router/')) return false;
     const body = await readJson(req);
     routerCalls.push({ body, authorization: req.headers.authorization });
@@ -135,6 +137,16 @@ describe('gateway in the loop, LiteLLM-style and plain OpenAI-compatible', () =>
     expect((err as Error).message).toMatch(/^20 of 20 requests to the gateway at .*\/broken\/v1 failed, so those cases have no tier; nothing was stored\n {2}case "c\d+": .*no route for this request/);
     expect(existsSync(join(project.dir, 'broken.db'))).toBe(false);
     expect(server.requests).toHaveLength(0); // the baseline was not called either
+  });
+
+  it('--deadline passing while cases are sent through the gateway ends the run incomplete, saying it was the deadline', async () => {
+    const config = withGateway(`{ url: "${server.url}/hang/v1" }`);
+    const err = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, db: 'hang.db', deadlineMs: 1_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunIncompleteError);
+    expect((err as Error).message).toBe(
+      'interrupted while sending cases through the gateway; nothing was stored: stopped by its --deadline of 1 s (it passed while calls were in flight or waiting)',
+    );
+    expect(existsSync(join(project.dir, 'hang.db'))).toBe(false);
   });
 
   it('a gateway that answers with a model no tier uses is a ConfigError naming the case and request', async () => {

@@ -243,7 +243,13 @@ async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): P
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   // The caller's stop (Ctrl-C) and the deadline's, as one signal for everything the run waits on.
   const signal = deadline ? AbortSignal.any([opts.signal ?? new AbortController().signal, deadline.signal]) : (opts.signal ?? new AbortController().signal);
-  const gateway = await throughGateway({ ...opts, signal }, { config, routing, suite, inputs }, env);
+  const gateway = await throughGateway({ ...opts, signal }, { config, routing, suite, inputs }, env).catch((e: unknown) => {
+    // Stopped in the gateway phase (before anything is stored): the stop says it was the deadline.
+    if (deadline?.reason !== undefined && e instanceof RunIncompleteError) {
+      throw new RunIncompleteError(`${e.message}: stopped by its --deadline of ${formatDuration(deadline.limitMs)} (${deadline.reason})`);
+    }
+    throw e;
+  });
   const tierOf = gateway?.tierOf ?? new Map([...routeSuite(config, routing, suite, inputs)].map(([id, r]) => [id, r.tier]));
   const tierModel = new Map([...routing.tiers].map(([name, t]) => [name, t.model]));
 
