@@ -52,7 +52,7 @@ const parts = [
   'symlinks followed, inside the project: the working folder, the config\'s folder, the suite folder, the folder holding',
   '`suites/`, or the git repository around the suite. It must be a regular file (not a folder, pipe or device) of at most',
   '256 MB (attachments: 32 MB), checked before it is read; anything else is exit 2 naming the file and the key. Every command',
-  'that reads a suite or config (`run`, `gate`, `simulate`, `suggest`, `judge-check`, `batch collect`, `audit`, `models`)',
+  'that reads a suite or config (`run`, `gate`, `simulate`, `suggest`, `judge-check`, `batch collect`, `golden review`/`approve`, `audit`, `models`)',
   'takes `--allow-path <dir>` (repeatable) to allow another folder.',
 ];
 for (const [title, file] of files) {

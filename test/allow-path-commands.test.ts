@@ -1,11 +1,11 @@
 /**
  * Every command that reads files a suite or config names confines them to the project, and takes
- * `--allow-path` to allow more, through the real CLI: gate, simulate, suggest and judge-check read the
- * suite (its goldens file here lies outside the project); audit and models read the config (a recorded
+ * `--allow-path` to allow more, through the real CLI: gate, simulate, suggest, judge-check and golden
+ * review/approve read the suite (its goldens file here lies outside the project); audit and models read the config (a recorded
  * model's outputs lie outside). `run` is covered by bad-input.test.ts; plan and merge read no file a
  * suite or config names (plan reads none at all, merge only the stores given on the command line).
  */
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +70,14 @@ const suiteCommands: Array<{ name: string; args: () => string[]; allowed: (out: 
     },
   },
   {
+    name: 'golden review --list',
+    args: () => ['golden', 'review', p.suiteDir, '--list'],
+    allowed: (out) => {
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stdout).toContain('c005');
+    },
+  },
+  {
     name: 'judge-check',
     args: () => ['judge-check', p.suiteDir],
     // The suite has no judge grader: once its files are allowed, that is what judge-check says.
@@ -87,6 +95,20 @@ describe('--allow-path on every command that reads files a suite names', () => {
     const allowed = await runCli([...cmd.args(), '--allow-path', outside], { cwd: p.dir, env: p.env });
     expect(allowed.stderr).not.toContain('outside the project');
     cmd.allowed(allowed);
+  });
+});
+
+describe('golden approve rewrites the goldens file, so it is confined too', () => {
+  it('refuses a goldens file outside the project without touching it, and approves in it with --allow-path', async () => {
+    const goldens = join(outside, 'arith.jsonl');
+    const before = readFileSync(goldens, 'utf8');
+    const refused = await runCli(['golden', 'approve', p.suiteDir, '--cases', 'c000', '--by', 'tester'], { cwd: p.dir, env: p.env });
+    expect(refused.status, refused.stderr).toBe(2);
+    expect(refused.stderr).toMatch(/suite\.yaml:1 \(at goldens\): goldens file .*arith\.jsonl is outside the project/);
+    expect(readFileSync(goldens, 'utf8')).toBe(before);
+    const allowed = await runCli(['golden', 'approve', p.suiteDir, '--cases', 'c000', '--by', 'tester', '--allow-path', outside], { cwd: p.dir, env: p.env });
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(readFileSync(goldens, 'utf8')).toMatch(/"id":"c000".*"status":"approved".*"approvedBy":"tester"/);
   });
 });
 

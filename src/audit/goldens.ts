@@ -9,6 +9,7 @@ import { ConfigError, UsageError } from '../core/errors.js';
 import type { Suite } from '../core/types.js';
 import { caseSchema, goldenSchema, suiteSchema } from '../config/schemas.js';
 import type { CaseLine, GoldenLine } from '../config/schemas.js';
+import type { ProjectRoots } from '../config/files.js';
 import { readJsonl, readYaml } from '../config/source.js';
 import { defaultGoldensFile, writeAtomic } from './suite-build.js';
 
@@ -22,14 +23,21 @@ export interface SuiteGoldens {
   goldens: GoldenLine[];
 }
 
-export function readSuiteGoldens(dir: string): SuiteGoldens {
+/**
+ * `roots`: where the cases and goldens files may lie (the suite's project is added); approval rewrites
+ * the goldens file, so a path in suite.yaml must not reach out of the project. Not given: anywhere.
+ */
+export function readSuiteGoldens(dir: string, roots?: ProjectRoots): SuiteGoldens {
   const target = resolve(dir);
   const suiteDir = existsSync(target) && statSync(target).isFile() ? dirname(target) : target;
   const suiteFile = resolve(suiteDir, 'suite.yaml');
-  const { data } = readYaml(suiteFile, suiteSchema, { what: 'suite file', hint: 'pass the suite folder, e.g. suites/<name>' });
+  const { data, at } = readYaml(suiteFile, suiteSchema, { what: 'suite file', hint: 'pass the suite folder, e.g. suites/<name>' });
   const name = data.name ?? basename(suiteDir);
   const casesFile = resolve(suiteDir, data.cases ?? 'cases.jsonl');
   const goldensFile = data.goldens !== undefined ? resolve(suiteDir, data.goldens) : defaultGoldensFile(suiteDir, name);
+  const confined = roots?.withSuite(suiteDir);
+  confined?.check(casesFile, 'cases file', at(['cases']));
+  confined?.check(goldensFile, 'goldens file', at(['goldens']));
   const cases = readJsonl(casesFile, caseSchema, 'cases file').map((r) => r.value);
   const goldens = existsSync(goldensFile) ? readJsonl(goldensFile, goldenSchema, 'goldens file').map((r) => r.value) : [];
   return { name, suiteFile, casesFile, goldensFile, cases, goldens };

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { applyApproval, applyRejection, readSuiteGoldens, withoutCaseLines, writeGoldens } from '../audit/goldens.js';
+import { projectRoots } from '../config/files.js';
 import { writeAtomic } from '../audit/suite-build.js';
 import type { SuiteGoldens } from '../audit/goldens.js';
 import { UsageError } from '../core/errors.js';
@@ -10,12 +11,14 @@ import type { CaseLine, GoldenLine } from '../config/schemas.js';
 import { openStore } from '../store/sqlite-store.js';
 
 export interface GoldenReviewFlags {
+  allowPath?: string[];
   list?: boolean;
   all?: boolean;
   by?: string;
 }
 
 export interface GoldenApproveFlags {
+  allowPath?: string[];
   run?: string;
   model?: string;
   cases?: string;
@@ -67,7 +70,7 @@ export async function goldenReviewCommand(suiteDir: string, flags: GoldenReviewF
         `    and approve the ones you checked with: evalroute golden approve ${suiteDir} --cases id1,id2`,
     );
   }
-  const s = readSuiteGoldens(suiteDir);
+  const s = readSuiteGoldens(suiteDir, projectRoots(process.cwd(), flags.allowPath));
   const caseOf = new Map(s.cases.map((c) => [c.id, c]));
   const pending = s.goldens.filter((g) => flags.all || flags.list || g.status !== 'approved');
   const counts = summary(s);
@@ -145,7 +148,7 @@ export function goldenApproveCommand(suiteDir: string, flags: GoldenApproveFlags
   if (flags.run !== undefined && flags.allReviewed) {
     throw new UsageError('--run takes a model\'s outputs as the new expected values, which nobody has reviewed yet: name the cases you checked with --cases id1,id2');
   }
-  const s = readSuiteGoldens(suiteDir);
+  const s = readSuiteGoldens(suiteDir, projectRoots(process.cwd(), flags.allowPath));
   const ids = flags.cases?.split(',').map((x) => x.trim()).filter(Boolean);
   let outputs: Map<string, string> | undefined;
   let from: string | undefined;

@@ -246,7 +246,8 @@ golden
   .option('--list', 'print every golden with its status and change nothing')
   .option('--all', 'also go through approved goldens')
   .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
-  .action(async (suiteDir: string, opts: { list?: boolean; all?: boolean; by?: string }) => {
+  .addOption(allowPathOption())
+  .action(async (suiteDir: string, opts: { list?: boolean; all?: boolean; by?: string; allowPath?: string[] }) => {
     const { goldenReviewCommand } = await import('./golden-command.js');
     process.exitCode = await goldenReviewCommand(suiteDir, opts);
   });
@@ -261,7 +262,8 @@ golden
   .option('--model <key>', 'model key whose outputs in --run become the expected values')
   .option('--by <name>', 'approver name (default: git config user.name, else $USER)')
   .option('--db <file>', 'results database for --run', '.evalroute/evalroute.db')
-  .action(async (suiteDir: string, opts: { run?: string; model?: string; cases?: string; allReviewed?: boolean; by?: string; db: string }) => {
+  .addOption(allowPathOption())
+  .action(async (suiteDir: string, opts: { run?: string; model?: string; cases?: string; allReviewed?: boolean; by?: string; db: string; allowPath?: string[] }) => {
     const { goldenApproveCommand } = await import('./golden-command.js');
     process.exitCode = goldenApproveCommand(suiteDir, opts);
   });
