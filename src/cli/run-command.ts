@@ -150,5 +150,8 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
     progress.stop();
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    // A stop was asked for: a second signal while the process winds down (outputs written, stores closed)
+    // still means "quit now" with the documented exit 3, not death by the signal (130).
+    if (signals > 0) for (const name of ['SIGINT', 'SIGTERM'] as const) process.once(name, () => process.exit(3));
   }
 }
