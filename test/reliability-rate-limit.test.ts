@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import { loadConfig } from '../src/config/load.js';
 import { ProviderError } from '../src/core/errors.js';
 import type { Completion, CompletionRequest, Provider } from '../src/core/types.js';
 import { managedJudge } from '../src/engine/managed-judge.js';
-import { AdaptiveConcurrency, ModelThrottle, TokenBucket, type Clock } from '../src/engine/rate-limit.js';
+import { AdaptiveConcurrency, ModelThrottle, Slots, TokenBucket, type Clock } from '../src/engine/rate-limit.js';
+import { abortableSleep, withRetries } from '../src/engine/retry.js';
+import { createRng } from '../src/stats/rng.js';
 import type { EngineModel } from '../src/engine/run-cases.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
@@ -74,7 +75,7 @@ describe('TokenBucket', () => {
 describe('AdaptiveConcurrency', () => {
   it('halves after 3 rate limits within 10 s, never below 1, and recovers one slot per 10 successes', () => {
     const clock = { now: () => 0 };
-    const limit = pLimit(8);
+    const limit = new Slots(8);
     const adaptive = new AdaptiveConcurrency(limit, 8, {}, clock);
     adaptive.onRateLimited();
     adaptive.onRateLimited();
@@ -93,7 +94,7 @@ describe('AdaptiveConcurrency', () => {
 
   it('forgets rate limits older than the window', () => {
     let now = 0;
-    const limit = pLimit(8);
+    const limit = new Slots(8);
     const adaptive = new AdaptiveConcurrency(limit, 8, {}, { now: () => now });
     adaptive.onRateLimited();
     adaptive.onRateLimited();
@@ -105,16 +106,158 @@ describe('AdaptiveConcurrency', () => {
     expect(limit.concurrency).toBe(4);
   });
 
+  /** Feeds `outcomes` (true = 429) one per `stepMs` and returns the lowest concurrency seen. */
+  function replay(adaptive: AdaptiveConcurrency, outcomes: boolean[], clock: { t: number }, stepMs = 4): number {
+    let lowest = adaptive.current;
+    for (const limited of outcomes) {
+      clock.t += stepMs;
+      if (limited) adaptive.onRateLimited();
+      else adaptive.onSuccess();
+      lowest = Math.min(lowest, adaptive.current);
+    }
+    return lowest;
+  }
+
+  it('leaves the concurrency alone when 10 % of attempts, scattered among successes, get a 429', () => {
+    // 1,100 attempts as a run of 1,000 calls at 25 in flight makes them: 250 a second, 10 % answered 429
+    // at random (seeded), each with its own Retry-After. Halving here collapsed such runs to a few calls in flight.
+    const clock = { t: 0 };
+    const slots = new Slots(25);
+    const adaptive = new AdaptiveConcurrency(slots, 25, {}, { now: () => clock.t });
+    const rng = createRng(19);
+    const outcomes = Array.from({ length: 1100 }, () => rng() < 0.1);
+    expect(outcomes.filter(Boolean).length).toBeGreaterThan(90);
+    expect(replay(adaptive, outcomes, clock)).toBe(25);
+    expect(adaptive.reductions).toBe(0);
+    // Every tenth attempt a 429, two of them back to back now and then: still no halving.
+    const regular = Array.from({ length: 1000 }, (_, i) => i % 10 === 0 || i % 100 === 1);
+    expect(replay(adaptive, regular, clock)).toBe(25);
+  });
+
+  it('halves on a burst of 429s with no success between them, even after a long run of successes', () => {
+    const clock = { t: 0 };
+    const slots = new Slots(24);
+    const adaptive = new AdaptiveConcurrency(slots, 24, {}, { now: () => clock.t });
+    replay(adaptive, Array.from({ length: 200 }, () => false), clock);
+    replay(adaptive, [true, true, true, true], clock);
+    expect(slots.concurrency).toBe(24);
+    replay(adaptive, [true], clock);
+    expect(slots.concurrency).toBe(12);
+    expect(adaptive.reductions).toBe(1);
+  });
+
+  it('halves when 429s are a large share of recent attempts, even with successes between them', () => {
+    const clock = { t: 0 };
+    const slots = new Slots(24);
+    const adaptive = new AdaptiveConcurrency(slots, 24, {}, { now: () => clock.t });
+    replay(adaptive, Array.from({ length: 100 }, () => false), clock);
+    // A shared limit at about half our rate: every other attempt is a 429.
+    replay(adaptive, Array.from({ length: 40 }, (_, i) => i % 2 === 0), clock);
+    expect(slots.concurrency).toBeLessThan(24);
+  });
+
+  it('backs a saturated provider (every attempt a 429) down to one call in flight, and recovers on successes', () => {
+    const clock = { t: 0 };
+    const slots = new Slots(32);
+    const adaptive = new AdaptiveConcurrency(slots, 32, {}, { now: () => clock.t });
+    expect(replay(adaptive, Array.from({ length: 60 }, () => true), clock)).toBe(1);
+    // Recovery is additive: one slot per 10 successes, not undone by a 429 here and there.
+    replay(adaptive, Array.from({ length: 100 }, (_, i) => i % 25 === 24), clock);
+    expect(slots.concurrency).toBe(1 + 9);
+    replay(adaptive, Array.from({ length: 500 }, () => false), clock);
+    expect(slots.concurrency).toBe(32);
+  });
+
   it('feeds from ModelThrottle attempts and gives back a failed attempt\'s tokens', async () => {
     const clock = fakeClock();
-    const throttle = new ModelThrottle(pLimit(4), { concurrency: 4, tpm: 60_000, adaptive: true, clock });
+    const throttle = new ModelThrottle(new Slots(4), { concurrency: 4, tpm: 60_000, adaptive: true, clock });
     await throttle.beforeAttempt(600, never);
     expect(throttle.tokens!.level).toBe(400);
     throttle.afterAttempt({ rateLimited: true, estimatedTokens: 600 });
     expect(throttle.tokens!.level).toBe(1000);
     throttle.afterAttempt({ rateLimited: true, estimatedTokens: 0 });
     throttle.afterAttempt({ rateLimited: true, estimatedTokens: 0 });
-    expect(throttle.limit.concurrency).toBe(2);
+    expect(throttle.slots.concurrency).toBe(2);
+  });
+});
+
+describe('Slots: a call waiting out a Retry-After holds no concurrency slot', () => {
+  const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('gives the slot to the next call during the wait, and takes one back ahead of calls not yet started', async () => {
+    const throttle = new ModelThrottle(new Slots(1), { concurrency: 1 });
+    const order: string[] = [];
+    let wake: () => void = () => undefined;
+    const policy = throttle.releasingDuringWaits({
+      maxRetries: 1,
+      baseDelayMs: 1,
+      maxDelayMs: 1,
+      sleep: () => new Promise<void>((resolve) => (wake = resolve)),
+    });
+    let attempts = 0;
+    const a = throttle.slots.run(() =>
+      withRetries(async () => {
+        if (attempts++ === 0) {
+          order.push('a: 429');
+          throw new ProviderError('rate limited', { kind: 'rate_limit', retryable: true, status: 429, retryAfterMs: 1000 });
+        }
+        order.push('a: answered');
+      }, policy, never),
+    );
+    let finishB: () => void = () => undefined;
+    const b = throttle.slots.run(() => {
+      order.push('b: started');
+      return new Promise<void>((resolve) => (finishB = resolve));
+    });
+    const c = throttle.slots.run(async () => void order.push('c: started'));
+    await tick();
+    // a waits out its Retry-After; b has its slot, c queues.
+    expect(order).toEqual(['a: 429', 'b: started']);
+    expect(throttle.slots.activeCount).toBe(1);
+    wake();
+    await tick();
+    finishB();
+    await Promise.all([a, b, c]);
+    expect(order).toEqual(['a: 429', 'b: started', 'a: answered', 'c: started']);
+    expect(throttle.slots.activeCount).toBe(0);
+  });
+
+  it('gives the slot back when the run stops during the wait', async () => {
+    const throttle = new ModelThrottle(new Slots(2), { concurrency: 2 });
+    const stop = new AbortController();
+    const policy = throttle.releasingDuringWaits({ maxRetries: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, sleep: abortableSleep });
+    const call = throttle.slots.run(() =>
+      withRetries(async () => {
+        throw new ProviderError('rate limited', { kind: 'rate_limit', retryable: true, status: 429 });
+      }, policy, stop.signal),
+    );
+    await tick();
+    expect(throttle.slots.activeCount).toBe(0);
+    stop.abort();
+    await expect(call).rejects.toMatchObject({ kind: 'aborted' });
+    expect(throttle.slots.activeCount).toBe(0);
+  });
+
+  it('admits waiting calls when the concurrency is raised, and lets calls in flight finish when it is lowered', async () => {
+    const slots = new Slots(1);
+    await slots.acquire();
+    let admitted = 0;
+    const waiting = [slots.acquire(), slots.acquire()].map((p) => p.then(() => admitted++));
+    await tick();
+    expect(admitted).toBe(0);
+    slots.concurrency = 3;
+    await Promise.all(waiting);
+    expect(slots.activeCount).toBe(3);
+    slots.concurrency = 1;
+    slots.release();
+    void slots.acquire().then(() => admitted++);
+    slots.release();
+    await tick();
+    expect(admitted).toBe(2);
+    slots.release();
+    await tick();
+    expect(admitted).toBe(3);
+    expect(() => (slots.concurrency = 0)).toThrow(RangeError);
   });
 });
 
@@ -220,6 +363,6 @@ describe('the judge model is paced like every other model', () => {
     await judge.complete(request(1), never);
     store.close();
     expect(judge.throttle.adaptive?.reductions).toBe(1);
-    expect(judge.throttle.limit.concurrency).toBe(4);
+    expect(judge.throttle.slots.concurrency).toBe(4);
   });
 });

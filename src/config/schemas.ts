@@ -90,7 +90,7 @@ export const modelSchema = z
     adaptiveConcurrency: z
       .boolean()
       .optional()
-      .describe('Halve calls in flight after repeated 429s (3 within 10 s) and recover gradually (default true)'),
+      .describe('Halve calls in flight when the API keeps answering 429 (5 in a row, or a third of the last 40 attempts) and recover one slot per 10 successes; scattered 429s are only retried after their Retry-After, without holding a slot (default true)'),
     path: z.string().min(1).optional().describe('`recorded` provider: JSONL of recorded outputs, relative to the config file'),
     deployments: z
       .array(

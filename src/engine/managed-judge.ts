@@ -28,7 +28,7 @@ export function managedJudge(
     identity: provider.identity,
     throttle,
     complete: (req: CompletionRequest, signal: AbortSignal): Promise<Completion> =>
-      throttle.limit(async () => {
+      throttle.slots.run(async () => {
         const request = { ...req, params: { ...req.params, ...params } };
         const hash = requestHash(provider, request);
         if (cache !== 'refresh') {
@@ -48,7 +48,7 @@ export function managedJudge(
             throttle.attempt(estimatedTokens, signal, () =>
               withDeadline((s) => provider.complete(request, s), hardDeadlineMs(model.timeoutMs), signal, () => `judge "${provider.key}"`),
             ),
-          model.retry,
+          throttle.releasingDuringWaits(model.retry),
           signal,
         );
         const cost = callCost(value.usage, model.price);

@@ -4,10 +4,9 @@
  * provider's limits costs a little wall time; hitting them costs retries, Retry-After waits and, past
  * maxRetries, errored cases that make a run incomplete.
  */
-import pLimit, { type LimitFunction } from 'p-limit';
 import { ProviderError } from '../core/errors.js';
 import type { Completion } from '../core/types.js';
-import { abortableSleep } from './retry.js';
+import { abortableSleep, type RetryPolicy } from './retry.js';
 
 export interface Clock {
   now(): number;
@@ -82,62 +81,176 @@ export class TokenBucket {
   }
 }
 
+/**
+ * A model's calls in flight: a counting semaphore whose size the adaptive limit changes while calls
+ * run. Unlike a plain task limiter, a holder can give its slot up for a while (a retry's wait) and
+ * take one back ahead of the queue, since it was already admitted once.
+ */
+export class Slots {
+  #concurrency: number;
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(concurrency: number) {
+    this.#concurrency = Slots.#valid(concurrency);
+  }
+
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  /** Lowering it lets the calls in flight finish; raising it admits waiting calls at once. */
+  set concurrency(n: number) {
+    this.#concurrency = Slots.#valid(n);
+    this.#admit();
+  }
+
+  get activeCount(): number {
+    return this.#active;
+  }
+
+  get pendingCount(): number {
+    return this.#waiting.length;
+  }
+
+  /** Resolves once a slot is held; `first` jumps the queue (a call coming back from a retry's wait). */
+  acquire(opts: { first?: boolean } = {}): Promise<void> {
+    if (this.#active < this.#concurrency && this.#waiting.length === 0) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      if (opts.first) this.#waiting.unshift(resolve);
+      else this.#waiting.push(resolve);
+    });
+  }
+
+  release(): void {
+    this.#active--;
+    this.#admit();
+  }
+
+  /** Runs `work` holding a slot. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  #admit(): void {
+    while (this.#active < this.#concurrency && this.#waiting.length > 0) {
+      this.#active++;
+      this.#waiting.shift()!();
+    }
+  }
+
+  static #valid(n: number): number {
+    if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`concurrency must be a whole number of at least 1, got ${n}`);
+    return n;
+  }
+}
+
 export interface AdaptiveOptions {
-  /** 429s within `windowMs` that halve the concurrency. Default 3. */
+  /** 429s in a row, with no success between them, that halve the concurrency. Default 5. */
+  consecutive?: number;
+  /** Fewest 429s among the recent attempts that can halve the concurrency by their share. Default 3. */
   threshold?: number;
+  /** Outcomes older than this are forgotten. Default 10 s. */
   windowMs?: number;
-  /** Consecutive successes that give one slot back. Default 10. */
+  /** How many of the latest attempt outcomes are weighed. Default 40. */
+  windowSize?: number;
+  /** Share of the weighed outcomes that must be 429s to halve. Default 1/3. */
+  share?: number;
+  /** Successes, counted since the last halving, that give one slot back. Default 10. */
   recoverAfter?: number;
 }
 
 /**
- * Halves a model's calls in flight after repeated 429s (default: 3 within 10 s), down to 1, and gives
- * one slot back per `recoverAfter` successes up to the configured concurrency (AIMD, as TCP does):
- * a rate limit shared with other traffic is found without configuration, and lost again gently.
+ * Halves a model's calls in flight when the API keeps answering 429, down to 1, and gives one slot
+ * back per `recoverAfter` successes up to the configured concurrency (AIMD, as TCP does): a rate limit
+ * shared with other traffic is found without configuration, and lost again gently.
+ *
+ * "Keeps answering 429" means either `consecutive` 429s with no success between them, or 429s being at
+ * least `share` (and at least `threshold`) of the latest `windowSize` attempt outcomes within
+ * `windowMs`. So a burst of 429s halves at once, while 429s scattered among successes (a provider
+ * shedding a random 10 % of requests, each with its own Retry-After) leave the concurrency alone: the
+ * Retry-After paces the call that got it, and the rest of the pool keeps working. Each halving starts
+ * the count afresh, so the next one needs new evidence at the reduced level.
  */
 export class AdaptiveConcurrency {
+  readonly #consecutive: number;
   readonly #threshold: number;
   readonly #windowMs: number;
+  readonly #windowSize: number;
+  readonly #share: number;
   readonly #recoverAfter: number;
-  #recent: number[] = [];
+  /** Recent outcomes, oldest first: when each came and whether it was a 429. */
+  #recent: Array<{ at: number; limited: boolean }> = [];
+  #limitedInWindow = 0;
+  #limitedInARow = 0;
   #successes = 0;
   /** How often the concurrency was halved, for progress lines and tests. */
   reductions = 0;
 
   constructor(
-    private readonly limit: Pick<LimitFunction, 'concurrency'>,
+    private readonly slots: { concurrency: number },
     readonly max: number,
     opts: AdaptiveOptions = {},
     private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {
-    this.#threshold = opts.threshold ?? 3;
+    this.#consecutive = Math.max(1, opts.consecutive ?? 5);
+    this.#threshold = Math.max(1, opts.threshold ?? 3);
     this.#windowMs = opts.windowMs ?? 10_000;
+    this.#windowSize = Math.max(this.#threshold, opts.windowSize ?? 40);
+    this.#share = opts.share ?? 1 / 3;
     this.#recoverAfter = opts.recoverAfter ?? 10;
   }
 
   get current(): number {
-    return this.limit.concurrency;
+    return this.slots.concurrency;
   }
 
   onRateLimited(): void {
-    const now = this.clock.now();
-    this.#successes = 0;
-    this.#recent = this.#recent.filter((t) => now - t < this.#windowMs);
-    this.#recent.push(now);
-    if (this.#recent.length < this.#threshold) return;
-    // Start counting afresh: the next halving needs as many new 429s at the reduced level.
+    this.#record(true);
+    this.#limitedInARow++;
+    const inARow = this.#limitedInARow >= this.#consecutive;
+    const largeShare = this.#limitedInWindow >= this.#threshold && this.#limitedInWindow >= this.#share * this.#recent.length;
+    if (!inARow && !largeShare) return;
     this.#recent = [];
-    if (this.limit.concurrency > 1) {
-      this.limit.concurrency = Math.max(1, Math.floor(this.limit.concurrency / 2));
+    this.#limitedInWindow = 0;
+    this.#limitedInARow = 0;
+    this.#successes = 0;
+    if (this.slots.concurrency > 1) {
+      this.slots.concurrency = Math.max(1, Math.floor(this.slots.concurrency / 2));
       this.reductions++;
     }
   }
 
   onSuccess(): void {
-    if (this.limit.concurrency >= this.max) return;
+    this.#record(false);
+    this.#limitedInARow = 0;
+    if (this.slots.concurrency >= this.max) return;
     if (++this.#successes < this.#recoverAfter) return;
     this.#successes = 0;
-    this.limit.concurrency = Math.min(this.max, this.limit.concurrency + 1);
+    this.slots.concurrency = Math.min(this.max, this.slots.concurrency + 1);
+  }
+
+  #record(limited: boolean): void {
+    const now = this.clock.now();
+    this.#recent.push({ at: now, limited });
+    if (limited) this.#limitedInWindow++;
+    let drop = 0;
+    while (
+      drop < this.#recent.length &&
+      (this.#recent.length - drop > this.#windowSize || now - this.#recent[drop]!.at >= this.#windowMs)
+    ) {
+      if (this.#recent[drop]!.limited) this.#limitedInWindow--;
+      drop++;
+    }
+    if (drop) this.#recent.splice(0, drop);
   }
 }
 
@@ -161,7 +274,7 @@ export interface PacedModel {
 /** The throttle a model's settings ask for; the run's calls and the judge's calls both pace through one of these. */
 export function throttleFor(m: PacedModel, clock?: Clock): ModelThrottle {
   const concurrency = Math.max(1, m.concurrency);
-  return new ModelThrottle(pLimit(concurrency), {
+  return new ModelThrottle(new Slots(concurrency), {
     concurrency,
     ...(m.rpm ? { rpm: m.rpm } : {}),
     ...(m.tpm ? { tpm: m.tpm } : {}),
@@ -170,21 +283,21 @@ export function throttleFor(m: PacedModel, clock?: Clock): ModelThrottle {
   });
 }
 
-/** Everything that paces one model's calls; `run` holds a concurrency slot, `beforeAttempt` the rate. */
+/** Everything that paces one model's calls: `attempt` holds a concurrency slot and waits for the rate. */
 export class ModelThrottle {
   readonly requests: TokenBucket | undefined;
   readonly tokens: TokenBucket | undefined;
   readonly adaptive: AdaptiveConcurrency | undefined;
 
   constructor(
-    readonly limit: LimitFunction,
+    readonly slots: Slots,
     opts: ThrottleOptions,
   ) {
     const clock = opts.clock ?? systemClock;
     this.requests = opts.rpm ? new TokenBucket(opts.rpm, clock) : undefined;
     this.tokens = opts.tpm ? new TokenBucket(opts.tpm, clock) : undefined;
     this.adaptive = opts.adaptive
-      ? new AdaptiveConcurrency(limit, opts.concurrency, opts.adaptive === true ? {} : opts.adaptive, clock)
+      ? new AdaptiveConcurrency(slots, opts.concurrency, opts.adaptive === true ? {} : opts.adaptive, clock)
       : undefined;
   }
 
@@ -209,6 +322,27 @@ export class ModelThrottle {
       this.afterAttempt({ rateLimited: err instanceof ProviderError && err.kind === 'rate_limit', estimatedTokens });
       throw err;
     }
+  }
+
+  /**
+   * The retry policy with its waits made outside the call's concurrency slot: a call waiting out a
+   * Retry-After (or a backoff) gives its slot to the next call, and takes one back, ahead of calls
+   * not yet started, when the wait is over. So a provider's Retry-After paces the call that got it,
+   * not the whole pool.
+   */
+  releasingDuringWaits(policy: RetryPolicy): RetryPolicy {
+    const sleep = policy.sleep ?? abortableSleep;
+    return {
+      ...policy,
+      sleep: async (ms, signal) => {
+        this.slots.release();
+        try {
+          await sleep(ms, signal);
+        } finally {
+          await this.slots.acquire({ first: true });
+        }
+      },
+    };
   }
 
   /** After an attempt: feed the adaptive limit and correct the token estimate with the real usage. */

@@ -47,20 +47,21 @@ export interface RetryWait {
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError());
+    if (signal.aborted) return reject(stoppedError());
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(abortError());
+      reject(stoppedError());
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-function abortError(): ProviderError {
+/** What a call that the run's stop cut short fails with: not stored, redone on resume. */
+export function stoppedError(): ProviderError {
   return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
 }
 
@@ -109,7 +110,7 @@ export async function withRetries<T>(
       // Sleeping into the deadline would only end in the same stop, later: stop now.
       if (policy.deadline && !policy.deadline.covers(delay)) {
         policy.deadline.exceeded(wait);
-        throw Object.assign(abortError(), { attempts: attempt });
+        throw Object.assign(stoppedError(), { attempts: attempt });
       }
       policy.onWait?.(wait);
       await sleep(delay, signal);

@@ -19,7 +19,7 @@ import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } fr
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { retryWhileBusy } from './store-retry.js';
-import { type RetryPolicy, type RetryWait, toProviderError, withRetries } from './retry.js';
+import { type RetryPolicy, type RetryWait, stoppedError, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
 export type CacheMode = 'use' | 'refresh' | 'offline';
@@ -124,7 +124,7 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     } catch (err) {
       storeFailure ??= err instanceof Error ? err : new Error(String(err));
       halt.abort();
-      throw stopping();
+      throw stoppedError();
     }
   };
   const throttles = new Map([...opts.models].map(([k, m]) => [k, throttleFor(m)]));
@@ -166,7 +166,7 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     const throttle = throttles.get(modelKey)!;
     try {
       const prefetched = opts.prefetched?.get(key(c.id, modelKey, repeat));
-      completion = await throttle.limit(() => obtainCompletion(model, throttle, request, hash, ctx, prefetched));
+      completion = await throttle.slots.run(() => obtainCompletion(model, throttle, request, hash, ctx, prefetched));
     } catch (err) {
       if (err instanceof CallSkipped) {
         notAttempted++;
@@ -174,7 +174,7 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
       }
       if (err instanceof EvalrouteError && !(err instanceof ProviderError)) throw err;
       // Whatever fails once the run is stopping is a consequence of stopping: not stored, redone on resume.
-      if (opts.signal.aborted) throw stopping();
+      if (opts.signal.aborted) throw stoppedError();
       const error = toProviderError(err);
       const outcome: CallOutcome = { ...base, error: describeError(error), grades: [], pass: false, score: 0 };
       await persist(outcome);
@@ -186,7 +186,7 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     const grades = await gradeAll(ctx, c, completion, request, baseline);
     // A judge cut off by the stop gave no verdict: keep the call out of the store so a resume grades it
     // again instead of reusing a grade error.
-    if (opts.signal.aborted && grades.some((g) => g.error)) throw stopping();
+    if (opts.signal.aborted && grades.some((g) => g.error)) throw stoppedError();
     const pass = grades.length > 0 && grades.every((g) => g.pass && !g.error);
     const score = grades.length ? grades.reduce((s, g) => s + g.score, 0) / grades.length : 0;
     const outcome: CallOutcome = { ...base, completion, grades, pass, score };
@@ -262,10 +262,6 @@ function progressSpend(outcomes: CallOutcome[]): number {
   return outcomes.reduce((s, o) => s + (o.completion && !o.completion.cached ? (o.completion.costUsd ?? 0) : 0), 0);
 }
 
-function stopping(): ProviderError {
-  return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
-}
-
 /**
  * Extra time the engine gives a call beyond the model's timeoutMs before it stops waiting on its own:
  * the SDK's timeout should fire first (with its own message), this catches a provider that ignores it.
@@ -310,7 +306,7 @@ async function obtainCompletion(
   prefetched?: Completion,
 ): Promise<Completion> {
   const { opts, budget } = ctx;
-  if (opts.signal.aborted) throw stopping();
+  if (opts.signal.aborted) throw stoppedError();
   if (opts.cache !== 'refresh') {
     const hit = opts.store.findCachedCompletion(hash);
     if (hit) return hit;
@@ -338,7 +334,7 @@ async function obtainCompletion(
         throttle.attempt(estimatedTokens, opts.signal, () =>
           withDeadline((signal) => model.provider.complete(request, signal), hardDeadlineMs(model.timeoutMs), opts.signal, describe),
         ),
-      withCase(model.retry, request.caseId),
+      throttle.releasingDuringWaits(withCase(model.retry, request.caseId)),
       opts.signal,
     );
     const cost = callCost(value.usage, model.price);
