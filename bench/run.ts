@@ -12,7 +12,7 @@
  *   (d) `evalroute --version` / `--help` start-up, median of 10
  *   (e) HTML report of a 5,000-case run; `evalroute audit` of a generated 1,000,000-line log
  *
- *   npm run bench [-- --only a,b] [-- --peer promptfoo]
+ *   npm run bench [-- --only a,b] [-- --peer promptfoo] [-- --f-parts live,cached,startup,429]
  *
  * The mock LLM server runs in a process of its own (bench/mock-process.ts), as a real provider does, so
  * no measured client shares its event loop or its CPU with the server.
@@ -35,6 +35,8 @@ const PROBE = pathToFileURL(join(HERE, 'probe.js')).href;
 const SCENARIO = join(HERE, 'scenario.js');
 const only = new Set((argValue('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
 const peer = argValue('--peer');
+/** Which measurements of (f) to make (all by default); the others show as —. */
+const fParts = new Set((argValue('--f-parts') ?? 'live,cached,startup,429').split(',').map((s) => s.trim()));
 if (peer !== undefined && peer !== 'promptfoo') throw new Error(`--peer: only promptfoo is supported, not "${peer}"`);
 const scratch = mkdtempSync(join(tmpdir(), 'evalroute-bench-out-'));
 
@@ -400,7 +402,7 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
     await mock.setLatency(SIDE_LATENCY);
     let cpuAt50 = 0;
     let rssMax = 0;
-    for (const c of CONCURRENCIES) {
+    for (const c of fParts.has('live') ? CONCURRENCIES : []) {
       const l = load1();
       const r = await runOnce(tool.live(perModel(c)), calls, `concurrency ${c}`);
       const floor = Math.ceil(calls / c) * SIDE_LATENCY;
@@ -408,15 +410,25 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
       if (c === 50) cpuAt50 = r.cpuMs ?? 0;
       rssMax = Math.max(rssMax, r.maxRssKb ?? 0);
     }
-    row.push(`${(cpuAt50 / calls).toFixed(2)} ms`, mb(rssMax));
-    // Cached replay: fill once with the cache on (latency 0, untimed), then time a replay.
-    await mock.setLatency(0);
-    await runOnce(tool.cached(), undefined, 'cache fill');
-    const replay = await runOnce(tool.cached(), 0, 'cached replay');
-    row.push(`${secs(replay.wallMs)} ${check(replay.wallMs < 500)}`);
-    const starts: number[] = [];
-    for (let i = 0; i < 5; i++) starts.push((await child(tool.version(), { cwd: tool.cwd, probe: false, ...(tool.env ? { env: tool.env } : {}) })).wallMs);
-    row.push(`${median(starts).toFixed(0)} ms ${check(median(starts) < 150)}`);
+    if (!fParts.has('live')) row.push(...CONCURRENCIES.map(() => '—'));
+    row.push(fParts.has('live') ? `${(cpuAt50 / calls).toFixed(2)} ms` : '—', fParts.has('live') ? mb(rssMax) : '—');
+    if (fParts.has('cached')) {
+      // Cached replay: fill once with the cache on (latency 0, untimed), then time a replay.
+      await mock.setLatency(0);
+      await runOnce(tool.cached(), undefined, 'cache fill');
+      const replay = await runOnce(tool.cached(), 0, 'cached replay');
+      row.push(`${secs(replay.wallMs)} ${check(replay.wallMs < 500)} (load ${load1()})`);
+    } else row.push('—');
+    if (fParts.has('startup')) {
+      const starts: number[] = [];
+      for (let i = 0; i < 5; i++) starts.push((await child(tool.version(), { cwd: tool.cwd, probe: false, ...(tool.env ? { env: tool.env } : {}) })).wallMs);
+      row.push(`${median(starts).toFixed(0)} ms ${check(median(starts) < 150)}`);
+    } else row.push('—');
+    if (!fParts.has('429')) {
+      rows.push([...row, '—']);
+      if (problems.length) notes.push(`${tool.name}: ${problems.join('; ')}`);
+      continue;
+    }
     // 10 % of requests answered 429 with Retry-After: 1 s, concurrency 50.
     await mock.setLatency(SIDE_LATENCY);
     await mock.setFaults({ seed: 19, rate429: 0.1, retryAfterMs: 1000 });
