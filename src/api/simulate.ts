@@ -550,6 +550,7 @@ class ReadThroughStore implements Store {
     return this.inner.findCachedCompletion(requestHash);
   }
   saveCall(): void {}
+  saveCalls(): void {}
   cacheCompletion(): void {}
   beginRun(): string {
     throw new Error('internal: scoring never starts a run');

@@ -717,6 +717,8 @@ export interface Store {
   cacheCompletion(requestHash: string, completion: Completion): void;
   /** Persist one call with its grades atomically. Saving the same (run, case, model, repeat) twice replaces it. */
   saveCall(runId: string, outcome: CallOutcome): void;
+  /** Persist several calls in one transaction: all of them or, on an error, none. */
+  saveCalls(runId: string, outcomes: readonly CallOutcome[]): void;
   finishRun(runId: string, status: RunStatus, summary: RunSummary): void;
   listRuns(limit?: number): RunRecord[];
   getRun(runId: string): RunRecord | undefined;

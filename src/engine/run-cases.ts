@@ -15,10 +15,10 @@ import type {
   Provider,
   Store,
 } from '../core/types.js';
+import { CallSaver } from './call-saver.js';
 import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
-import { retryWhileBusy } from './store-retry.js';
 import { type RetryPolicy, type RetryWait, stoppedError, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
@@ -110,17 +110,19 @@ const key = (caseId: string, modelKey: string, repeat: number) => `${caseId}\u00
 
 /**
  * Calls, grades and persists every (case, model) pair the routing needs: the baseline model for every
- * case, plus the case's tier model when it differs. Each outcome is saved as soon as it is graded, so a
- * killed run loses at most the calls in flight.
+ * case, plus the case's tier model when it differs. Each outcome is saved as soon as it is graded (in
+ * one transaction with the others graded in the same turn of the event loop), so a killed run loses at
+ * most the calls in flight.
  */
 export async function runCases(input: EngineOptions): Promise<EngineResult> {
   // A failed save stops the run like a Ctrl-C: no new call starts, calls in flight are aborted.
   const halt = new AbortController();
   const opts: EngineOptions = { ...input, signal: AbortSignal.any([input.signal, halt.signal]) };
   let storeFailure: Error | undefined;
+  const saver = new CallSaver(opts.store, opts.runId);
   const persist = async (outcome: CallOutcome): Promise<void> => {
     try {
-      await retryWhileBusy(() => opts.store.saveCall(opts.runId, outcome));
+      await saver.save(outcome);
     } catch (err) {
       storeFailure ??= err instanceof Error ? err : new Error(String(err));
       halt.abort();

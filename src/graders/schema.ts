@@ -3,8 +3,9 @@
  * and optionally agrees field by field with the golden's expected object.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import Ajv2020Module from 'ajv/dist/2020.js';
+import type Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { z } from 'zod';
 import type { Case, Completion, Grade, GradeContext, Grader, GraderFactoryContext, GraderSpec } from '../core/types.js';
@@ -13,9 +14,17 @@ import { compareScalar, truncate, type Normalizer } from './normalize.js';
 import { normalizersSchema } from './exact.js';
 import { optionError, parseSpec, resolveLocalFile } from './options.js';
 
-// ajv is CommonJS: TypeScript types the default import as the module object; at runtime it is the class,
-// which ajv also exposes as its own `.default`, so `.default` is right for both.
-const Ajv2020 = Ajv2020Module.default;
+type Ajv2020 = InstanceType<typeof Ajv2020Module.default>;
+let ajvClass: typeof Ajv2020Module.default | undefined;
+/**
+ * ajv, loaded on the first JSON Schema grader: its compiler takes tens of milliseconds to load, which
+ * every run (and a cached rerun most of all) paid even without a schema grader. ajv is CommonJS, so a
+ * synchronous require works; the class is also its own `.default`.
+ */
+function newAjv(opts: ConstructorParameters<typeof Ajv2020Module.default>[0]): Ajv2020 {
+  ajvClass ??= (createRequire(import.meta.url)('ajv/dist/2020.js') as typeof Ajv2020Module).default;
+  return new ajvClass(opts);
+}
 
 const fieldsSchema = z.strictObject({
   compare: z.literal(true),
@@ -75,7 +84,7 @@ export function compileJsonSchemaFile(file: string, ctx: GraderFactoryContext): 
   }
   // strictSchema catches misspelt keywords (`require` for `required`), which would otherwise make a
   // schema silently accept everything.
-  const ajv = new Ajv2020({ allErrors: true, strictSchema: true, strictTypes: false, strictTuples: false, strictRequired: false });
+  const ajv = newAjv({ allErrors: true, strictSchema: true, strictTypes: false, strictTuples: false, strictRequired: false });
   addCommonFormats(ajv);
   let validate: ValidateFunction;
   try {
@@ -91,7 +100,7 @@ export function compileJsonSchemaFile(file: string, ctx: GraderFactoryContext): 
 }
 
 /** Without ajv-formats, ajv rejects schemas using `format`; these cover what extraction suites use. */
-function addCommonFormats(ajv: InstanceType<typeof Ajv2020>): void {
+function addCommonFormats(ajv: Ajv2020): void {
   ajv.addFormat('date', /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/);
   ajv.addFormat('time', /^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/i);
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$/i);

@@ -463,7 +463,12 @@ export class SqliteStore implements Store {
       ),
     };
     this.#beginTx = db.transaction((run: NewRun, startedAt: Date): string => this.#insertRun(run, startedAt));
-    this.#saveTx = db.transaction((runId: string, o: CallOutcome): void => this.#insertCall(runId, o));
+    this.#saveTx = db.transaction((runId: string, outcomes: readonly CallOutcome[]): void => {
+      if (this.#stmt.runExists.get(runId) === undefined) {
+        throw new StoreError(this.file, `run "${runId}" does not exist in this database`, 'start the run with beginRun before saving calls');
+      }
+      for (const o of outcomes) this.#insertCall(runId, o);
+    });
   }
 
   beginRun(run: NewRun): string {
@@ -521,7 +526,25 @@ export class SqliteStore implements Store {
   }
 
   saveCall(runId: string, outcome: CallOutcome): void {
+    this.saveCalls(runId, [outcome]);
+  }
+
+  saveCalls(runId: string, outcomes: readonly CallOutcome[]): void {
     this.#assertWritable('save a call');
+    for (const outcome of outcomes) this.#assertDistinctGraders(outcome);
+    try {
+      this.#withShortBusyWait(() => this.#saveTx.immediate(runId, outcomes));
+    } catch (e) {
+      const [only] = outcomes;
+      const what =
+        outcomes.length === 1 && only
+          ? `save case "${only.caseId}" for model "${only.modelKey}" in run ${runId}`
+          : `save ${outcomes.length} calls in run ${runId}`;
+      throw toStoreError(this.file, what, e);
+    }
+  }
+
+  #assertDistinctGraders(outcome: CallOutcome): void {
     const names = new Set<string>();
     for (const g of outcome.grades) {
       if (names.has(g.grader)) {
@@ -532,11 +555,6 @@ export class SqliteStore implements Store {
         );
       }
       names.add(g.grader);
-    }
-    try {
-      this.#withShortBusyWait(() => this.#saveTx.immediate(runId, outcome));
-    } catch (e) {
-      throw toStoreError(this.file, `save case "${outcome.caseId}" for model "${outcome.modelKey}" in run ${runId}`, e);
     }
   }
 
@@ -551,9 +569,6 @@ export class SqliteStore implements Store {
 
   /** Delete then insert (rather than update) so the row id says which answer is newest, for the cache. */
   #insertCall(runId: string, o: CallOutcome): void {
-    if (this.#stmt.runExists.get(runId) === undefined) {
-      throw new StoreError(this.file, `run "${runId}" does not exist in this database`, 'start the run with beginRun before saving calls');
-    }
     const key = [runId, o.caseId, o.modelKey, o.repeat] as const;
     this.#stmt.deleteGrades.run(...key);
     this.#stmt.deleteResponse.run(...key);
