@@ -242,6 +242,26 @@ describe('pairedBootstrap', () => {
     expect(a.ci[1]).toBeGreaterThan(a.mean);
   });
 
+  it('draws exactly the resamples createRng gives for its seed (stored verdicts keep their intervals)', () => {
+    const data = createRng(3);
+    const diffs = Array.from({ length: 37 }, () => Math.round(data() * 2) - 1);
+    const reference = (seed: number, resamples: number): [number, number] => {
+      const rng = createRng(seed);
+      const means = Float64Array.from({ length: resamples }, () => {
+        let s = 0;
+        for (let i = 0; i < diffs.length; i++) s += diffs[(rng() * diffs.length) | 0]!;
+        return s / diffs.length;
+      }).sort();
+      const at = (q: number) => {
+        const pos = (resamples - 1) * q;
+        const lo = Math.floor(pos);
+        return means[lo]! * (1 - (pos - lo)) + means[Math.min(resamples - 1, lo + 1)]! * (pos - lo);
+      };
+      return [at(0.025), at(0.975)];
+    };
+    for (const seed of [1, 7, -5, 2 ** 31 - 1]) expect(pairedBootstrap(diffs, { seed, resamples: 999 }).ci).toEqual(reference(seed, 999));
+  });
+
   it('approximates the normal-theory interval on a large sample', () => {
     const rng = createRng(5);
     const diffs = Array.from({ length: 500 }, () => rng() * 2 - 0.8);
