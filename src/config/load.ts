@@ -3,8 +3,9 @@
  * a schema alone cannot do (known providers, model keys, tiers, the default rule).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, formatLocation, UsageError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
 import { redact } from '../core/redact.js';
@@ -20,6 +21,7 @@ import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { ConfigFile, RoutingFile } from './schemas.js';
 import { type ProjectRoots, vetNamedFile } from './files.js';
 import { parseWith, problemsError, readText, readYaml } from './source.js';
+import type { TextReader } from './source.js';
 import { liteLlmRouting } from './litellm-routing.js';
 import { rejectKeyInApiKeyEnv, rejectSecretParams } from './secrets.js';
 import type { Locate, PathSegment, Problem } from './source.js';
@@ -39,6 +41,8 @@ export interface LoadConfigOptions {
    * come from, besides the config's own folder. Not given: no confinement (library callers that trust their files).
    */
   roots?: ProjectRoots;
+  /** Where the config and the files it imports are read from; default: disk (see `loadStoredRouting`). */
+  read?: TextReader;
 }
 
 /**
@@ -83,13 +87,14 @@ export function loadConfig(file: string, opts: LoadConfigOptions): EvalConfig {
     what: 'config file',
     hint: `pass --config FILE or create ${CONFIG_FILE_NAME}`,
     precheck: rejectApiKeys,
+    ...(opts.read ? { read: opts.read } : {}),
   });
   const { data, at } = src;
   const base = dirname(abs);
   const known = opts.knownProviders ?? providerTypes();
   vetConfigFiles(data, at, base, opts.roots?.with(base));
 
-  const gateway = data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm) : undefined;
+  const gateway = data.litellm ? importLiteLlm(resolve(base, data.litellm.config), data.litellm, opts.read) : undefined;
   const unavailable = new Map([...(gateway?.unavailable ?? [])].map(([k, u]) => [k, u.reason]));
   const entries = new Map<string, { entry: Partial<ModelEntry>; at: Locate; path: PathSegment[] }>();
   for (const [key, entry] of gateway?.models ?? []) entries.set(key, { entry, at: gateway!.at, path: gateway!.pathOf(key) });
@@ -284,8 +289,8 @@ interface ImportedGateway {
  * Reads a LiteLLM proxy config as it is. Entries evalroute cannot call are skipped with a warning each;
  * problems that make the file unreadable are all reported at once, at their lines in the LiteLLM file.
  */
-function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }): ImportedGateway {
-  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml' });
+function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }, read: TextReader = readText): ImportedGateway {
+  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml', read });
   const options = {
     ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
     ...(opts.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
@@ -358,12 +363,18 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
   if (litellm && typeof litellm === 'object') rejectKeyInApiKeyEnv(litellm.apiKeyEnv, ['litellm', 'apiKeyEnv'], at);
 }
 
-/** Loads a routing file; a relative `file` resolves against the config file's folder, like the config's `routing:` key. */
-export function loadRouting(file: string, config: EvalConfig): Routing {
+/**
+ * Loads a routing file; a relative `file` resolves against the config file's folder, like the config's
+ * `routing:` key. `opts.read` says where its text comes from (default: disk; see `loadStoredRouting`).
+ */
+export function loadRouting(file: string, config: EvalConfig, opts: { read?: TextReader } = {}): Routing {
   const abs = resolve(dirname(config.file), file);
-  if (existsSync(abs) && isPortkeyConfig(abs, readFileSync(abs, 'utf8'))) return loadPortkeyRouting(abs, config);
-  if (LITELLM_CONFIG.test(readText(abs, 'routing file', 'pass --routing FILE or set routing: in the config').text)) return loadLiteLlmRouting(abs, config);
-  const src = readYaml(abs, routingSchema, { what: 'routing file', hint: 'pass --routing FILE or set routing: in the config' });
+  const read = opts.read ?? readText;
+  const hint = 'pass --routing FILE or set routing: in the config';
+  const { text } = read(abs, 'routing file', hint);
+  if (isPortkeyConfig(abs, text)) return loadPortkeyRouting(abs, config, read);
+  if (LITELLM_CONFIG.test(text)) return loadLiteLlmRouting(abs, config, read);
+  const src = readYaml(abs, routingSchema, { what: 'routing file', hint, read });
   const { data, at } = src;
 
   requireModel(config, data.baseline, at(['baseline']), (key) => `baseline model "${key}" is`);
@@ -417,6 +428,54 @@ export function loadRouting(file: string, config: EvalConfig): Routing {
   };
 }
 
+/** What a stored run keeps of the files it started from (store/ `runs`: config_content, routing_file, routing_content). */
+export interface StoredRunFiles {
+  configContent: string;
+  routingFile: string;
+  routingContent: string;
+}
+
+/**
+ * The routing a stored run was started with, rebuilt by the loaders above from the config and routing
+ * texts stored with it (redacted, which changes no tier, gate or budget): a verdict recomputed later (a
+ * merge of shard stores) then holds every tier to the gate the run used, whether the routing file is a
+ * routing.yaml or a gateway config whose tiers take their gate from the config (`gate:`, `litellm.gate`).
+ * The stored texts stand in for their files; a file the config names besides them (a LiteLLM config
+ * imported for its models, when it is not the routing file) is read from disk.
+ */
+export function loadStoredRouting(run: StoredRunFiles): Routing {
+  const configFile = storedConfigFile(run);
+  const stored = new Map([
+    [configFile, run.configContent],
+    [run.routingFile, run.routingContent],
+  ]);
+  const read: TextReader = (file, what, hint) => {
+    const text = stored.get(file);
+    return text === undefined ? readText(file, what, hint) : { raw: Buffer.from(text), text };
+  };
+  const config = loadConfig(configFile, { cwd: dirname(configFile), read });
+  return loadRouting(run.routingFile, config, { read });
+}
+
+/**
+ * Where the stored config stood, so the paths it names resolve as they did: the folder its `routing:`
+ * key resolves to the run's routing file from, else (the run had `--routing`) the routing file's folder.
+ */
+function storedConfigFile(run: StoredRunFiles): string {
+  let named: unknown;
+  try {
+    named = (parseYaml(run.configContent) as { routing?: unknown } | null)?.routing;
+  } catch {
+    // An unreadable config is reported by loadConfig, with its line.
+  }
+  if (typeof named === 'string' && !isAbsolute(named)) {
+    let dir = run.routingFile;
+    for (const _segment of normalize(named).split(sep)) dir = dirname(dir);
+    if (resolve(dir, named) === run.routingFile) return join(dir, CONFIG_FILE_NAME);
+  }
+  return join(dirname(run.routingFile), CONFIG_FILE_NAME);
+}
+
 /** A model a routing file names: defined, or served by a gateway wildcard (then added), else an error saying why not. */
 function requireModel(config: EvalConfig, key: string, where: SourceLocation, subject: (key: string) => string): void {
   if (config.models.has(key) || config.resolveModel?.(key)) return;
@@ -432,8 +491,8 @@ function requireModel(config: EvalConfig, key: string, where: SourceLocation, su
 const LITELLM_CONFIG = /^model_list\s*:/m;
 
 /** A LiteLLM proxy config as the routing file: its deployments become models (when new) and its tags tiers. */
-function loadLiteLlmRouting(file: string, config: EvalConfig): Routing {
-  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM routing file' });
+function loadLiteLlmRouting(file: string, config: EvalConfig, read: TextReader): Routing {
+  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM routing file', read });
   const opts = config.litellm;
   const result = importLiteLlmModels(src.data, {
     ...(opts?.proxy !== undefined ? { proxy: opts.proxy } : {}),

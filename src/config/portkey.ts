@@ -10,7 +10,7 @@ import { registerSecret } from '../core/redact.js';
 import type { EvalConfig, PortkeyMode, PortkeyTarget, Routing, TierConfig } from '../core/types.js';
 import { checkPortkeyPattern, PORTKEY_OPERATORS } from '../routing/portkey.js';
 import { readYaml } from './source.js';
-import type { Locate, PathSegment } from './source.js';
+import type { Locate, PathSegment, TextReader } from './source.js';
 
 interface PortkeyNodeInput {
   name?: string | undefined;
@@ -51,9 +51,9 @@ export function isPortkeyConfig(file: string, text: string): boolean {
   }
 }
 
-/** Loads a Portkey config as a Routing; `abs` is its absolute path. */
-export function loadPortkeyRouting(abs: string, config: EvalConfig): Routing {
-  const src = readYaml(abs, nodeSchema, { what: 'Portkey config', hint: 'pass --routing FILE or set routing: in the config' });
+/** Loads a Portkey config as a Routing; `abs` is its absolute path, read by `read` (default: from disk). */
+export function loadPortkeyRouting(abs: string, config: EvalConfig, read?: TextReader): Routing {
+  const src = readYaml(abs, nodeSchema, { what: 'Portkey config', hint: 'pass --routing FILE or set routing: in the config', ...(read ? { read } : {}) });
   const { data, at } = src;
   if (!config.baseline) {
     throw new ConfigError(

@@ -24,6 +24,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return s;
 }
 
+/**
+ * How the loaders get a named file's text: `readText` reads it from disk; a stored run's texts can stand
+ * in for its files (see config/load.ts `loadStoredRouting`).
+ */
+export type TextReader = (file: string, what: string, hint?: string) => { raw: Buffer; text: string };
+
 export function readText(file: string, what: string, hint?: string): { raw: Buffer; text: string } {
   checkSize(regularFileSize(file, what, hint !== undefined ? { hint } : {}), MAX_NAMED_FILE_BYTES, what, { file });
   let raw: Buffer;
@@ -87,10 +93,12 @@ export function readYaml<S extends z.ZodType>(
     hint?: string;
     /** Runs on the plain parsed value before the schema, for problems that deserve their own message. */
     precheck?: (value: Record<string, unknown>, at: Locate) => void;
+    /** Where the text comes from; default: the file on disk. */
+    read?: TextReader;
   },
 ): YamlSource<z.infer<S>> {
   const { what } = opts;
-  const { raw, text } = readText(file, what, opts.hint);
+  const { raw, text } = (opts.read ?? readText)(file, what, opts.hint);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
   const syntax = doc.errors[0];
