@@ -11,7 +11,8 @@ import { createProvider } from '../src/providers/registry.js';
 import { pickDeployment } from '../src/providers/mixture.js';
 import { runCli } from './support/cli.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
-import { arithmeticResponder, createProject } from './support/project.js';
+import { createTagRoutedProject } from './support/litellm-project.js';
+import { arithmeticResponder } from './support/project.js';
 
 const REAL = resolve('test/fixtures/litellm/real');
 const PROXY = 'http://localhost:4000';
@@ -264,32 +265,7 @@ describe('a LiteLLM config with tag routing as the routing file', () => {
   });
   afterAll(() => server.close());
 
-  function tagProject(tagFiltering = true) {
-    const p = createProject(server);
-    p.write(
-      'gateway.yaml',
-      `model_list:
-  - model_name: app
-    litellm_params: { model: anthropic/small-1, api_base: ${server.anthropicBaseURL}, api_key: os.environ/SMALL_KEY, tags: [easy] }
-    model_info: { input_cost_per_token: 0.0000005, output_cost_per_token: 0.0000015 }
-  - model_name: app
-    litellm_params: { model: openai/big-1, api_base: ${server.openaiBaseURL}, api_key: os.environ/BIG_KEY, tags: [default] }
-    model_info: { input_cost_per_token: 0.00001, output_cost_per_token: 0.00003 }
-router_settings:
-  enable_tag_filtering: ${tagFiltering}
-`,
-    );
-    p.write(
-      'evalroute.config.yaml',
-      `store: .evalroute/test.db
-models:
-  big: { provider: openai, model: big-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY, price: { input: 10, output: 30 } }
-litellm: { config: gateway.yaml, baseline: big, gate: { minPassRate: 0.8, maxRegression: 0.05, onInconclusive: warn } }
-routing: gateway.yaml
-`,
-    );
-    return p;
-  }
+  const tagProject = (tagFiltering = true) => createTagRoutedProject(server, { tagFiltering });
 
   it('turns tags into tiers and rules, the default tag into the default rule', () => {
     const p = tagProject();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gate, gateJson } from '../src/api/gate.js';
 import { run } from '../src/api/run.js';
 import { suggest, type SuggestResult } from '../src/api/suggest.js';
-import { recomputeSummary } from '../src/cli/merge-command.js';
+import { recomputeSummary } from '../src/api/merge.js';
 import { UsageError } from '../src/core/errors.js';
 import { formatRunSummary } from '../src/report/console.js';
 import { formatMarkdown } from '../src/report/markdown.js';

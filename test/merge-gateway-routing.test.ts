@@ -1,0 +1,100 @@
+/**
+ * `run --shard i/n` + `merge` on runs whose routing file is a gateway config (a Portkey config, a
+ * tag-routed LiteLLM config): the merged verdict must be the one an unsharded run gives. Such files
+ * take their tiers and gates from evalroute.config.yaml (`gate:`, `litellm.gate`), so the merge has to
+ * rebuild the routing the way the run did, from the stored config and routing texts.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { run, type RunResult } from '../src/api/run.js';
+import { recomputeSummary } from '../src/api/merge.js';
+import type { RunSummary } from '../src/core/types.js';
+import { gateExitCode } from '../src/gate/outcome.js';
+import { mergeStores } from '../src/store/merge.js';
+import { openStore } from '../src/store/sqlite-store.js';
+import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { createPortkeyProject } from './support/portkey-project.js';
+import { createTagRoutedProject } from './support/litellm-project.js';
+import { arithmeticResponder, type TestProject } from './support/project.js';
+
+const SHARDS = 3;
+
+let server: MockLlmServer;
+let tmp: string;
+beforeAll(async () => {
+  server = await startMockLlmServer();
+  tmp = mkdtempSync(join(tmpdir(), 'evalroute-merge-gateway-'));
+});
+afterAll(() => server.close());
+beforeEach(() => {
+  server.reset();
+  server.script(arithmeticResponder());
+});
+
+/** The verdict as `show` and the exit code see it. */
+const verdictOf = (s: RunSummary) => ({
+  status: s.status,
+  pass: s.pass,
+  outcome: s.outcome,
+  exitCode: gateExitCode(s),
+  tiers: s.tiers.map((t) => ({ ...t })).sort((a, b) => a.tier.localeCompare(b.tier)),
+  budgets: s.budgets,
+});
+
+/**
+ * Runs the project whole, then in SHARDS shard stores, removes the project and merges the stores; the
+ * merged run's verdict is recomputed from what they hold.
+ */
+async function wholeAndMerged(p: TestProject, name: string): Promise<{ whole: RunResult; merged: RunSummary }> {
+  const whole = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, db: join(tmp, `${name}-whole.db`) });
+  const dbs: string[] = [];
+  for (let i = 1; i <= SHARDS; i++) {
+    const db = join(tmp, `${name}-shard-${i}.db`);
+    await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, db, shard: { index: i, count: SHARDS } });
+    dbs.push(db);
+  }
+  // The merge job has only the shard stores: the routing is rebuilt from the texts stored with the runs.
+  rmSync(p.dir, { recursive: true, force: true });
+  const out = join(tmp, `${name}-merged.db`);
+  const result = mergeStores(dbs, out, { expectShards: SHARDS });
+  expect(result.merged).toHaveLength(1);
+  const store = openStore(out);
+  try {
+    return { whole, merged: recomputeSummary(store, store.getRun(result.merged[0]!.id)!) };
+  } finally {
+    store.close();
+  }
+}
+
+describe('merging shards of a run whose routing file is a gateway config', () => {
+  it('Portkey config: the tiers take the config gate, and the merged verdict is the unsharded one', async () => {
+    const p = createPortkeyProject(server, 48);
+    // The point screen decides these small tiers (cheap fails, mid passes); the default rule would leave
+    // them undecided. So a merge that lost the config's gate would give another verdict.
+    p.write('evalroute.config.yaml', readFileSync(p.configFile, 'utf8').replace('gate: { minPassRate: 0.8, maxRegression: 0.05 }', 'gate: { minPassRate: 0.8, maxRegression: 0.05, rule: point }'));
+    const { whole, merged } = await wholeAndMerged(p, 'portkey');
+    expect(whole.summary.tiers.map((t) => [t.tier, t.outcome]).sort()).toEqual([
+      ['cheap', 'fail'],
+      ['frontier', 'pass'],
+      ['mid', 'pass'],
+    ]);
+    expect(whole.summary.tiers.find((t) => t.tier === 'cheap')!.ci).toBeDefined();
+    expect(whole.exitCode).toBe(1);
+    expect(verdictOf(merged)).toEqual(verdictOf(whole.summary));
+  }, 60_000);
+
+  it('tag-routed LiteLLM config: the tiers take litellm.gate, and the merged verdict is the unsharded one', async () => {
+    const p = createTagRoutedProject(server, { smallTags: ['hard'], gate: '{ minPassRate: 0.4, maxRegression: 0.05, rule: point }' });
+    const { whole, merged } = await wholeAndMerged(p, 'litellm');
+    // Hard cases go to small-1, which gets them wrong; the others (easy) to the default deployment, the
+    // baseline's model, which the point screen passes and the default rule leaves undecided on 20 cases.
+    expect(whole.summary.tiers.map((t) => [t.tier, t.cases, t.outcome]).sort()).toEqual([
+      ['default', 20, 'pass'],
+      ['hard', 20, 'fail'],
+    ]);
+    expect(whole.exitCode).toBe(1);
+    expect(verdictOf(merged)).toEqual(verdictOf(whole.summary));
+  }, 60_000);
+});
