@@ -20,6 +20,8 @@ export {
 } from './api/simulate.js';
 export { gate, type GateOptions, type GateResult, type GateJson, type MovedCase, type MovedCases, type TierTransition } from './api/gate.js';
 export { suggest, type SuggestOptions, type SuggestResult, type ClassChoice, type CandidateVerdict } from './api/suggest.js';
+export { merge, type MergeOptions, type MergeRunsResult } from './api/merge.js';
+export type { MergedRun, MergeSource } from './store/merge.js';
 export type { GateVerdict } from './gate/decide.js';
 export type { CacheMode, ProgressEvent } from './engine/run-cases.js';
 export type { Shard } from './engine/shard.js';

@@ -8,11 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { run, type RunResult } from '../src/api/run.js';
-import { recomputeSummary } from '../src/api/merge.js';
-import type { RunSummary } from '../src/core/types.js';
+// The library entry, as a merge job written in TypeScript would call it.
+import { merge, run, type RunResult, type RunSummary } from '../src/index.js';
 import { gateExitCode } from '../src/gate/outcome.js';
-import { mergeStores } from '../src/store/merge.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { createPortkeyProject } from './support/portkey-project.js';
@@ -39,7 +37,7 @@ const verdictOf = (s: RunSummary) => ({
   pass: s.pass,
   outcome: s.outcome,
   exitCode: gateExitCode(s),
-  tiers: s.tiers.map((t) => ({ ...t })).sort((a, b) => a.tier.localeCompare(b.tier)),
+  tiers: [...s.tiers].sort((a, b) => a.tier.localeCompare(b.tier)),
   budgets: s.budgets,
 });
 
@@ -58,14 +56,16 @@ async function wholeAndMerged(p: TestProject, name: string): Promise<{ whole: Ru
   // The merge job has only the shard stores: the routing is rebuilt from the texts stored with the runs.
   rmSync(p.dir, { recursive: true, force: true });
   const out = join(tmp, `${name}-merged.db`);
-  const result = mergeStores(dbs, out, { expectShards: SHARDS });
+  const result = await merge({ inputs: dbs, output: out, shards: SHARDS });
   expect(result.merged).toHaveLength(1);
-  const store = openStore(out);
+  // The verdict is stored with the merged run, for `show` to gate on.
+  const store = openStore(out, { readonly: true });
   try {
-    return { whole, merged: recomputeSummary(store, store.getRun(result.merged[0]!.id)!) };
+    expect(store.getRun(result.merged[0]!.id)!.summary).toEqual(result.summaries[0]);
   } finally {
     store.close();
   }
+  return { whole, merged: result.summaries[0]! };
 }
 
 describe('merging shards of a run whose routing file is a gateway config', () => {
