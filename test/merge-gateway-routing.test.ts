@@ -4,12 +4,13 @@
  * take their tiers and gates from evalroute.config.yaml (`gate:`, `litellm.gate`), so the merge has to
  * rebuild the routing the way the run did, from the stored config and routing texts.
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 // The library entry, as a merge job written in TypeScript would call it.
-import { merge, run, type RunResult, type RunSummary } from '../src/index.js';
+import { merge, run, UsageError, type RunResult, type RunSummary } from '../src/index.js';
 import { gateExitCode } from '../src/gate/outcome.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
@@ -96,5 +97,18 @@ describe('merging shards of a run whose routing file is a gateway config', () =>
     ]);
     expect(whole.exitCode).toBe(1);
     expect(verdictOf(merged)).toEqual(verdictOf(whole.summary));
+  }, 60_000);
+
+  it('a stored config that no longer builds the routing is a usage error naming the merged run and the cause', async () => {
+    const p = createPortkeyProject(server, 12);
+    const db = join(tmp, 'unloadable.db');
+    await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env, db });
+    // The Portkey config names no baseline; without the config's `baseline:` the tiers cannot be built.
+    const d = new Database(db);
+    d.prepare("UPDATE runs SET config_content = replace(config_content, 'baseline: big', '')").run();
+    d.close();
+    const attempt = merge({ inputs: [db], output: join(tmp, 'unloadable-merged.db') });
+    await expect(attempt).rejects.toThrow(UsageError);
+    await expect(attempt).rejects.toThrow(/^run m\S+: the config and routing file stored with it no longer build its routing: the stored copy of \S+evalroute\.config\.yaml \(at baseline\): \S+membership\.json is a Portkey gateway config, which names no baseline model\n  → merge with/);
   }, 60_000);
 });

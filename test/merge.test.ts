@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { run, type RunResult } from '../src/api/run.js';
 import { recomputeSummary } from '../src/api/merge.js';
 import { mergeCommand } from '../src/cli/merge-command.js';
+import { loadStoredRouting } from '../src/config/load.js';
 import { StoreError, UsageError } from '../src/core/errors.js';
 import type { CaseResult } from '../src/core/types.js';
 import { inShard } from '../src/engine/shard.js';
@@ -92,7 +93,7 @@ describe('merging shard stores', () => {
 
     const store = openStore(out);
     try {
-      const pairs = mergedRunResults(store, m.id).sort(byId);
+      const pairs = mergedRunResults(store, m.id, loadStoredRouting(store.getRun(m.id)!).tiers).sort(byId);
       const expected = [...unsharded.results].sort(byId);
       expect(pairs.map((r) => [r.caseId, r.tier, r.baseline.modelKey, r.candidate.modelKey, r.baseline.pass, r.candidate.pass])).toEqual(
         expected.map((r) => [r.caseId, r.tier, r.baseline.modelKey, r.candidate.modelKey, r.baseline.pass, r.candidate.pass]),
@@ -107,7 +108,7 @@ describe('merging shard stores', () => {
       summary.tiers.forEach((t, i) => expect(t).toMatchObject(unsharded.summary.tiers[i]!));
       expect(summary.models).toEqual(unsharded.summary.models.map((u) => expect.objectContaining({ model: u.model, calls: u.calls, errors: u.errors, inputTokens: u.inputTokens, outputTokens: u.outputTokens })));
       // mergedRunResults reads an ordinary run the way run() built it.
-      expect(mergedRunResults(store, results[0]!.runId).sort(byId).map((r) => r.caseId)).toEqual(shardCases[0]!.sort());
+      expect(mergedRunResults(store, results[0]!.runId, loadStoredRouting(store.getRun(results[0]!.runId)!).tiers).sort(byId).map((r) => r.caseId)).toEqual(shardCases[0]!.sort());
     } finally {
       store.close();
     }

@@ -92,8 +92,8 @@ describe('run --sequential (real CLI, mock API)', () => {
     const store = openStore(join(seq.dir, '.evalroute/test.db'));
     try {
       const stored = store.getRun(summary.runId)!;
-      const results = mergedRunResults(store, summary.runId);
       const routing = loadRouting(seq.routingFile, loadConfig(seq.configFile, { cwd: seq.dir }));
+      const results = mergedRunResults(store, summary.runId, routing.tiers);
       const cases = store.getCases(summary.runId);
       const order = sequentialOrder(
         cases.map((c) => c.caseId),

@@ -4,7 +4,7 @@
  * and stores that result, so `show`, `report` and `runs` treat the merged run like any other, and a
  * sharded run gives the verdict one unsharded run gives.
  */
-import { EvalrouteError, UsageError } from '../core/errors.js';
+import { ConfigError, EvalrouteError, formatLocation, UsageError } from '../core/errors.js';
 import type { RepeatPolicy, Routing, RunRecord, RunSummary } from '../core/types.js';
 import { loadStoredRouting } from '../config/load.js';
 import { summarizeModels } from '../engine/summarize.js';
@@ -89,7 +89,7 @@ export function gateOptionsOf(summaries: Array<RunSummary | undefined>): MergedG
  */
 export function recomputeSummary(store: SqliteStore, run: RunRecord, opts: MergedGateOptions = {}): RunSummary {
   const routing = storedRouting(run);
-  const results = mergedRunResults(store, run.id);
+  const results = mergedRunResults(store, run.id, routing.tiers);
   const outcomes = store.getCalls(run.id);
   const tiers = decideAll(routing, results, opts.repeats ? { repeatPolicy: opts.repeats.policy } : {});
   const status = run.status === 'running' ? 'interrupted' : run.status;
@@ -118,14 +118,18 @@ export function recomputeSummary(store: SqliteStore, run: RunRecord, opts: Merge
   return summary;
 }
 
-/** The run's routing, rebuilt from its stored texts; a failure names the run, since no file of the user's is at fault. */
+/**
+ * The run's routing, rebuilt from its stored texts. A failure names the run; a file problem is in the
+ * stored copy (the user's file may well be fine now), so its own hint about editing the file is left out.
+ */
 function storedRouting(run: RunRecord): Routing {
   try {
     return loadStoredRouting(run);
   } catch (e) {
     if (!(e instanceof EvalrouteError)) throw e;
+    const cause = e instanceof ConfigError ? `the stored copy of ${formatLocation(e.location)}: ${e.problem}` : e.message;
     throw new UsageError(
-      `run ${run.id}: the config and routing file stored with it (${run.routingFile}) no longer load: ${e.message}\n` +
+      `run ${run.id}: the config and routing file stored with it no longer build its routing: ${cause}\n` +
         '  → merge with the evalroute version (and provider plugins) the shards ran with, in the project they ran in',
     );
   }

@@ -21,7 +21,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { parse as parseYaml } from 'yaml';
 import { StoreError, UsageError } from '../core/errors.js';
 import type { CallOutcome, CaseResult, RunStatus, Store } from '../core/types.js';
 import { openStore, type RunRow as StoredRunRow } from './sqlite-store.js';
@@ -367,14 +366,13 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): 
 /**
  * The gate's view of a stored run (merged or not): per case its tier, the baseline call and the tier
  * model's call (repeat 0), ready for `decideAll`. A case whose calls are not all stored is left out,
- * as `run()` leaves out the cases an interrupted run never finished. The tier → model map comes from
- * the run's own routing file; a tier it does not name (or an unreadable file) falls back to the model
- * the case's other call went to.
+ * as `run()` leaves out the cases an interrupted run never finished. `tiers` is the run's routing as
+ * its loader built it (config/load.ts `loadStoredRouting`); a tier it does not name falls back to the
+ * model the case's other call went to.
  */
-export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'getCalls'>, runId: string): CaseResult[] {
+export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'getCalls'>, runId: string, tiers: ReadonlyMap<string, { model: string }>): CaseResult[] {
   const run = store.getRun(runId);
   if (!run) throw new UsageError(`no run "${runId}" in the results database\n  → list runs with: evalroute runs`);
-  const tierModel = tiersOf(run.routingContent);
   // caseId → model → its samples by repeat index: every repeat counts, as in the run that stored them.
   const calls = new Map<string, Map<string, CallOutcome[]>>();
   for (const o of store.getCalls(run.id)) {
@@ -389,7 +387,7 @@ export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'get
     const byModel = calls.get(c.caseId);
     const baselines = byModel?.get(run.baseline)?.filter((o) => o !== undefined);
     if (!byModel || !baselines?.length) continue;
-    const model = tierModel.get(c.tier) ?? [...byModel.keys()].find((k) => k !== run.baseline) ?? run.baseline;
+    const model = tiers.get(c.tier)?.model ?? [...byModel.keys()].find((k) => k !== run.baseline) ?? run.baseline;
     const candidates = model === run.baseline ? baselines : byModel.get(model)?.filter((o) => o !== undefined);
     if (!candidates?.length) continue;
     results.push({
@@ -401,17 +399,6 @@ export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'get
     });
   }
   return results;
-}
-
-function tiersOf(routingContent: string): Map<string, string> {
-  const out = new Map<string, string>();
-  try {
-    const doc = parseYaml(routingContent) as { tiers?: Record<string, { model?: unknown }> } | null;
-    for (const [name, t] of Object.entries(doc?.tiers ?? {})) if (typeof t?.model === 'string') out.set(name, t.model);
-  } catch {
-    // The stored file was valid when the run started; if it no longer parses, infer from the calls.
-  }
-  return out;
 }
 
 /** Whether the attached input database (an older schema version, maybe) has this table. */
