@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 // The library entry, as a merge job written in TypeScript would call it.
 import { merge, run, UsageError, type RunResult, type RunSummary } from '../src/index.js';
+import { loadStoredRouting } from '../src/config/load.js';
 import { gateExitCode } from '../src/gate/outcome.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { createPortkeyProject } from './support/portkey-project.js';
 import { createTagRoutedProject } from './support/litellm-project.js';
-import { arithmeticResponder, type TestProject } from './support/project.js';
+import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
 
 const SHARDS = 3;
 
@@ -111,4 +112,17 @@ describe('merging shards of a run whose routing file is a gateway config', () =>
     await expect(attempt).rejects.toThrow(UsageError);
     await expect(attempt).rejects.toThrow(/^run m\S+: the config and routing file stored with it no longer build its routing: the stored copy of \S+evalroute\.config\.yaml \(at baseline\): \S+membership\.json is a Portkey gateway config, which names no baseline model\n  → merge with/);
   }, 60_000);
+
+  it('the stored config resolves the files it names from where it stood: a LiteLLM import beside it, the routing file in a subfolder', () => {
+    const p = createProject(server);
+    p.write('gateway.yaml', `model_list:\n  - model_name: cheap-llm\n    litellm_params: { model: openai/small-1, api_base: ${server.openaiBaseURL}, api_key: os.environ/BIG_KEY }\n`);
+    const config = p.write(
+      'evalroute.config.yaml',
+      `models:\n  big: { provider: openai, model: big-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY }\nlitellm: { config: gateway.yaml }\nrouting: rules/routing.yaml\n`,
+    );
+    const routing = p.write('rules/routing.yaml', 'baseline: big\ntiers:\n  cheap: { model: cheap-llm, gate: { rule: point } }\nrules:\n  - { tier: cheap }\n');
+    const rebuilt = loadStoredRouting({ configContent: readFileSync(config, 'utf8'), routingFile: routing, routingContent: readFileSync(routing, 'utf8') });
+    // cheap-llm exists only in gateway.yaml, which sits beside the config, not beside the routing file.
+    expect(rebuilt.tiers.get('cheap')).toEqual({ name: 'cheap', model: 'cheap-llm', gate: { rule: 'point' } });
+  });
 });
