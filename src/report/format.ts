@@ -11,7 +11,9 @@ export const usd = (x: number | null | undefined): string => {
   return `$${x.toFixed(2)}`;
 };
 
-export const int = (x: number): string => x.toLocaleString('en-US');
+// One formatter for every number: toLocaleString builds a new one per call (~30 µs each, thousands per report).
+const INTEGER = new Intl.NumberFormat('en-US');
+export const int = (x: number): string => INTEGER.format(x);
 
 /**
  * Columns a string takes on a terminal: colour codes take none, so a painted cell ("✔ PASS" in green)
