@@ -110,7 +110,7 @@ describe('merging shards of a run whose routing file is a gateway config', () =>
     d.close();
     const attempt = merge({ inputs: [db], output: join(tmp, 'unloadable-merged.db') });
     await expect(attempt).rejects.toThrow(UsageError);
-    await expect(attempt).rejects.toThrow(/^run m\S+: the config and routing file stored with it no longer build its routing: the stored copy of \S+evalroute\.config\.yaml \(at baseline\): \S+membership\.json is a Portkey gateway config, which names no baseline model\n  → merge with/);
+    await expect(attempt).rejects.toThrow(/^run m\S+: the config and routing file stored with it no longer build its routing: the stored copy of \S+evalroute\.config\.yaml \(at baseline\): \S+membership\.json is a Portkey gateway config, which names no baseline model\n {2}→ merge with/);
   }, 60_000);
 
   it('the stored config resolves the files it names from where it stood: a LiteLLM import beside it, the routing file in a subfolder', () => {
