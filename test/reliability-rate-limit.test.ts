@@ -222,6 +222,23 @@ describe('Slots: a call waiting out a Retry-After holds no concurrency slot', ()
     expect(throttle.slots.activeCount).toBe(0);
   });
 
+  it('admits queued calls in order, returning ones first, also past thousands queued', async () => {
+    const slots = new Slots(1);
+    const order: number[] = [];
+    const held = slots.acquire();
+    await held;
+    // 3,000 calls queue (past the queue's compaction point); two come back from a wait meanwhile.
+    const queued = Array.from({ length: 3000 }, (_, i) => slots.run(async () => void order.push(i)));
+    const returning = [slots.acquire({ first: true }).then(() => { order.push(-1); slots.release(); }), slots.acquire({ first: true }).then(() => { order.push(-2); slots.release(); })];
+    expect(slots.pendingCount).toBe(3002);
+    slots.release();
+    await Promise.all([...queued, ...returning]);
+    expect(order.slice(0, 2)).toEqual([-1, -2]);
+    expect(order.slice(2)).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    expect(slots.activeCount).toBe(0);
+    expect(slots.pendingCount).toBe(0);
+  });
+
   it('gives the slot back when the run stops during the wait', async () => {
     const throttle = new ModelThrottle(new Slots(2), { concurrency: 2 });
     const stop = new AbortController();
