@@ -26,9 +26,9 @@ function writeProject(server: MockLlmServer, o: { grader: string; rules: string;
     'evalroute.config.yaml',
     `store: .evalroute/test.db
 models:
-  big:   { provider: openai, model: big-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY, concurrency: 4, timeoutMs: 5000, maxRetries: 0 }
-  small: { provider: anthropic, model: small-1, baseURL: ${server.anthropicBaseURL}, apiKeyEnv: SMALL_KEY, concurrency: 4, timeoutMs: 5000, maxRetries: 0 }
-  judge: { provider: openai, model: judge-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: JUDGE_KEY, price: { input: 1, output: 2 }, concurrency: 4, timeoutMs: 5000, maxRetries: 0 }
+  big:   { provider: openai, model: big-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: BIG_KEY, concurrency: 4, timeoutMs: 60000, maxRetries: 0 }
+  small: { provider: anthropic, model: small-1, baseURL: ${server.anthropicBaseURL}, apiKeyEnv: SMALL_KEY, concurrency: 4, timeoutMs: 60000, maxRetries: 0 }
+  judge: { provider: openai, model: judge-1, baseURL: ${server.openaiBaseURL}, apiKeyEnv: JUDGE_KEY, price: { input: 1, output: 2 }, concurrency: 4, timeoutMs: 60000, maxRetries: 0 }
 judge: { model: judge }
 routing: routing.yaml
 `,

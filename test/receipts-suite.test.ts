@@ -69,8 +69,8 @@ beforeAll(async () => {
     join(suiteDir, 'evalroute.config.yaml'),
     `store: ../../.evalroute/test.db
 models:
-  vision: { provider: openai, model: vision-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: VISION_KEY, price: { table: gpt-4.1 }, concurrency: 4, timeoutMs: 5000, maxRetries: 0 }
-  cheap:  { provider: openai, model: cheap-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: VISION_KEY, price: { table: gpt-4.1-mini }, concurrency: 4, timeoutMs: 5000, maxRetries: 0 }
+  vision: { provider: openai, model: vision-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: VISION_KEY, price: { table: gpt-4.1 }, concurrency: 4, timeoutMs: 60000, maxRetries: 0 }
+  cheap:  { provider: openai, model: cheap-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: VISION_KEY, price: { table: gpt-4.1-mini }, concurrency: 4, timeoutMs: 60000, maxRetries: 0 }
 routing: routing.yaml
 `,
   );

@@ -85,8 +85,8 @@ beforeAll(async () => {
     join(suiteDir, 'evalroute.config.yaml'),
     `store: ../../.evalroute/test.db
 models:
-  frontier: { provider: openai, model: frontier-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: FRONTIER_KEY, price: { table: gpt-4.1 }, concurrency: 16, timeoutMs: 5000, maxRetries: 0 }
-  cheap:    { provider: anthropic, model: cheap-mock, baseURL: ${server.anthropicBaseURL}, apiKeyEnv: CHEAP_KEY, price: { table: gpt-4.1-mini }, concurrency: 16, timeoutMs: 5000, maxRetries: 0 }
+  frontier: { provider: openai, model: frontier-mock, baseURL: ${server.openaiBaseURL}, apiKeyEnv: FRONTIER_KEY, price: { table: gpt-4.1 }, concurrency: 16, timeoutMs: 60000, maxRetries: 0 }
+  cheap:    { provider: anthropic, model: cheap-mock, baseURL: ${server.anthropicBaseURL}, apiKeyEnv: CHEAP_KEY, price: { table: gpt-4.1-mini }, concurrency: 16, timeoutMs: 60000, maxRetries: 0 }
 routing: routing.yaml
 `,
   );
