@@ -7,6 +7,7 @@
 import type * as OpenAISdk from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, Completion, GatewayKind } from '../core/types.js';
+import { withChildSignal } from '../core/abort.js';
 import { httpFetch } from './http-fetch.js';
 import { elapsedSince, estimateUsage, mapSdkError, openaiContent, providerError } from './shared.js';
 
@@ -73,12 +74,14 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
         if (req.tags?.length) body.tags = [...req.tags];
       }
       const start = performance.now();
+      const sdkClient = client;
       let data: OpenAISdk.OpenAI.Chat.Completions.ChatCompletion;
       let response: Response;
       try {
-        ({ data, response } = await client.chat.completions
-          .create(body as unknown as ChatCompletionCreateParamsNonStreaming, { headers, signal: AbortSignal.any([signal]) })
-          .withResponse());
+        // A throwaway child signal, as the providers use: the SDK never removes its abort listener.
+        ({ data, response } = await withChildSignal([signal], (callSignal) =>
+          sdkClient.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, { headers, signal: callSignal }).withResponse(),
+        ));
       } catch (err) {
         throw mapSdkError(err, sdk, GATEWAY_KEY, req.caseId, signal);
       }
