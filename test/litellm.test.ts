@@ -8,7 +8,7 @@ import { loadConfig, loadRouting } from '../src/config/load.js';
 import { ConfigError, MissingKeyError } from '../src/core/errors.js';
 import type { EvalConfig, RunSummary } from '../src/core/types.js';
 import { createProvider } from '../src/providers/registry.js';
-import { pickDeployment } from '../src/providers/mixture.js';
+import { pickByWeight } from '../src/core/seeded.js';
 import { runCli } from './support/cli.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { createTagRoutedProject } from './support/litellm-project.js';
@@ -250,8 +250,9 @@ describe('LiteLLM import details', () => {
       expect(a + server.requests.filter((r) => r.model === 'dep-b').length).toBe(200);
       expect(a).toBeGreaterThan(130); // 3 : 1 → 150 expected
       expect(a).toBeLessThan(170);
-      const again = pickDeployment([{ weight: 3, provider }, { weight: 1, provider: { ...provider, key: 'other' } }], 4, 'case-7\u00000');
-      expect(pickDeployment([{ weight: 3, provider }, { weight: 1, provider: { ...provider, key: 'other' } }], 4, 'case-7\u00000')).toBe(again);
+      const deployments = [{ weight: 3, provider }, { weight: 1, provider: { ...provider, key: 'other' } }];
+      const again = pickByWeight(deployments, 'case-7\u00000').provider;
+      expect(pickByWeight(deployments, 'case-7\u00000').provider).toBe(again);
     } finally {
       await server.close();
     }

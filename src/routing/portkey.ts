@@ -9,10 +9,10 @@
  * - loadbalance: a weighted pick, seeded by the case id so a suite always splits the same way;
  * - single: the first target.
  */
-import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Re2js from 're2js';
 import { ConfigError } from '../core/errors.js';
+import { pickByWeight } from '../core/seeded.js';
 import type { Case, PortkeyTarget } from '../core/types.js';
 
 // Loaded on first use (~50 ms): most configs have no $regex, and most commands load no Portkey config.
@@ -118,11 +118,6 @@ export function portkeyQueryHolds(query: Record<string, unknown>, ctx: PortkeyCo
   return true;
 }
 
-/** A number in [0, 1) fixed by the case and the node, standing in for the gateway's Math.random(). */
-function seededUnit(caseId: string, path: string): number {
-  return createHash('sha256').update(`${caseId}\u0000${path}`).digest().readUInt32BE(0) / 2 ** 32;
-}
-
 /** The leaf target a request reaches, as the gateway would pick it when every call succeeds. */
 export function resolvePortkeyTarget(root: PortkeyTarget, c: Case, ctx: PortkeyContext, file: string): PortkeyTarget {
   let node = root;
@@ -149,14 +144,9 @@ function childOf(node: PortkeyTarget, targets: PortkeyTarget[], c: Case, ctx: Po
       return target;
     }
     case 'loadbalance': {
-      // The gateway's own walk: a uniform draw over the total weight, targets in order.
-      const total = targets.reduce((n, t) => n + t.weight, 0);
-      let draw = seededUnit(c.id, node.path) * total;
-      for (const t of targets) {
-        if (draw < t.weight) return t;
-        draw -= t.weight;
-      }
-      return targets[targets.length - 1]!;
+      // The gateway's own walk (a uniform draw over the total weight, targets in order), seeded by the
+      // case and the node instead of Math.random().
+      return pickByWeight(targets, `${c.id}\u0000${node.path}`);
     }
     default:
       return targets[0]!;

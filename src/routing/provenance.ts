@@ -9,6 +9,7 @@
  * sha256 of the sorted ids of the cases chosen on.
  */
 import { createHash } from 'node:crypto';
+import { seededUnit } from '../core/seeded.js';
 
 export interface SelectionProvenance {
   suite: string;
@@ -28,8 +29,7 @@ const MARKER = '# evalroute:chosen-on ';
 /** Whether a case is held out of the choice: the first 8 hex digits of sha256(seed:id) as a uniform draw. */
 export function isHeldOut(caseId: string, holdout: number, seed: number): boolean {
   if (holdout <= 0) return false;
-  const u = parseInt(createHash('sha256').update(`${seed}:${caseId}`, 'utf8').digest('hex').slice(0, 8), 16) / 2 ** 32;
-  return u < holdout;
+  return seededUnit(`${seed}:${caseId}`) < holdout;
 }
 
 export function caseIdsHash(ids: Iterable<string>): string {
