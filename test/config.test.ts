@@ -7,6 +7,7 @@ import { ConfigError, UsageError } from '../src/core/errors.js';
 import type { GraderSpec } from '../src/core/types.js';
 import { findConfigFile, loadConfig, loadRouting, loadSuite } from '../src/config/load.js';
 import { renderCase } from '../src/config/prompt.js';
+import { readText } from '../src/config/source.js';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/config/project');
 const PROVIDERS = ['openai', 'anthropic', 'recorded'];
@@ -125,6 +126,14 @@ describe('config: good path', () => {
   it('uses the provider registry when no provider list is given', () => {
     const cfg = loadConfig(join(FIXTURE, 'evalroute.config.yaml'), { cwd: FIXTURE });
     expect([...cfg.models.keys()]).toEqual(['gpt4o', 'flash']);
+  });
+
+  it('reads the routing file once: the text read to tell its format is the text parsed', () => {
+    const cfg = loadConfig(join(FIXTURE, 'evalroute.config.yaml'), { cwd: FIXTURE, knownProviders: PROVIDERS });
+    const reads: string[] = [];
+    const r = loadRouting(cfg.routing!, cfg, { read: (file, what, hint) => (reads.push(file), readText(file, what, hint)) });
+    expect(r.tiers.get('cheap')?.model).toBe('flash');
+    expect(reads).toEqual([join(FIXTURE, 'routing.yaml')]);
   });
 
   it('loads routing.yaml: names, defaults, hash of the raw bytes', () => {

@@ -369,9 +369,12 @@ function rejectApiKeys(value: Record<string, unknown>, at: Locate): void {
  */
 export function loadRouting(file: string, config: EvalConfig, opts: { read?: TextReader } = {}): Routing {
   const abs = resolve(dirname(config.file), file);
-  const read = opts.read ?? readText;
   const hint = 'pass --routing FILE or set routing: in the config';
-  const { text } = read(abs, 'routing file', hint);
+  const readFile = opts.read ?? readText;
+  const routingText = readFile(abs, 'routing file', hint);
+  // The text read to tell the format is the one its loader parses: the file is read once.
+  const read: TextReader = (f, what, h) => (f === abs ? routingText : readFile(f, what, h));
+  const { text } = routingText;
   if (isPortkeyConfig(abs, text)) return loadPortkeyRouting(abs, config, read);
   if (LITELLM_CONFIG.test(text)) return loadLiteLlmRouting(abs, config, read);
   const src = readYaml(abs, routingSchema, { what: 'routing file', hint, read });
