@@ -15,7 +15,7 @@ import { providerTypes } from '../providers/registry.js';
 import { resolvePrice } from './prices.js';
 import type { z } from 'zod';
 import { importLiteLlmModels, liteLlmConfigSchema, matchWildcard, resolveWildcard } from './litellm.js';
-import type { LiteLlmImportResult, RawModelEntry } from './litellm.js';
+import type { LiteLlmImport, LiteLlmImportResult, RawModelEntry } from './litellm.js';
 import { isPortkeyConfig, loadPortkeyRouting } from './portkey.js';
 import { configSchema, modelSchema, routingSchema } from './schemas.js';
 import type { ConfigFile, RoutingFile } from './schemas.js';
@@ -285,18 +285,27 @@ interface ImportedGateway {
   hasWildcards: boolean;
 }
 
+/** The config's settings for calling a LiteLLM config's models (`litellm.proxy`, `litellm.apiKeyEnv`). */
+type LiteLlmSettings = { proxy?: string | undefined; apiKeyEnv?: string | undefined } | undefined;
+
+/** A LiteLLM config read and its model_list converted under `settings`; its problems located at their lines. */
+function readLiteLlm(file: string, how: { what: string; hint?: string; read: TextReader }, settings: LiteLlmSettings) {
+  const src = readYaml(file, liteLlmConfigSchema, how);
+  const options: LiteLlmImport = {
+    ...(settings?.proxy !== undefined ? { proxy: settings.proxy } : {}),
+    ...(settings?.apiKeyEnv !== undefined ? { apiKeyEnv: settings.apiKeyEnv } : {}),
+  };
+  const result = importLiteLlmModels(src.data, options);
+  const problems: Problem[] = result.errors.map((e) => ({ loc: src.at(e.path), text: e.message, ...(e.hint ? { hint: e.hint } : {}) }));
+  return { src, options, result, problems };
+}
+
 /**
  * Reads a LiteLLM proxy config as it is. Entries evalroute cannot call are skipped with a warning each;
  * problems that make the file unreadable are all reported at once, at their lines in the LiteLLM file.
  */
-function importLiteLlm(file: string, opts: { proxy?: string | undefined; apiKeyEnv?: string | undefined }, read: TextReader = readText): ImportedGateway {
-  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml', read });
-  const options = {
-    ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
-    ...(opts.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
-  };
-  const result = importLiteLlmModels(src.data, options);
-  const problems: Problem[] = result.errors.map((e) => ({ loc: src.at(e.path), text: e.message, ...(e.hint ? { hint: e.hint } : {}) }));
+function importLiteLlm(file: string, settings: LiteLlmSettings, read: TextReader = readText): ImportedGateway {
+  const { src, options, result, problems } = readLiteLlm(file, { what: 'LiteLLM config', hint: 'fix litellm.config in evalroute.config.yaml', read }, settings);
   const index = new Map<string, number>();
   for (const [name, deployments] of result.groups) {
     index.set(name, deployments[0]!.index);
@@ -495,13 +504,8 @@ const LITELLM_CONFIG = /^model_list\s*:/m;
 
 /** A LiteLLM proxy config as the routing file: its deployments become models (when new) and its tags tiers. */
 function loadLiteLlmRouting(file: string, config: EvalConfig, read: TextReader): Routing {
-  const src = readYaml(file, liteLlmConfigSchema, { what: 'LiteLLM routing file', read });
-  const opts = config.litellm;
-  const result = importLiteLlmModels(src.data, {
-    ...(opts?.proxy !== undefined ? { proxy: opts.proxy } : {}),
-    ...(opts?.apiKeyEnv !== undefined ? { apiKeyEnv: opts.apiKeyEnv } : {}),
-  });
-  if (result.errors.length) throw problemsError(result.errors.map((e) => ({ loc: src.at(e.path), text: e.message, ...(e.hint ? { hint: e.hint } : {}) })));
+  const { src, result, problems } = readLiteLlm(file, { what: 'LiteLLM routing file', read }, config.litellm);
+  if (problems.length) throw problemsError(problems);
   const known = providerTypes();
   return liteLlmRouting({
     src,
