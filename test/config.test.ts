@@ -195,6 +195,13 @@ describe('config: good path', () => {
 });
 
 describe('config: bad inputs', () => {
+  it('gateway timeout and concurrency are bounded like a model (a timer of 2^31 ms fires at once)', () => {
+    const root = project({ 'evalroute.config.yaml': `${GOOD_CONFIG}gateway:\n  url: http://127.0.0.1:8787/v1\n  concurrency: 5000\n  timeoutMs: 3000000000\n` });
+    const e = configError(() => loadConfig('evalroute.config.yaml', { cwd: root, knownProviders: PROVIDERS }));
+    expectAt(e, join(root, 'evalroute.config.yaml'), 6, /Too big: expected number to be <=1000/, 'gateway.concurrency');
+    expect(e.message).toMatch(/evalroute\.config\.yaml:7 \(at gateway\.timeoutMs\): must be at most 3600000 \(one hour\)/);
+  });
+
   it('YAML syntax error names the line', () => {
     const root = project({ 'evalroute.config.yaml': 'models:\n  big: { provider: openai, model: gpt-4o\n  small: {}\n' });
     const e = configError(() => loadConfig('evalroute.config.yaml', { cwd: root, knownProviders: PROVIDERS }));

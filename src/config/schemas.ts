@@ -13,6 +13,11 @@ const EMPTY_LIST = 'empty list: a condition must name at least one value (drop t
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1, EMPTY_LIST)]);
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
+const envVarName = (example: string) => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, `must be an environment variable name such as ${example}`);
+// Calls in flight and per-call timeouts are bounded alike wherever they are set (a model, the gateway): see LIMITS.
+const concurrency = z.int().positive().max(LIMITS.concurrency);
+const timeoutMs = z.int().min(LIMITS.minTimeoutMs).max(LIMITS.maxTimeoutMs, `must be at most ${LIMITS.maxTimeoutMs} (one hour)`);
+
 // ───────────────────────────── evalroute.config.yaml ─────────────────────────────
 
 export const gateSchema = z
@@ -59,24 +64,17 @@ export const modelSchema = z
       .optional()
       .describe("The provider's model id (e.g. gpt-4o). Required except for `recorded`, where it defaults to the key"),
     baseURL: z.url().optional().describe('API base URL, for OpenAI-compatible endpoints (the endpoint for azure)'),
-    baseURLEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_BASE')
+    baseURLEnv: envVarName('MY_API_BASE')
       .optional()
       .describe('Name of the environment variable holding the API base URL, read when the model is first called'),
     apiVersion: z.string().min(1).optional().describe('Azure OpenAI API version (provider azure)'),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_KEY')
+    apiKeyEnv: envVarName('MY_API_KEY')
       .optional()
       .describe('Name of the environment variable holding the API key (never the key itself)'),
     params: z.record(z.string(), z.unknown()).optional().describe('Request parameters: temperature, max_tokens, seed, … (default {})'),
     price: priceSchema.optional(),
-    concurrency: z.int().positive().max(LIMITS.concurrency).optional().describe(`Max calls in flight for this model (default 8, at most ${LIMITS.concurrency})`),
-    timeoutMs: z
-      .int()
-      .min(LIMITS.minTimeoutMs)
-      .max(LIMITS.maxTimeoutMs, `must be at most ${LIMITS.maxTimeoutMs} (one hour)`)
+    concurrency: concurrency.optional().describe(`Max calls in flight for this model (default 8, at most ${LIMITS.concurrency})`),
+    timeoutMs: timeoutMs
       .optional()
       .describe(`Per-call timeout in milliseconds (default 60000, from ${LIMITS.minTimeoutMs} to ${LIMITS.maxTimeoutMs})`),
     maxRetries: z.int().nonnegative().max(LIMITS.maxRetries).optional().describe(`Retries of a retryable failure (default 4, at most ${LIMITS.maxRetries})`),
@@ -158,13 +156,11 @@ export const configSchema = z
           .describe('How the gateway takes case metadata and reports the model it used (default: portkey for a Portkey routing file, else openai)'),
         config: z.string().min(1).optional().describe('Portkey config sent in x-portkey-config, relative to this file (default: the routing file when it is one)'),
         model: z.string().min(1).optional().describe('Model name the requests ask the gateway for (default: the case\'s params.model, else the baseline model id)'),
-        apiKeyEnv: z
-          .string()
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name such as MY_API_KEY')
+        apiKeyEnv: envVarName('MY_API_KEY').optional().describe('Environment variable holding the gateway key, sent as a Bearer token'),
+        concurrency: concurrency.optional().describe(`Requests to the gateway in flight (default 8, at most ${LIMITS.concurrency})`),
+        timeoutMs: timeoutMs
           .optional()
-          .describe('Environment variable holding the gateway key, sent as a Bearer token'),
-        concurrency: z.int().positive().optional().describe('Requests to the gateway in flight (default 8)'),
-        timeoutMs: z.int().positive().optional().describe('Per-request timeout in milliseconds (default 60000)'),
+          .describe(`Per-request timeout in milliseconds (default 60000, from ${LIMITS.minTimeoutMs} to ${LIMITS.maxTimeoutMs})`),
       })
       .optional()
       .describe('Gateway in the loop: run sends every case through this gateway and gates the tier that served it'),
