@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallOutcome, Case } from '../src/core/types.js';
 import { CallSaver } from '../src/engine/call-saver.js';
 import { openStore, type SqliteStore } from '../src/store/index.js';
+import { newRun } from './support/store-run.js';
 
 let dir: string;
 let store: SqliteStore;
@@ -20,17 +21,7 @@ const cases: Case[] = Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, vars:
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalroute-saver-'));
   store = openStore(path.join(dir, 'results.db'));
-  runId = store.beginRun({
-    suite: 's',
-    suiteDir: dir,
-    configContent: '',
-    routingFile: 'routing.yaml',
-    routingContent: '',
-    routingHash: 'h',
-    cases,
-    assignment: new Map(cases.map((c) => [c.id, 'frontier'])),
-    baseline: 'big',
-  });
+  runId = store.beginRun(newRun(cases, { suiteDir: dir }));
 });
 afterEach(() => {
   store.close();

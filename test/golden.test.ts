@@ -9,6 +9,7 @@ import type { GoldenLine } from '../src/config/schemas.js';
 import { ConfigError, UsageError } from '../src/core/errors.js';
 import type { Golden, Suite } from '../src/core/types.js';
 import { openStore } from '../src/store/sqlite-store.js';
+import { newRun } from './support/store-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'evalroute-golden-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -126,17 +127,7 @@ describe('golden files', () => {
       const db = join(root, 'results.db');
       const store = openStore(db);
       const cases = CASE_IDS.map((id, i) => ({ id, messages: [{ role: 'user' as const, content: `q ${id}` }], origin: { file: 'cases.jsonl', line: i + 1 } }));
-      const runId = store.beginRun({
-        suite: 'qa',
-        suiteDir: dir,
-        configContent: '',
-        routingFile: 'routing.yaml',
-        routingContent: '',
-        routingHash: 'h',
-        cases,
-        assignment: new Map(CASE_IDS.map((id) => [id, 'frontier'])),
-        baseline: 'big',
-      });
+      const runId = store.beginRun(newRun(cases, { suite: 'qa', suiteDir: dir }));
       for (const id of CASE_IDS) {
         store.saveCall(runId, {
           caseId: id,

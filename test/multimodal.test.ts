@@ -23,6 +23,7 @@ import { run } from '../src/api/run.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
 import { png } from './support/png.js';
+import { newRun } from './support/store-run.js';
 
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -309,18 +310,9 @@ describe('store', () => {
     const ids: string[] = [];
     for (let run = 0; run < 2; run++) {
       const inputs = new Map(suite.cases.map((c: Case) => [c.id, renderCase(suite, c)]));
-      const id = store.beginRun({
-        suite: suite.name,
-        suiteDir: suite.dir,
-        configContent: '',
-        routingFile: '/p/routing.yaml',
-        routingContent: '',
-        routingHash: 'h',
-        cases: suite.cases,
-        assignment: new Map(suite.cases.map((c) => [c.id, 'vision'])),
-        baseline: 'big',
-        inputs,
-      });
+      const id = store.beginRun(
+        newRun(suite.cases, { suite: suite.name, suiteDir: suite.dir, routingFile: '/p/routing.yaml', tier: 'vision', inputs }),
+      );
       for (const modelKey of ['big', 'small']) {
         for (const c of suite.cases) {
           store.saveCall(id, {
