@@ -1,6 +1,4 @@
 import { getEventListeners } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +11,7 @@ import { OpenAIProvider } from '../src/providers/openai.js';
 import { RecordedProvider } from '../src/providers/recorded.js';
 import { createProvider, providerTypes, registerProvider } from '../src/providers/registry.js';
 import { parseRetryAfter } from '../src/providers/shared.js';
+import { startLocalServer } from './support/http-server.js';
 import { defaultMockAnswer, startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 
 const KEY = 'sk-test-SECRETKEY123456';
@@ -97,21 +96,18 @@ describe('openai provider over the real SDK', () => {
 
   it('falls back to estimated usage when an OpenAI-compatible server omits it', async () => {
     // A raw server without a usage block, as some compatible gateways answer.
-    const bare = createServer((_req, res) => {
+    const bare = await startLocalServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id: 'x1', object: 'chat.completion', model: 'g', choices: [{ index: 0, message: { role: 'assistant', content: 'four' } }] }));
     });
-    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()));
     try {
-      const { port } = bare.address() as AddressInfo;
-      const p = new OpenAIProvider(model({ provider: 'openai', baseURL: `http://127.0.0.1:${port}/v1` }), { env });
+      const p = new OpenAIProvider(model({ provider: 'openai', baseURL: `${bare.url}/v1` }), { env });
       const out = await p.complete(request(), never);
       expect(out.usage.estimated).toBe(true);
       expect(out.usage.output).toBe(countTokens('four'));
       expect(out.usage.input).toBeGreaterThan(0);
     } finally {
-      bare.closeAllConnections();
-      bare.close();
+      await bare.close();
     }
   });
 });
@@ -263,15 +259,13 @@ describe('missing keys with default variable names', () => {
 describe('keys never leak into error messages', () => {
   it('redacts a key that the API echoes back in its error body', async () => {
     // Real APIs echo (part of) a wrong key in 401 bodies; this one echoes all of it.
-    const echo = createServer((req, res) => {
+    const echo = await startLocalServer((req, res) => {
       const presented = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '');
       res.writeHead(401, { 'content-type': 'application/json', 'x-request-id': 'req_echo_1', 'request-id': 'req_echo_1' });
       res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${presented}`, type: 'invalid_request_error' } }));
     });
-    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
     try {
-      const { port } = echo.address() as AddressInfo;
-      const base = `http://127.0.0.1:${port}`;
+      const base = echo.url;
       for (const p of [
         new OpenAIProvider(model({ provider: 'openai', baseURL: `${base}/v1` }), { env }),
         new AnthropicProvider(model({ provider: 'anthropic', baseURL: base }), { env }),
@@ -283,8 +277,7 @@ describe('keys never leak into error messages', () => {
         expect(err.message).toContain('req_echo_1');
       }
     } finally {
-      echo.closeAllConnections();
-      echo.close();
+      await echo.close();
     }
   });
 

@@ -5,11 +5,10 @@
  * report, stdout or stderr.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from './support/cli.js';
+import { startLocalServer, type LocalServer } from './support/http-server.js';
 import { startMockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
 
@@ -18,13 +17,13 @@ const ANTHROPIC_KEY = 'sk-ant-test-PLANTED-fedcba9876543210';
 /** A key in no known key format: only the registered-secret list can catch it. */
 const GATEWAY_KEY = 'gw_PLANTED_7f3a9c1e5b2d4f60';
 
-let echo: Server;
+let echo: LocalServer;
 let url: string;
 const seen: string[] = [];
 
 beforeAll(async () => {
   ensureCliBuilt();
-  echo = createServer((req, res) => {
+  echo = await startLocalServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const presented = [req.headers.authorization, req.headers['x-api-key']].filter(Boolean).join(' ');
@@ -36,10 +35,9 @@ beforeAll(async () => {
       res.end(JSON.stringify(body));
     });
   });
-  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}`;
+  url = echo.url;
 });
-afterAll(() => new Promise<void>((r) => echo.close(() => r())));
+afterAll(() => echo.close());
 
 describe('secrets', () => {
   it('a key echoed back by the API appears in no output: store, JSON, HTML report, stdout, stderr', async () => {

@@ -3,8 +3,6 @@
  * within bounds: terminal escapes in an error message cannot fake a verdict line, and a gzip bomb
  * cannot inflate into gigabytes.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../src/core/errors.js';
@@ -12,6 +10,7 @@ import { BODY_TOO_LARGE, httpFetch, MAX_RESPONSE_BYTES } from '../src/providers/
 import { createProvider } from '../src/providers/registry.js';
 import { ensureCliBuilt, runCli } from './support/cli.js';
 import { startMockLlmServer } from './support/mock-llm-server.js';
+import { startLocalServer, type LocalServer } from './support/http-server.js';
 import { createProject } from './support/project.js';
 
 const FAKE_VERDICT = '✔ GATE PASSED — every tier holds';
@@ -20,13 +19,13 @@ const HOSTILE = `quota exceeded\u001b[2K\r\u001b[1A\u001b[32m\n${FAKE_VERDICT}\u
 /** 64 MB of spaces: about 64 KB gzipped. */
 const BOMB = gzipSync(Buffer.alloc(MAX_RESPONSE_BYTES * 2, 0x20));
 
-let server: Server;
+let server: LocalServer;
 let url: string;
 let hits = 0;
 
 beforeAll(async () => {
   ensureCliBuilt();
-  server = createServer((req, res) => {
+  server = await startLocalServer((req, res) => {
     req.resume();
     req.on('end', () => {
       hits++;
@@ -39,10 +38,9 @@ beforeAll(async () => {
       res.end(JSON.stringify({ error: { message: HOSTILE, type: 'invalid_request_error' } }));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = server.url;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 describe('untrusted text', () => {
   it('terminal escapes in a provider error are printed escaped: no ESC, no CR, no line of their own', async () => {
