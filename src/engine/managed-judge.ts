@@ -1,12 +1,10 @@
-import { callCost } from '../core/cost.js';
 import { ProviderError } from '../core/errors.js';
 import type { Completion, CompletionRequest, Provider, Store } from '../core/types.js';
 import { estimateRequestTokens } from './cost-cap.js';
 import { type Clock, type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { retryWhileBusy } from './store-retry.js';
-import { withRetries } from './retry.js';
-import { hardDeadlineMs, withDeadline, type CacheMode, type EngineModel } from './run-cases.js';
+import { pacedCall, type CacheMode, type EngineModel } from './run-cases.js';
 
 /**
  * The judge as graders see it: the same response cache, retry policy, deadline and pacing (concurrency,
@@ -43,16 +41,7 @@ export function managedJudge(
         }
         const estimate = throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
         const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
-        const { value, attempts } = await withRetries(
-          () =>
-            throttle.attempt(estimatedTokens, signal, () =>
-              withDeadline((s) => provider.complete(request, s), hardDeadlineMs(model.timeoutMs), signal, () => `judge "${provider.key}"`),
-            ),
-          throttle.releasingDuringWaits(model.retry),
-          signal,
-        );
-        const cost = callCost(value.usage, model.price);
-        const completion: Completion = { ...value, attempts, ...(cost === undefined ? {} : { costUsd: cost }) };
+        const completion = await pacedCall(model, throttle, request, estimatedTokens, model.retry, signal, () => `judge "${provider.key}"`);
         await retryWhileBusy(() => store.cacheCompletion(hash, completion));
         return completion;
       }),

@@ -299,6 +299,32 @@ export function withDeadline<T>(
   return Promise.race([call, expired]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * One API call to `model` as every call of a run (the judge's included) is made: each attempt waits for
+ * the model's rate budget and runs under the hard deadline; retries follow `policy`, waiting outside the
+ * call's concurrency slot. The caller holds that slot. The answer carries its attempts and its cost.
+ */
+export async function pacedCall(
+  model: EngineModel,
+  throttle: ModelThrottle,
+  request: CompletionRequest,
+  estimatedTokens: number,
+  policy: RetryPolicy,
+  signal: AbortSignal,
+  describe: () => string,
+): Promise<Completion> {
+  const { value, attempts } = await withRetries(
+    () =>
+      throttle.attempt(estimatedTokens, signal, () =>
+        withDeadline((s) => model.provider.complete(request, s), hardDeadlineMs(model.timeoutMs), signal, describe),
+      ),
+    throttle.releasingDuringWaits(policy),
+    signal,
+  );
+  const cost = callCost(value.usage, model.price);
+  return { ...value, attempts, ...(cost === undefined ? {} : { costUsd: cost }) };
+}
+
 async function obtainCompletion(
   model: EngineModel,
   throttle: ModelThrottle,
@@ -331,17 +357,9 @@ async function obtainCompletion(
   const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
   const describe = () => `model "${model.provider.key}", case "${request.caseId}"`;
   try {
-    const { value, attempts } = await withRetries(
-      () =>
-        throttle.attempt(estimatedTokens, opts.signal, () =>
-          withDeadline((signal) => model.provider.complete(request, signal), hardDeadlineMs(model.timeoutMs), opts.signal, describe),
-        ),
-      throttle.releasingDuringWaits(withCase(model.retry, request.caseId)),
-      opts.signal,
-    );
-    const cost = callCost(value.usage, model.price);
-    budget?.spend(cost ?? 0);
-    return { ...value, attempts, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
+    const completion = await pacedCall(model, throttle, request, estimatedTokens, withCase(model.retry, request.caseId), opts.signal, describe);
+    budget?.spend(completion.costUsd ?? 0);
+    return { ...completion, cached: false };
   } finally {
     if (reservation !== undefined) budget?.release(reservation);
   }
