@@ -1,10 +1,9 @@
-import { ProviderError } from '../core/errors.js';
 import type { Completion, CompletionRequest, Provider, Store } from '../core/types.js';
 import { estimateRequestTokens } from './cost-cap.js';
 import { type Clock, type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { retryWhileBusy } from './store-retry.js';
-import { pacedCall, type CacheMode, type EngineModel } from './run-cases.js';
+import { cachedAnswer, pacedCall, type CacheMode, type EngineModel } from './run-cases.js';
 
 /**
  * The judge as graders see it: the same response cache, retry policy, deadline and pacing (concurrency,
@@ -29,16 +28,8 @@ export function managedJudge(
       throttle.slots.run(async () => {
         const request = { ...req, params: { ...req.params, ...params } };
         const hash = requestHash(provider, request);
-        if (cache !== 'refresh') {
-          const hit = store.findCachedCompletion(hash);
-          if (hit) return hit;
-          if (cache === 'offline') {
-            throw new ProviderError(
-              `no cached judge answer for case "${req.caseId}" on judge "${provider.key}" and --offline forbids calls`,
-              { kind: 'offline_miss', retryable: false },
-            );
-          }
-        }
+        const hit = cachedAnswer(store, cache, hash, () => `no cached judge answer for case "${req.caseId}" on judge "${provider.key}" and --offline forbids calls`);
+        if (hit) return hit;
         const estimate = throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
         const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
         const completion = await pacedCall(model, throttle, request, estimatedTokens, model.retry, signal, () => `judge "${provider.key}"`);

@@ -325,6 +325,17 @@ export async function pacedCall(
   return { ...value, attempts, ...(cost === undefined ? {} : { costUsd: cost }) };
 }
 
+/**
+ * The response cache as `cache` allows it: the stored answer to `hash`, or undefined when the API is to
+ * be asked. Under --offline a miss is an `offline_miss` error (`missing` says which call).
+ */
+export function cachedAnswer(store: Pick<Store, 'findCachedCompletion'>, cache: CacheMode, hash: string, missing: () => string): Completion | undefined {
+  if (cache === 'refresh') return undefined;
+  const hit = store.findCachedCompletion(hash);
+  if (hit || cache !== 'offline') return hit;
+  throw new ProviderError(missing(), { kind: 'offline_miss', retryable: false });
+}
+
 async function obtainCompletion(
   model: EngineModel,
   throttle: ModelThrottle,
@@ -335,17 +346,15 @@ async function obtainCompletion(
 ): Promise<Completion> {
   const { opts, budget } = ctx;
   if (opts.signal.aborted) throw stoppedError();
-  if (opts.cache !== 'refresh') {
-    const hit = opts.store.findCachedCompletion(hash);
-    if (hit) return hit;
-    if (opts.cache === 'offline') {
-      throw new ProviderError(
-        `no cached response for case "${request.caseId}" on model "${model.provider.key}" and --offline forbids calls; ` +
-          'run once with network access (and keys) to fill the cache',
-        { kind: 'offline_miss', retryable: false },
-      );
-    }
-  }
+  const hit = cachedAnswer(
+    opts.store,
+    opts.cache,
+    hash,
+    () =>
+      `no cached response for case "${request.caseId}" on model "${model.provider.key}" and --offline forbids calls; ` +
+      'run once with network access (and keys) to fill the cache',
+  );
+  if (hit) return hit;
   if (prefetched) {
     const cost = callCost(prefetched.usage, opts.prefetchedPrice === 'list' ? model.price : batchPrice(model.price));
     budget?.spend(cost ?? 0);
