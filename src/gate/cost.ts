@@ -14,6 +14,7 @@
  * evaluated and never decide the gate (a budget that cannot be measured must not pass or fail silently).
  */
 import { callCost, sumCosts } from '../core/cost.js';
+import { int, pct } from '../core/format.js';
 import { UsageError } from '../core/errors.js';
 import type {
   Budget,
@@ -295,9 +296,9 @@ export function judgeBudgets(budgets: Budget[], basis: BudgetBasis): BudgetStatu
         status === 'fail'
           ? 'over budget'
           : status === 'warn'
-            ? `at or above the ${formatPct(b.alertAt)} alert level`
+            ? `at or above the ${pct(b.alertAt)} alert level`
             : 'within budget';
-      out.push({ ...base, projected, used, status, message: `${basis.measured(figure, b.useCase)} is ${formatPct(used)} of the ${what} budget: ${verdict}` });
+      out.push({ ...base, projected, used, status, message: `${basis.measured(figure, b.useCase)} is ${pct(used)} of the ${what} budget: ${verdict}` });
     }
   }
   return out;
@@ -407,6 +408,5 @@ function tableInfo(price: Price | undefined): { table: string; asOf: string; tab
   return { table: p.table, asOf: p.asOf, tableAsOf: typeof p.tableAsOf === 'string' ? p.tableAsOf : p.asOf };
 }
 
-const formatCount = (x: number) => Math.round(x).toLocaleString('en-US');
-const formatPct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const formatCount = (x: number) => int(Math.round(x));
 const formatUsd = (x: number) => `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;

@@ -43,7 +43,7 @@ import { pairedBootstrap } from '../stats/bootstrap.js';
 import { mcnemarExact } from '../stats/mcnemar.js';
 import { newcombeBounds, type PairedCounts } from '../stats/newcombe.js';
 import { bestCaseLowerBound, pairedCasesToDecide, pairedNonInferiorityCases } from '../stats/sample-size.js';
-import { confidenceLevel, pct, plainPts, pts } from '../core/format.js';
+import { confidenceLevel, int, pct, plainPts, pts } from '../core/format.js';
 
 export { bestCaseLowerBound } from '../stats/sample-size.js';
 
@@ -280,9 +280,9 @@ export function decideAll(
 /** "~400 more cases would decide it (…)", the line every report prints under an undecided tier. */
 export function casesNeededText(needed: NonNullable<TierVerdict['casesNeeded']>, have: number): string {
   const more = (total: number) => Math.max(1, total - have);
-  const zero = `${more(needed.atZeroDelta).toLocaleString("en-US")} more if the models are truly equal`;
+  const zero = `${int(more(needed.atZeroDelta))} more if the models are truly equal`;
   if (needed.atObservedDelta === null) return `the observed delta sits on the margin, so more cases may not decide it (${zero})`;
-  return `~${more(needed.atObservedDelta).toLocaleString("en-US")} more cases would decide it at the observed delta (${zero})`;
+  return `~${int(more(needed.atObservedDelta))} more cases would decide it at the observed delta (${zero})`;
 }
 
 function setOutcome(verdict: GateVerdict, outcome: Outcome): void {

@@ -2,7 +2,9 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { ModelUsage } from '../core/types.js';
 
-export { pct, pts, plainPts } from '../core/format.js';
+import { int } from '../core/format.js';
+
+export { int, pct, pts, plainPts } from '../core/format.js';
 
 export const usd = (x: number | null | undefined): string => {
   if (x === null || x === undefined) return 'unpriced';
@@ -10,10 +12,6 @@ export const usd = (x: number | null | undefined): string => {
   if (Math.abs(x) < 0.01) return `$${x.toFixed(4)}`;
   return `$${x.toFixed(2)}`;
 };
-
-// One formatter for every number: toLocaleString builds a new one per call (~30 µs each, thousands per report).
-const INTEGER = new Intl.NumberFormat('en-US');
-export const int = (x: number): string => INTEGER.format(x);
 
 /**
  * Columns a string takes on a terminal: colour codes take none, so a painted cell ("✔ PASS" in green)
@@ -38,7 +36,7 @@ export function table(header: string[], rows: string[][]): string {
 /** Money at monthly scale: whole dollars with separators from $100 up, else as `usd`. */
 export const usdLarge = (x: number | null | undefined): string => {
   if (x === null || x === undefined || Math.abs(x) < 100) return usd(x);
-  return `$${Math.round(x).toLocaleString('en-US')}`;
+  return `$${int(Math.round(x))}`;
 };
 
 /** Figures resting on tokenizer estimates read "~$1.23" / "~48,124", so nobody mistakes them for a bill. */
