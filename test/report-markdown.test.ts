@@ -6,7 +6,8 @@ import { loadProject, run, type RunResult } from '../src/api/run.js';
 import type { RunSummary, TierVerdict } from '../src/core/types.js';
 import { formatRunSummary } from '../src/report/console.js';
 import { formatJunit } from '../src/report/junit.js';
-import { escapeMarkdown, formatMarkdown, intervalText, MARKDOWN_MARKER, pValueText, verdictText } from '../src/report/markdown.js';
+import { escapeMarkdown, formatMarkdown, MARKDOWN_MARKER, verdictText } from '../src/report/markdown.js';
+import { intervalText, pValueText } from '../src/report/verdict-text.js';
 import { buildFixture } from './support/chromium.js';
 
 /** Rows of the first Markdown table whose header starts with `first`, split into unescaped cells. */

@@ -1,7 +1,7 @@
-import type { BudgetStatus, RunSummary, TierVerdict } from '../core/types.js';
+import type { BudgetStatus, RunSummary } from '../core/types.js';
 import { failureCause, formatFailureCause } from './failure-cause.js';
-import { approx, int, modelUsageRows, pct, pts, table, usd, usdLarge } from './format.js';
-import { gateHeadline, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { approx, int, modelUsageRows, pct, table, usd, usdLarge } from './format.js';
+import { casesText, deltaText, gateHeadline, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -24,12 +24,12 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
       summary.tiers.map((t) => [
         t.tier,
         t.model,
-        casesCell(t),
+        casesText(t),
         pct(t.passRate),
         pct(t.baselinePassRate),
-        t.model === t.baselineModel ? '—' : pts(t.delta),
-        t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—',
-        t.pValue === undefined ? '—' : t.pValue < 0.001 ? '<0.001' : t.pValue.toFixed(3),
+        deltaText(t),
+        intervalText(t),
+        pValueText(t.pValue),
         int(t.errors),
         labelCell(verdictLabel(t), style),
       ]),
@@ -79,11 +79,6 @@ function oneLine(text: string, max = 100): string {
 
 const LABEL_COLOR: Record<VerdictLabel, number> = { PASS: 32, FAIL: 31, INCONCLUSIVE: 33, 'NO CASES': 33, BASELINE: 2, 'NOT DECIDED': 33 };
 const TONE_COLOR: Record<GateTone, number> = { pass: 32, fail: 31, inconclusive: 33, incomplete: 33 };
-
-/** Routed cases, and how many of them entered the comparison when errors left some out. */
-export function casesCell(t: Pick<TierVerdict, 'cases' | 'compared'>): string {
-  return t.compared !== undefined && t.compared !== t.cases ? `${int(t.compared)} of ${int(t.cases)}` : int(t.cases);
-}
 
 function labelCell(label: VerdictLabel, style: ConsoleStyle): string {
   return paint(style.color, LABEL_COLOR[label], `${VERDICT_MARK[label]} ${label}`);

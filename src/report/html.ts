@@ -9,8 +9,7 @@ import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, Report
 import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
-import { casesCell } from './console.js';
-import { tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { casesText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 type Hbs = typeof HandlebarsNs;
 
@@ -80,7 +79,6 @@ export function writeHtmlReport(file: string, data: ReportData): void {
 }
 
 const short = (s: string | undefined, n: number) => (s === undefined ? undefined : s.slice(0, n));
-const pValue = (p: number | undefined) => (p === undefined ? undefined : p < 0.001 ? '< 0.001' : p.toFixed(3));
 const fmtDate = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC') : undefined);
 const RVR_LIST_MAX = 300;
 const PLURAL: Record<Outcome, string> = {
@@ -211,14 +209,14 @@ function tierView(t: ReportTier) {
     verdictIcon: VERDICT_MARK[label],
     verdictText: label,
     headlineText: tierHeadline(t),
-    casesText: casesCell(t),
+    casesText: casesText(t),
     passRateText: pct(t.passRate),
     baselinePassRateText: pct(t.baselinePassRate),
-    deltaText: t.isBaselineTier ? '—' : pts(t.delta),
+    deltaText: deltaText(t),
     deltaCls: t.isBaselineTier ? '' : sign(t.delta),
-    ciText: t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : undefined,
+    ciText: t.ci ? intervalText(t) : undefined,
     confidenceText: '95%',
-    pText: pValue(t.pValue),
+    pText: t.pValue === undefined ? undefined : pValueText(t.pValue),
     costText: t.costPer1k === null || t.costPer1k === undefined ? 'unpriced' : usd(t.costPer1k),
     baselineCostText: t.baselineCostPer1k === null || t.baselineCostPer1k === undefined ? 'unpriced' : usd(t.baselineCostPer1k),
     savedText: t.savedPer1k === null ? '—' : `${usd(t.savedPer1k)} per 1k`,

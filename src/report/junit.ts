@@ -5,10 +5,10 @@
  * failed tests still shows why the gate failed.
  */
 import type { CallOutcome, CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.js';
-import { deltaText, gateHeadline, intervalText, isBaselineTier, pValueText, verdictText } from './markdown.js';
+import { gateHeadline, verdictText } from './markdown.js';
 import { pct } from './format.js';
 import { usable } from '../core/calls.js';
-import { tierHeadline, tierOutcome } from './verdict-text.js';
+import { deltaText, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
 
 export interface JunitOptions {
   /** Goldens by case id, so a failure can show what was expected. */

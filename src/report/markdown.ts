@@ -8,8 +8,20 @@ import { escapeMarkdown } from './escape.js';
 import { caseHref, routingVerdict, type GateComparison, type RegressedCase } from './base-vs-head.js';
 import { failureCause, type FailureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, pts, usd } from './format.js';
-import { casesCell } from './console.js';
-import { BASE_VS_HEAD_NOT_COMPARED, gateHeadline as gateLine, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import {
+  BASE_VS_HEAD_NOT_COMPARED,
+  casesText,
+  deltaText,
+  gateHeadline as gateLine,
+  intervalText,
+  isBaselineTier,
+  pValueText,
+  tierHeadline,
+  VERDICT_MARK,
+  verdictLabel,
+  type GateTone,
+  type VerdictLabel,
+} from './verdict-text.js';
 
 /** First line of the comment; workflows find (and update) their earlier comment by it. */
 export const MARKDOWN_MARKER = '<!-- evalroute-gate -->';
@@ -25,21 +37,6 @@ export interface MarkdownOptions {
   regressed?: readonly RegressedCase[];
 }
 
-// ─────────── shared display strings (console, Markdown, JUnit must print the same) ───────────
-
-export const isBaselineTier = (t: TierVerdict): boolean => t.model === t.baselineModel;
-
-/** "−28.5 pts … −15.8 pts", or "—" when the tier has no interval (baseline tier, no cases). */
-export function intervalText(t: Pick<TierVerdict, 'ci'>): string {
-  return t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—';
-}
-
-/** McNemar's exact p: "<0.001", "0.042", or "—". */
-export function pValueText(p: number | undefined): string {
-  if (p === undefined) return '—';
-  return p < 0.001 ? '<0.001' : p.toFixed(3);
-}
-
 // GitHub renders the emoji question mark; a bare "?" reads like a typo in a PR comment.
 const MARK: Record<VerdictLabel, string> = { ...VERDICT_MARK, INCONCLUSIVE: '❔' };
 
@@ -47,10 +44,6 @@ const MARK: Record<VerdictLabel, string> = { ...VERDICT_MARK, INCONCLUSIVE: '❔
 export function verdictText(t: TierVerdict): string {
   const label = verdictLabel(t);
   return `${MARK[label]} ${label}`;
-}
-
-export function deltaText(t: TierVerdict): string {
-  return isBaselineTier(t) ? '—' : pts(t.delta);
 }
 
 /** One line per run: the gate's outcome and why, without the emoji (JUnit reuses it). */
@@ -153,7 +146,7 @@ function tierTable(summary: RunSummary): string {
       return [
         t.tier,
         t.model,
-        casesCell(t),
+        casesText(t),
         pct(t.passRate),
         pct(t.baselinePassRate),
         deltaText(t),

@@ -3,6 +3,7 @@
  * same conclusion everywhere. A PASS is only called "shown to hold" when the rule that decided it
  * proves non-inferiority; screening rules say what they are.
  */
+import { int, pts } from '../core/format.js';
 import type { Outcome, RunSummary, TierVerdict } from '../core/types.js';
 
 export type VerdictLabel = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO CASES' | 'BASELINE' | 'NOT DECIDED';
@@ -28,6 +29,29 @@ export function verdictLabel(t: TierVerdict): VerdictLabel {
   if (t.cases === 0) return 'NO CASES';
   if (t.undecided) return 'NOT DECIDED';
   return ({ pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' } as const)[tierOutcome(t)];
+}
+
+export const isBaselineTier = (t: Pick<TierVerdict, 'model' | 'baselineModel'>): boolean => t.model === t.baselineModel;
+
+/** The paired delta, or "—" for the baseline's own tier (it is not compared with itself). */
+export function deltaText(t: Pick<TierVerdict, 'model' | 'baselineModel' | 'delta'>): string {
+  return isBaselineTier(t) ? '—' : pts(t.delta);
+}
+
+/** "−28.5 pts … −15.8 pts", or "—" when the tier has no interval (baseline tier, no cases). */
+export function intervalText(t: Pick<TierVerdict, 'ci'>): string {
+  return t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—';
+}
+
+/** McNemar's exact p: "<0.001", "0.042", or "—". */
+export function pValueText(p: number | undefined): string {
+  if (p === undefined) return '—';
+  return p < 0.001 ? '<0.001' : p.toFixed(3);
+}
+
+/** Routed cases, and how many of them entered the comparison when errors left some out. */
+export function casesText(t: Pick<TierVerdict, 'cases' | 'compared'>): string {
+  return t.compared !== undefined && t.compared !== t.cases ? `${int(t.compared)} of ${int(t.cases)}` : int(t.cases);
 }
 
 /** The one line a tier's verdict rests on; older stored summaries fall back to their first reason. */
