@@ -41,7 +41,7 @@ import type { CaseResult, GateRule, InconclusivePolicy, Outcome, RepeatPolicy, R
 import { compareCase, flakyCases, type Exclusion } from './repeats.js';
 import { pairedBootstrap } from '../stats/bootstrap.js';
 import { mcnemarExact } from '../stats/mcnemar.js';
-import { newcombeBounds, type PairedCounts } from '../stats/newcombe.js';
+import { newcombeBounds, pairedCounts, type PairedCounts } from '../stats/newcombe.js';
 import { bestCaseLowerBound, pairedCasesToDecide, pairedNonInferiorityCases } from '../stats/sample-size.js';
 import { confidenceLevel, int, pct, plainPts, pts } from '../core/format.js';
 
@@ -117,8 +117,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
     else cases.push(c.pairs);
   }
   const gradeErrors = excluded.get('grade-error') ?? 0;
-  const counts: PairedCounts = { a: 0, b: 0, c: 0, d: 0 };
-  for (const pairs of cases) for (const p of pairs) counts[p.baseline ? (p.candidate ? 'a' : 'b') : p.candidate ? 'c' : 'd']++;
+  const counts = pairedCounts(cases.flat());
   const pairsTotal = counts.a + counts.b + counts.c + counts.d;
   const n = cases.length;
   const passRate = pairsTotal ? (counts.a + counts.c) / pairsTotal : 0;
