@@ -1,4 +1,4 @@
-import { inverseNormalCdf } from './normal.js';
+import { inverseNormalCdf, zForConfidence } from './normal.js';
 import { newcombePairedInterval } from './newcombe.js';
 
 /**
@@ -54,7 +54,7 @@ export function pairedCasesToDecide(input: PairedPlanInput): number | null {
   check('power', power, power > 0 && power < 1);
   check('baselinePassRate', p, p >= 0 && p <= 1);
   if (Math.abs(delta + m) < 1e-9) return null;
-  const zAlpha = inverseNormalCdf(1 - (1 - confidence) / 2);
+  const zAlpha = zForConfidence(confidence);
   const zBeta = inverseNormalCdf(power);
   // Discordance can never be below |δ|: each point of delta is at least one disagreeing case.
   const variance = Math.max(psi, Math.abs(delta)) - delta * delta;

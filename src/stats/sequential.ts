@@ -23,8 +23,6 @@ import { inverseNormalCdf, normalCdf } from './normal.js';
 
 export type BoundaryShape = 'obrien-fleming' | 'pocock' | 'lan-demets-obf';
 
-export const BOUNDARY_SHAPES: readonly BoundaryShape[] = ['obrien-fleming', 'pocock', 'lan-demets-obf'];
-
 export interface SequentialBoundaries {
   shape: BoundaryShape;
   /** One-sided overall error α the boundaries spend (0.025 ↔ a 95% two-sided interval). */
