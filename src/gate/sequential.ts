@@ -17,7 +17,7 @@
 import { confidenceLevel } from '../core/format.js';
 import type { CaseResult, Outcome, Routing, SequentialDesign, SequentialLook, TierConfig } from '../core/types.js';
 import { createRng } from '../stats/rng.js';
-import { groupSequentialBoundaries, lookSizes, type BoundaryShape } from '../stats/sequential.js';
+import { equalFractions, groupSequentialBoundaries, lookSizes, type BoundaryShape } from '../stats/sequential.js';
 import { decideTier, DEFAULT_RULE, DEFAULT_SEED, type DecideOptions, type GateVerdict } from './decide.js';
 
 /** 5 looks: the fewest at which the design met both savings targets in the simulations (3 did not). */
@@ -99,7 +99,7 @@ export function replayLooks(input: ReplayInput): ReplayResult {
   };
   const verdicts: ReplayResult['verdicts'] = [];
   const pending: string[] = [];
-  const fractions = design.passZ.map((_, k) => (k + 1) / design.looks);
+  const fractions = equalFractions(design.looks);
   for (const tier of routing.tiers.values()) {
     const ids = order.get(tier.name) ?? [];
     const sizes = lookSizes(ids.length, fractions);
