@@ -6,6 +6,7 @@
  */
 import type { CaseResult, Outcome, TierVerdict } from '../core/types.js';
 import type { MovedView, OverallView, RoutingView } from './simulate-console.js';
+import { OUTCOME_MARK, summaryOutcome } from './verdict-text.js';
 
 /** `evalroute gate`'s comparison: base scored from the store, the head's overall figures, the moved cases. */
 export interface GateComparison {
@@ -17,8 +18,8 @@ export interface GateComparison {
 /** One routing's gate in the base-vs-head table: "✔ PASS", "✘ FAIL", "? INCONCLUSIVE" or "⚠ INCOMPLETE". */
 export function routingVerdict(r: { status: string; pass: boolean; outcome?: Outcome }): { tone: 'pass' | 'fail' | 'warn'; text: string } {
   if (r.status !== 'complete') return { tone: 'warn', text: '⚠ INCOMPLETE' };
-  const outcome = r.outcome ?? (r.pass ? 'pass' : 'fail');
-  return outcome === 'pass' ? { tone: 'pass', text: '✔ PASS' } : outcome === 'fail' ? { tone: 'fail', text: '✘ FAIL' } : { tone: 'warn', text: '? INCONCLUSIVE' };
+  const outcome = summaryOutcome(r);
+  return { tone: outcome === 'inconclusive' ? 'warn' : outcome, text: `${OUTCOME_MARK[outcome]} ${outcome.toUpperCase()}` };
 }
 
 /** A case a reviewer should open: it fails where it used to pass (under the baseline or the base routing). */

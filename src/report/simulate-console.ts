@@ -2,7 +2,8 @@
  * Console text for `simulate`, `gate` (its base-vs-head part) and `suggest`. The shapes below are the
  * parts of the api results these tables read, declared here so report/ depends on core only.
  */
-import { OUTCOME_MARK, summaryOutcome, tierHeadline, tierOutcome } from './verdict-text.js';
+import { routingVerdict } from './base-vs-head.js';
+import { OUTCOME_MARK, tierHeadline, tierOutcome } from './verdict-text.js';
 import type { Outcome, TierVerdict } from '../core/types.js';
 import { int, pct, pts, table, usd } from './format.js';
 
@@ -20,11 +21,9 @@ export interface OverallView {
   savings: number | null;
 }
 
-
-function routingVerdict(r: Pick<RoutingView, 'status' | 'outcome' | 'pass'>): string {
-  if (r.status === 'incomplete') return 'INCOMPLETE';
-  const outcome = summaryOutcome(r);
-  return `${OUTCOME_MARK[outcome]} ${outcome.toUpperCase()}`;
+/** A routing's verdict cell, worded as in the PR comment and the HTML report (the console's INCOMPLETE has no sign). */
+function routingVerdictText(r: Pick<RoutingView, 'status' | 'outcome' | 'pass'>): string {
+  return r.status === 'incomplete' ? 'INCOMPLETE' : routingVerdict(r).text;
 }
 
 export interface RoutingView {
@@ -96,7 +95,7 @@ function tierCell(t: TierVerdict | undefined): string {
 export function formatSimulation(routings: readonly RoutingView[], curve?: CurveView, fillCommand?: (routingFile: string) => string): string {
   const tierNames = [...new Set(routings.flatMap((r) => r.tiers.map((t) => t.tier)))];
   const rows: string[][] = [
-    ['verdict', ...routings.map(routingVerdict)],
+    ['verdict', ...routings.map(routingVerdictText)],
     ...tierNames.map((name) => [`tier ${name}`, ...routings.map((r) => tierCell(r.tiers.find((t) => t.tier === name)))]),
     ['cases scored', ...routings.map((r) => int(r.overall.cases))],
     ['pass rate (routed)', ...routings.map((r) => pct(r.overall.passRate))],
@@ -151,7 +150,7 @@ export function formatCurve(c: CurveView): string {
 
 /** The base-vs-head part of `evalroute gate`, printed after the head's verdict table. */
 export function formatBaseVsHead(base: RoutingView, head: OverallView, moved: MovedView): string {
-  const out = [`Base ${baseName(base.routingFile)} (from stored results): ${routingVerdict(base)}`];
+  const out = [`Base ${baseName(base.routingFile)} (from stored results): ${routingVerdictText(base)}`];
   out.push(
     table(
       ['', 'base', 'head'],
@@ -215,6 +214,6 @@ export function formatHoldout(r: HoldoutView): string {
     `Chosen on ${int(r.chosenOn.cases)} cases; gated on ${int(fair.cases)} held-out cases (--holdout ${h.fraction}, seed ${h.seed}):`,
     `  quality delta ${pts(inSample.delta)} on the cases it was chosen on, ${pts(fair.delta)} held out; savings ${savingsText(fair.savings)} held out`,
     ...h.score.tiers.filter((t) => t.model !== t.baselineModel).map((t) => `  ${t.tier}: ${tierHeadline(t)}`),
-    `  held-out gate: ${routingVerdict(h.score)}`,
+    `  held-out gate: ${routingVerdictText(h.score)}`,
   ].join('\n');
 }
