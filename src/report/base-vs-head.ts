@@ -4,6 +4,7 @@
  * each linkable into the HTML report by a stable anchor. Pure; the shapes are the parts of the gate's
  * result these reports read.
  */
+import { passed } from '../core/calls.js';
 import type { CaseResult, Outcome, TierVerdict } from '../core/types.js';
 import type { MovedView, OverallView, RoutingView } from './simulate-console.js';
 import { OUTCOME_MARK, summaryOutcome } from './verdict-text.js';
@@ -43,8 +44,6 @@ export function caseAnchor(id: string): string {
 export function caseHref(reportUrl: string, id: string): string {
   return `${reportUrl.replace(/#.*$/, '')}#${caseAnchor(id)}`;
 }
-
-const passed = (o: CaseResult['candidate']): boolean => o.pass && !o.error;
 
 /**
  * The cases to look at first (failed, not errored): those the routing change broke (moved, passed under base, fail now), then

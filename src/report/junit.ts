@@ -4,10 +4,10 @@
  * and a synthetic `gate` testcase per tier that carries the tier's verdict: a CI UI that only shows
  * failed tests still shows why the gate failed.
  */
-import type { CallOutcome, CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.js';
+import type { CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.js';
 import { gateHeadline, verdictText } from './markdown.js';
 import { pct } from './format.js';
-import { usable } from '../core/calls.js';
+import { passed, usable } from '../core/calls.js';
 import { deltaText, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
 
 export interface JunitOptions {
@@ -123,10 +123,6 @@ function tierProperties(summary: RunSummary, t: TierVerdict): [string, string][]
   if (t.savings !== undefined) p.push(['savings', t.savings === null ? 'unknown' : String(t.savings)]);
   for (const w of summary.warnings ?? []) p.push(['warning', w]);
   return p;
-}
-
-function passed(o: CallOutcome): boolean {
-  return o.pass && !o.error;
 }
 
 function caseXml(suite: string, t: TierVerdict, r: CaseResult, opts: JunitOptions): Case {
