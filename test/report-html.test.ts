@@ -145,6 +145,17 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('#a3f9c2e1b4d5'); // short routing hash
   });
 
+  it('shows the gate verdict whole in the banner, also when it contains a colon (screening rules)', () => {
+    const input = buildFixture();
+    const routed = input.summary.tiers.map((t) =>
+      t.model === t.baselineModel ? t : { ...t, outcome: 'pass' as const, pass: true, rule: 'point' as const, headline: 'PASS (screening: point estimate) — delta −2.0 pts' },
+    );
+    const page = renderHtmlReport(buildReportData({ ...input, summary: { ...input.summary, outcome: 'pass', pass: true, tiers: routed, budgets: [] } }));
+    const banner = /<strong>([^<]*)<\/strong><br><span class="gate-detail">([^<]*)<\/span>/.exec(page);
+    expect(banner?.[1]).toMatch(/^GATE PASSED on screening rules \(point: [^)]+\)$/);
+    expect(banner?.[2]).toMatch(/^no tier is beyond its margin, which is not the same as shown to hold/);
+  });
+
   it('makes no network references: no http(s) or protocol-relative src/href, no @import or url()', () => {
     expect(html).not.toMatch(/\b(?:src|href|xlink:href)\s*=\s*["']?\s*(?:https?:)?\/\//i);
     expect(html).not.toMatch(/@import|url\(/i);

@@ -99,10 +99,8 @@ const sign = (x: number | null) => (x === null ? '' : x > 0 ? 'good' : x < 0 ? '
 
 function viewModel(data: ReportData) {
   const { meta, cost } = data;
-  // "GATE PASSED: every routed tier is shown to hold…" → label "GATE PASSED", detail the rest.
-  const [label, ...detail] = meta.gate.text.split(': ');
-  const tone = GATE_TONE[meta.gate.tone];
-  const gate = { ...tone, label: label!.replace(/ \(exit \d\)$/, ''), detail: detail.join(': ') };
+  // The exit code is for CI logs; the page says the outcome.
+  const gate = { ...GATE_TONE[meta.gate.tone], label: meta.gate.label.replace(/ \(exit \d\)$/, ''), detail: meta.gate.detail };
   return {
     meta: {
       ...meta,

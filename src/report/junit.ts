@@ -5,10 +5,10 @@
  * failed tests still shows why the gate failed.
  */
 import type { CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.js';
-import { gateHeadline, verdictText } from './markdown.js';
+import { verdictText } from './markdown.js';
 import { pct } from './format.js';
 import { passed, usable } from '../core/calls.js';
-import { deltaText, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
+import { deltaText, gateHeadline, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
 
 export interface JunitOptions {
   /** Goldens by case id, so a failure can show what was expected. */
@@ -190,7 +190,7 @@ function gateCase(summary: RunSummary, t: TierVerdict): Case {
   // Run-level caveats (e.g. selection bias) qualify every tier's verdict, so each gate testcase carries them.
   const body = [headline, figures, ...t.reasons.map((r) => `- ${r}`), ...(summary.warnings ?? []).map((w) => `- warning: ${w}`)].join('\n');
   if (summary.status !== 'complete') {
-    const message = `${gateHeadline(summary)}; ${headline}`;
+    const message = `${gateHeadline(summary).text}; ${headline}`;
     return { kind: 'error', xml: `${open}>\n      <error message="${escapeXmlAttr(message)}" type="incomplete">${escapeXmlText(body)}</error>\n    </testcase>` };
   }
   const outcome = tierOutcome(t);

@@ -12,7 +12,7 @@ import {
   BASE_VS_HEAD_NOT_COMPARED,
   casesText,
   deltaText,
-  gateHeadline as gateLine,
+  gateHeadline,
   intervalText,
   isBaselineTier,
   pValueText,
@@ -46,11 +46,6 @@ export function verdictText(t: TierVerdict): string {
   return `${MARK[label]} ${label}`;
 }
 
-/** One line per run: the gate's outcome and why, without the emoji (JUnit reuses it). */
-export function gateHeadline(summary: RunSummary): string {
-  return gateLine(summary).text;
-}
-
 const TONE_ICON: Record<GateTone, string> = { pass: '✅', fail: '❌', inconclusive: '❔', incomplete: '⚠️' };
 
 // ───────────────────────────── Markdown ─────────────────────────────
@@ -70,7 +65,7 @@ function mdTable(header: string[], align: ('l' | 'r')[], rows: string[][], escap
 
 export function formatMarkdown(summary: RunSummary, opts: MarkdownOptions = {}): string {
   const out: string[] = [MARKDOWN_MARKER];
-  const gate = gateLine(summary);
+  const gate = gateHeadline(summary);
   out.push(`## ${TONE_ICON[gate.tone]} evalroute: ${escapeMarkdown(gate.text)}`);
   out.push('');
   const cause = failureCause(summary);

@@ -1,7 +1,7 @@
 import { diffWords, diffWordsWithSpace } from 'diff';
 import { sumCosts } from '../core/cost.js';
 import { usable } from '../core/calls.js';
-import { gateHeadline, type GateTone } from './verdict-text.js';
+import { gateHeadline, type GateHeadline } from './verdict-text.js';
 import { failureCause, type FailureCause } from './failure-cause.js';
 import type {
   AttachmentRef,
@@ -154,7 +154,7 @@ export interface ReportMeta {
   status: RunStatus;
   pass: boolean;
   /** The gate's closing line, worded as in every other report. */
-  gate: { tone: GateTone; text: string };
+  gate: GateHeadline;
   routingFile: string;
   routingHash: string;
   gitCommit?: string;

@@ -61,10 +61,21 @@ export function tierHeadline(t: TierVerdict): string {
 
 export type GateTone = 'pass' | 'fail' | 'inconclusive' | 'incomplete';
 
-/** The gate's closing line and its tone (for colour): what the exit code means, in words. */
-export function gateHeadline(summary: RunSummary): { tone: GateTone; text: string } {
+/**
+ * The gate's closing line and its tone (for colour): what the exit code means, in words. `label` is the
+ * verdict ("GATE FAILED"), `detail` the why; `text` is the two joined, the line the text reports print.
+ */
+export interface GateHeadline {
+  tone: GateTone;
+  label: string;
+  detail: string;
+  text: string;
+}
+
+export function gateHeadline(summary: RunSummary): GateHeadline {
+  const line = (tone: GateTone, label: string, detail: string): GateHeadline => ({ tone, label, detail, text: `${label}: ${detail}` });
   if (summary.status !== 'complete') {
-    return { tone: 'incomplete', text: `RUN ${summary.status.toUpperCase()}: not enough data to gate on (exit 3); no tier is decided.` };
+    return line('incomplete', `RUN ${summary.status.toUpperCase()}`, 'not enough data to gate on (exit 3); no tier is decided.');
   }
   const routed = summary.tiers.filter((t) => t.model !== t.baselineModel);
   const outcome = summaryOutcome(summary);
@@ -77,28 +88,30 @@ export function gateHeadline(summary: RunSummary): { tone: GateTone; text: strin
     if (other.length) why.push(`${other.join(', ')} failed ${other.length === 1 ? 'its' : 'their'} bar`);
     const over = (summary.budgets ?? []).filter((b) => b.status === 'fail').map((b) => b.useCase);
     if (over.length) why.push(`over budget: ${[...new Set(over)].join(', ')}`);
-    return { tone: 'fail', text: `GATE FAILED: ${why.join('; ') || 'see the reasons above'}.` };
+    return line('fail', 'GATE FAILED', `${why.join('; ') || 'see the reasons above'}.`);
   }
   const undecided = routed.filter((t) => tierOutcome(t) === 'inconclusive');
   if (outcome === 'inconclusive') {
     const blocking = undecided.filter((t) => t.onInconclusive !== 'warn').map((t) => t.tier);
-    return {
-      tone: 'inconclusive',
-      text: `GATE INCONCLUSIVE (exit 4): no tier failed, but ${blocking.join(', ')} ${blocking.length === 1 ? 'is' : 'are'} not decided — see the cases needed above.`,
-    };
+    return line(
+      'inconclusive',
+      'GATE INCONCLUSIVE (exit 4)',
+      `no tier failed, but ${blocking.join(', ')} ${blocking.length === 1 ? 'is' : 'are'} not decided — see the cases needed above.`,
+    );
   }
   const screening = routed.filter((t) => tierOutcome(t) === 'pass' && t.rule && t.rule !== 'noninferiority');
   const warned = undecided.length ? `; not decided (onInconclusive: warn): ${undecided.map((t) => t.tier).join(', ')}` : '';
   if (screening.length) {
-    return {
-      tone: 'pass',
-      text: `GATE PASSED on screening rules (${[...new Set(screening.map((t) => t.rule))].join(', ')}: ${screening.map((t) => t.tier).join(', ')}): no tier is beyond its margin, which is not the same as shown to hold${warned}.`,
-    };
+    return line(
+      'pass',
+      `GATE PASSED on screening rules (${[...new Set(screening.map((t) => t.rule))].join(', ')}: ${screening.map((t) => t.tier).join(', ')})`,
+      `no tier is beyond its margin, which is not the same as shown to hold${warned}.`,
+    );
   }
   const held = routed.filter((t) => tierOutcome(t) === 'pass').map((t) => t.tier);
-  if (!held.length) return { tone: 'pass', text: `GATE PASSED: no routed tier to decide${warned}.` };
-  if (warned) return { tone: 'pass', text: `GATE PASSED with warnings: ${held.join(', ')} shown to hold its margin${warned}.` };
-  return { tone: 'pass', text: 'GATE PASSED: every routed tier is shown to hold its margin against the baseline (95% confidence).' };
+  if (!held.length) return line('pass', 'GATE PASSED', `no routed tier to decide${warned}.`);
+  if (warned) return line('pass', 'GATE PASSED with warnings', `${held.join(', ')} shown to hold its margin${warned}.`);
+  return line('pass', 'GATE PASSED', 'every routed tier is shown to hold its margin against the baseline (95% confidence).');
 }
 
 /** `gate` when the head run has no verdict (every call, or every baseline call, failed): figures on errors compare nothing. */
