@@ -39,6 +39,23 @@ const summary = (over: Partial<RunSummary> = {}): RunSummary => ({
 });
 
 describe('formatMarkdown', () => {
+  it('names the confidence level each interval was computed at, never a fixed 95%', () => {
+    const at90 = summary({ tiers: [tier({ confidence: 0.9, headline: 'PASS — at worst −4.0 pts at 90% confidence, margin 5' }), baselineTier] });
+    const md = formatMarkdown(at90);
+    expect(md).toContain('| tier | model | cases | pass rate | baseline | delta | 90% CI |');
+    expect(md).toContain('shown to hold its margin against the baseline (90% confidence).');
+    expect(formatRunSummary(at90, { color: false })).toMatch(/delta\s+90% CI\s+p/);
+    expect(formatJunit(at90, [])).toContain('90% CI −4.0 pts … +1.0 pts');
+    // Tiers at different levels: the header cannot name one, so each interval names its own.
+    const mixed = summary({ tiers: [tier({ confidence: 0.9 }), tier({ tier: 'mid', confidence: 0.99 }), baselineTier] });
+    const rows = tableRows(formatMarkdown(mixed), 'tier');
+    expect(rows.map((r) => r[6])).toEqual(['−4.0 pts … +1.0 pts (90%)', '−4.0 pts … +1.0 pts (99%)', '—']);
+    expect(formatMarkdown(mixed)).toContain('| delta | CI |');
+    expect(formatMarkdown(mixed)).toContain('(each at its own confidence level)');
+    // Summaries stored before the level was kept were all computed at 95%.
+    expect(formatMarkdown(summary())).toContain('| delta | 95% CI |');
+  });
+
   it('starts with the hidden marker and a headline that says whether the gate passed', () => {
     const passed = formatMarkdown(summary());
     expect(passed.split('\n')[0]).toBe(MARKDOWN_MARKER);

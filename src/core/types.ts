@@ -505,6 +505,8 @@ export interface TierVerdict {
   casesNeeded?: { atObservedDelta: number | null; atZeroDelta: number; power: number };
   /** Confidence interval of delta (paired). */
   ci?: [number, number];
+  /** The confidence level of `ci` (the tier's `gate.confidence`); summaries stored before it was kept used 0.95. */
+  confidence?: number;
   pValue?: number;
   rule?: GateRule;
   flaky?: number;

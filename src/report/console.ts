@@ -1,7 +1,7 @@
 import type { BudgetStatus, RunSummary } from '../core/types.js';
 import { failureCause, formatFailureCause } from './failure-cause.js';
 import { approx, int, modelUsageRows, pct, table, usd, usdLarge } from './format.js';
-import { casesText, deltaText, gateHeadline, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { casesText, deltaText, gateHeadline, intervalColumn, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 export interface ConsoleStyle {
   color: boolean;
@@ -18,9 +18,10 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
   const failure = failureCause(summary);
   if (failure) out.push(paint(style.color, 31, formatFailureCause(failure)), '');
   if (failure?.noVerdict) return [...out, table(['model', 'calls', 'errors', 'input tok', 'output tok', 'cost'], modelUsageRows(summary.models)), '', gateVerdict(summary, style)].join('\n');
+  const interval = intervalColumn(summary.tiers);
   out.push(
     table(
-      ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', '95% CI', 'p', 'errors', 'verdict'],
+      ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', interval.header, 'p', 'errors', 'verdict'],
       summary.tiers.map((t) => [
         t.tier,
         t.model,
@@ -28,7 +29,7 @@ export function formatRunSummary(summary: RunSummary, style: ConsoleStyle): stri
         pct(t.passRate),
         pct(t.baselinePassRate),
         deltaText(t),
-        intervalText(t),
+        interval.cell(t),
         pValueText(t.pValue),
         int(t.errors),
         labelCell(verdictLabel(t), style),

@@ -9,7 +9,7 @@ import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, Report
 import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
-import { casesText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { casesText, confidenceText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 
 type Hbs = typeof HandlebarsNs;
 
@@ -213,7 +213,7 @@ function tierView(t: ReportTier) {
     deltaText: deltaText(t),
     deltaCls: t.isBaselineTier ? '' : sign(t.delta),
     ciText: t.ci ? intervalText(t) : undefined,
-    confidenceText: '95%',
+    confidenceText: confidenceText(t),
     pText: t.pValue === undefined ? undefined : pValueText(t.pValue),
     costText: t.costPer1k === null || t.costPer1k === undefined ? 'unpriced' : usd(t.costPer1k),
     baselineCostText: t.baselineCostPer1k === null || t.baselineCostPer1k === undefined ? 'unpriced' : usd(t.baselineCostPer1k),

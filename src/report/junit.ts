@@ -8,7 +8,7 @@ import type { CaseResult, Golden, RunSummary, TierVerdict } from '../core/types.
 import { verdictText } from './markdown.js';
 import { pct } from './format.js';
 import { passed, usable } from '../core/calls.js';
-import { deltaText, gateHeadline, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
+import { confidenceText, deltaText, gateHeadline, intervalText, isBaselineTier, pValueText, tierHeadline, tierOutcome } from './verdict-text.js';
 
 export interface JunitOptions {
   /** Goldens by case id, so a failure can show what was expected. */
@@ -185,7 +185,7 @@ function gateCase(summary: RunSummary, t: TierVerdict): Case {
   const open = `    <testcase classname="${escapeXmlAttr(`${summary.suite}.${t.tier}`)}" name="gate"`;
   const figures = isBaselineTier(t)
     ? `pass rate ${pct(t.passRate)} (baseline tier)`
-    : `pass rate ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${deltaText(t)}, 95% CI ${intervalText(t)}, p ${pValueText(t.pValue)}`;
+    : `pass rate ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${deltaText(t)}, ${confidenceText(t)} CI ${intervalText(t)}, p ${pValueText(t.pValue)}`;
   const headline = `tier ${t.tier} (${t.model}): ${tierHeadline(t)}`;
   // Run-level caveats (e.g. selection bias) qualify every tier's verdict, so each gate testcase carries them.
   const body = [headline, figures, ...t.reasons.map((r) => `- ${r}`), ...(summary.warnings ?? []).map((w) => `- warning: ${w}`)].join('\n');

@@ -13,7 +13,7 @@ import {
   casesText,
   deltaText,
   gateHeadline,
-  intervalText,
+  intervalColumn,
   isBaselineTier,
   pValueText,
   tierHeadline,
@@ -133,8 +133,9 @@ function failureLines(cause: FailureCause): string[] {
 
 function tierTable(summary: RunSummary): string {
   const estimated = new Set(summary.models.filter((m) => m.estimatedTokens).map((m) => m.model));
+  const interval = intervalColumn(summary.tiers);
   return mdTable(
-    ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', '95% CI', 'p', 'rule', 'verdict', 'cost / 1k', 'baseline / 1k', 'savings'],
+    ['tier', 'model', 'cases', 'pass rate', 'baseline', 'delta', interval.header, 'p', 'rule', 'verdict', 'cost / 1k', 'baseline / 1k', 'savings'],
     ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'l', 'l', 'r', 'r', 'r'],
     summary.tiers.map((t) => {
       const est = estimated.has(t.model) || estimated.has(t.baselineModel);
@@ -145,7 +146,7 @@ function tierTable(summary: RunSummary): string {
         pct(t.passRate),
         pct(t.baselinePassRate),
         deltaText(t),
-        intervalText(t),
+        interval.cell(t),
         pValueText(t.pValue),
         t.rule ?? '—',
         verdictText(t),

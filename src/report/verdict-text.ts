@@ -3,7 +3,7 @@
  * same conclusion everywhere. A PASS is only called "shown to hold" when the rule that decided it
  * proves non-inferiority; screening rules say what they are.
  */
-import { int, pts } from '../core/format.js';
+import { confidenceLevel, int, pts } from '../core/format.js';
 import type { Outcome, RunSummary, TierVerdict } from '../core/types.js';
 
 export type VerdictLabel = 'PASS' | 'FAIL' | 'INCONCLUSIVE' | 'NO CASES' | 'BASELINE' | 'NOT DECIDED';
@@ -41,6 +41,21 @@ export function deltaText(t: Pick<TierVerdict, 'model' | 'baselineModel' | 'delt
 /** "−28.5 pts … −15.8 pts", or "—" when the tier has no interval (baseline tier, no cases). */
 export function intervalText(t: Pick<TierVerdict, 'ci'>): string {
   return t.ci ? `${pts(t.ci[0])} … ${pts(t.ci[1])}` : '—';
+}
+
+/** The level of a tier's interval, e.g. "95%" (summaries stored before the level was kept used 95%). */
+export function confidenceText(t: Pick<TierVerdict, 'confidence'>): string {
+  return confidenceLevel(t.confidence ?? 0.95);
+}
+
+/**
+ * The interval column of a tier table: the header names the confidence level when every interval shares
+ * one (the usual case), otherwise each cell names its own — a tier gated at 90% is never labelled 95%.
+ */
+export function intervalColumn(tiers: readonly TierVerdict[]): { header: string; cell: (t: TierVerdict) => string } {
+  const levels = new Set(tiers.filter((t) => t.ci).map(confidenceText));
+  if (levels.size <= 1) return { header: `${[...levels][0] ?? confidenceText({})} CI`, cell: intervalText };
+  return { header: 'CI', cell: (t) => (t.ci ? `${intervalText(t)} (${confidenceText(t)})` : intervalText(t)) };
 }
 
 /** McNemar's exact p: "<0.001", "0.042", or "—". */
@@ -111,7 +126,9 @@ export function gateHeadline(summary: RunSummary): GateHeadline {
   const held = routed.filter((t) => tierOutcome(t) === 'pass').map((t) => t.tier);
   if (!held.length) return line('pass', 'GATE PASSED', `no routed tier to decide${warned}.`);
   if (warned) return line('pass', 'GATE PASSED with warnings', `${held.join(', ')} shown to hold its margin${warned}.`);
-  return line('pass', 'GATE PASSED', 'every routed tier is shown to hold its margin against the baseline (95% confidence).');
+  const levels = [...new Set(routed.filter((t) => tierOutcome(t) === 'pass').map(confidenceText))];
+  const at = levels.length === 1 ? `${levels[0]} confidence` : 'each at its own confidence level';
+  return line('pass', 'GATE PASSED', `every routed tier is shown to hold its margin against the baseline (${at}).`);
 }
 
 /** `gate` when the head run has no verdict (every call, or every baseline call, failed): figures on errors compare nothing. */
