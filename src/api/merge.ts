@@ -13,7 +13,7 @@ import { decideAll } from '../gate/decide.js';
 import { concludeSummary } from '../gate/outcome.js';
 import { flakyCases } from '../gate/repeats.js';
 import { selectionBiasWarning } from '../routing/provenance.js';
-import { mergeStores, mergedRunResults, type MergeResult } from '../store/merge.js';
+import { mergeStores, pairRunResults, type MergeResult } from '../store/merge.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 
 export interface MergeOptions {
@@ -87,10 +87,12 @@ export function gateOptionsOf(summaries: Array<RunSummary | undefined>): MergedG
  * run, rebuilt as the run built them; the traffic figure and repeat policy from `opts` (the shards' own,
  * see gateOptionsOf).
  */
-export function recomputeSummary(store: SqliteStore, run: RunRecord, opts: MergedGateOptions = {}): RunSummary {
+export function recomputeSummary(store: Pick<SqliteStore, 'getCases' | 'getCalls'>, run: RunRecord, opts: MergedGateOptions = {}): RunSummary {
   const routing = storedRouting(run);
-  const results = mergedRunResults(store, run.id, routing.tiers);
+  // Each of the run's tables is read once: the verdict, usage and cost all work from these rows.
+  const storedCases = store.getCases(run.id);
   const outcomes = store.getCalls(run.id);
+  const results = pairRunResults(run.baseline, storedCases, outcomes, routing.tiers);
   const tiers = decideAll(routing, results, opts.repeats ? { repeatPolicy: opts.repeats.policy } : {});
   const status = run.status === 'running' ? 'interrupted' : run.status;
   const summary: RunSummary = {
@@ -103,7 +105,7 @@ export function recomputeSummary(store: SqliteStore, run: RunRecord, opts: Merge
     ...(opts.repeats ? { repeats: { ...opts.repeats, flaky: flakyCases(results) } } : {}),
   };
   // Stored costs are what each shard computed at the configured prices, so no model prices are needed here.
-  const cases = store.getCases(run.id).map((c) => ({ id: c.caseId, ...(c.case.task ? { task: c.case.task } : {}), ...(c.case.metadata ? { metadata: c.case.metadata } : {}) }));
+  const cases = storedCases.map((c) => ({ id: c.caseId, ...(c.case.task ? { task: c.case.task } : {}), ...(c.case.metadata ? { metadata: c.case.metadata } : {}) }));
   concludeSummary(
     applyCostReport(
       summary,

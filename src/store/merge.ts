@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, UsageError } from '../core/errors.js';
-import type { CallOutcome, CaseResult, RunStatus, Store } from '../core/types.js';
+import type { CallOutcome, CaseResult, RunStatus, Store, StoredCase } from '../core/types.js';
 import { openStore, type RunRow as StoredRunRow } from './sqlite-store.js';
 
 export interface MergeSource {
@@ -373,9 +373,19 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): 
 export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'getCalls'>, runId: string, tiers: ReadonlyMap<string, { model: string }>): CaseResult[] {
   const run = store.getRun(runId);
   if (!run) throw new UsageError(`no run "${runId}" in the results database\n  → list runs with: evalroute runs`);
+  return pairRunResults(run.baseline, store.getCases(run.id), store.getCalls(run.id), tiers);
+}
+
+/** `mergedRunResults` over a run's rows already read, for a caller that needs the calls and cases too. */
+export function pairRunResults(
+  baseline: string,
+  cases: readonly Pick<StoredCase, 'caseId' | 'tier'>[],
+  outcomes: readonly CallOutcome[],
+  tiers: ReadonlyMap<string, { model: string }>,
+): CaseResult[] {
   // caseId → model → its samples by repeat index: every repeat counts, as in the run that stored them.
   const calls = new Map<string, Map<string, CallOutcome[]>>();
-  for (const o of store.getCalls(run.id)) {
+  for (const o of outcomes) {
     const byModel = calls.get(o.caseId) ?? new Map<string, CallOutcome[]>();
     const samples = byModel.get(o.modelKey) ?? [];
     samples[o.repeat] = o;
@@ -383,12 +393,12 @@ export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'get
     calls.set(o.caseId, byModel);
   }
   const results: CaseResult[] = [];
-  for (const c of store.getCases(run.id)) {
+  for (const c of cases) {
     const byModel = calls.get(c.caseId);
-    const baselines = byModel?.get(run.baseline)?.filter((o) => o !== undefined);
+    const baselines = byModel?.get(baseline)?.filter((o) => o !== undefined);
     if (!byModel || !baselines?.length) continue;
-    const model = tiers.get(c.tier)?.model ?? [...byModel.keys()].find((k) => k !== run.baseline) ?? run.baseline;
-    const candidates = model === run.baseline ? baselines : byModel.get(model)?.filter((o) => o !== undefined);
+    const model = tiers.get(c.tier)?.model ?? [...byModel.keys()].find((k) => k !== baseline) ?? baseline;
+    const candidates = model === baseline ? baselines : byModel.get(model)?.filter((o) => o !== undefined);
     if (!candidates?.length) continue;
     results.push({
       caseId: c.caseId,
