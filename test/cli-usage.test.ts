@@ -25,6 +25,15 @@ describe('the command line', () => {
     expect(r.stderr).not.toContain('evalroute.config.yaml');
   });
 
+  it('`simulate nope` and `judge-check nope` name the missing suite folder as `run` does (one project loader)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evalroute-usage-'));
+    for (const command of ['simulate', 'judge-check']) {
+      const r = await runCli([command, 'nope'], { cwd: dir });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^evalroute: no suite folder nope \(looked at .*nope\)\n {2}→ pass the folder that holds suite\.yaml/);
+    }
+  });
+
   it('gate -q prints the verdict table and base vs head, and nothing on stderr', async () => {
     const p = createProject(server, { cases: 10 });
     const args = ['gate', p.suiteDir, '--routing', p.routingFile, '--base-routing', p.routingFile];

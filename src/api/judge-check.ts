@@ -11,19 +11,18 @@
  * built exactly as a run builds it (same spec, same template, the judge model's params and price), so
  * the agreement measured here is the agreement of the judge that gates.
  */
-import { projectRoots } from '../config/files.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { caseMatches } from '../core/case-condition.js';
 import { UsageError } from '../core/errors.js';
 import type { Case, CallOutcome, CaseCondition, ChatMessage, Completion, Golden, GraderSpec, Provider, RunRecord, StoredCase } from '../core/types.js';
-import { findConfigFile, loadConfig, loadSuite } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { createProvider } from '../providers/registry.js';
 import { buildJudgeGrader, type JudgeGrader, type JudgeMode } from '../graders/judge.js';
-import { graderContext, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { graderContext } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
+import { loadProjectConfig, loadProjectSuite } from './project.js';
 import { agreement } from '../stats/agreement.js';
 
 export interface JudgeCheckOptions {
@@ -145,11 +144,8 @@ const PREFERENCE_OF_SCORE: Record<number, string> = { 1: 'candidate', 0.5: 'tie'
 
 /** Grades the stored outputs of human-labelled cases with the suite's judge graders and measures agreement. */
 export async function judgeCheck(opts: JudgeCheckOptions): Promise<JudgeCheckResult> {
-  const cwd = opts.cwd ?? process.cwd();
-  const suiteDir = resolve(cwd, opts.suiteDir);
-  const roots = projectRoots(cwd, opts.allowPaths);
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
+  const { cwd, suiteDir, roots, config } = loadProjectConfig(opts);
+  const suite = loadProjectSuite(suiteDir, roots);
 
   const specs = suite.graders.map((spec, i) => ({ spec, i })).filter(({ spec }) => spec.type === 'judge');
   if (specs.length === 0) {

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
   CallOutcome,
@@ -22,13 +21,13 @@ import type {
   StoredBatch,
   Suite,
 } from '../core/types.js';
-import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
+import { loadRouting } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { assignTiers, gatewayRequestBody } from '../routing/match.js';
 import { selectionBiasWarning } from '../routing/provenance.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
-import { createGraders, graderNeedsGolden, graderTypes } from '../graders/registry.js';
+import { createGraders } from '../graders/registry.js';
 import { openStore } from '../store/sqlite-store.js';
 import { decideAll, DEFAULT_REPEAT_POLICY } from '../gate/decide.js';
 import { concludeSummary, gateExitCode, type GateExitCode } from '../gate/outcome.js';
@@ -44,7 +43,7 @@ import { checkGoldensReviewed } from '../audit/goldens.js';
 import { checkShard, inShard, type Shard } from '../engine/shard.js';
 import { LIMITS } from '../config/limits.js';
 import { flakyCases } from '../gate/repeats.js';
-import { projectRoots } from '../config/files.js';
+import { loadProjectConfig, loadProjectSuite, type ProjectLocation } from './project.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
 import { checkResumable, runFingerprint, type RunFingerprint } from './fingerprint.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
@@ -157,13 +156,8 @@ export interface LoadedProject {
 }
 
 /** Loads and cross-checks config, routing file and suite; every problem is a ConfigError (exit 2). */
-export function loadProject(opts: { suiteDir: string; config?: string; routing?: string; cwd?: string; allowPaths?: readonly string[] }): LoadedProject {
-  const cwd = opts.cwd ?? process.cwd();
-  const suiteDir = resolve(cwd, opts.suiteDir);
-  // Checked before the config: a mistyped suite path would otherwise surface as a missing config file.
-  if (!existsSync(suiteDir)) throw new UsageError(noSuiteFolderMessage(opts.suiteDir, suiteDir, cwd));
-  const roots = projectRoots(cwd, opts.allowPaths);
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
+export function loadProject(opts: ProjectLocation & { routing?: string }): LoadedProject {
+  const { cwd, suiteDir, roots, config } = loadProjectConfig(opts);
   const routingFile = opts.routing ? resolve(cwd, opts.routing) : config.routing;
   if (!routingFile) {
     throw new UsageError(
@@ -171,7 +165,7 @@ export function loadProject(opts: { suiteDir: string; config?: string; routing?:
     );
   }
   const routing = loadRouting(routingFile, config);
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
+  const suite = loadProjectSuite(suiteDir, roots);
   checkJudgeConfigured(config, suite);
   return { config, routing, suite };
 }
@@ -613,17 +607,6 @@ function readGitCommit(cwd: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function noSuiteFolderMessage(given: string, abs: string, cwd: string): string {
-  const suitesDir = resolve(cwd, 'suites');
-  const known = existsSync(suitesDir)
-    ? readdirSync(suitesDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(suitesDir, d.name, 'suite.yaml'))).map((d) => `suites/${d.name}`)
-    : [];
-  return (
-    `no suite folder ${given} (looked at ${abs})\n` +
-    `  → pass the folder that holds suite.yaml${known.length ? `; suites here: ${known.join(', ')}` : ', e.g. suites/<name>'}`
-  );
 }
 
 /**

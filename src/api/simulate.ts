@@ -18,7 +18,6 @@
  * gave. Grading settings applied after the judge answers (pass threshold, scale) take effect as edited.
  */
 import type { OverallView } from '../report/simulate-console.js';
-import { projectRoots } from '../config/files.js';
 import { resolve } from 'node:path';
 import { ProviderError, UsageError } from '../core/errors.js';
 import type {
@@ -38,10 +37,10 @@ import type {
   Store,
   Suite,
 } from '../core/types.js';
-import { loadConfig, loadRouting, loadSuite, findConfigFile } from '../config/load.js';
+import { loadRouting } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
 import { createProvider } from '../providers/registry.js';
-import { createGraders, graderNeedsGolden, graderTypes, withGrade } from '../graders/registry.js';
+import { createGraders, withGrade } from '../graders/registry.js';
 import { openStore, type SqliteStore } from '../store/sqlite-store.js';
 import { decideAll, type GateVerdict } from '../gate/decide.js';
 import { gateOutcome } from '../gate/outcome.js';
@@ -49,6 +48,7 @@ import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
 import { inputText, offlineEnv, requestBuilder, routeSuite, run } from './run.js';
+import { loadProjectConfig, loadProjectSuite } from './project.js';
 import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import {
   oracleCurve,
@@ -314,17 +314,22 @@ function flagMissingJudgeAnswers(inner: Grader): Grader {
   });
 }
 
-/** Loads config and suite and opens the store read-only (it must exist: scoring never writes). */
-export async function openScorer(opts: ScorerOptions): Promise<Scorer> {
+/**
+ * Loads config and suite and opens the store read-only (it must exist: scoring never writes). A caller
+ * that loaded them already for the same options (`suggest`) passes them as `loaded`, so they are read once.
+ */
+export async function openScorer(opts: ScorerOptions, loaded?: { config: EvalConfig; suite: Suite }): Promise<Scorer> {
   const cwd = opts.cwd ?? process.cwd();
-  const suiteDir = resolve(cwd, opts.suiteDir);
-  const roots = projectRoots(cwd, opts.allowPaths);
-  const config = loadConfig(findConfigFile(suiteDir, opts.config && resolve(cwd, opts.config), cwd), { cwd, roots: roots.withSuite(suiteDir) });
-  const suite = loadSuite(suiteDir, { graderTypes: graderTypes(), graderNeedsGolden, roots });
+  const { config, suite } = loaded ?? loadScorerProject(opts);
   const inputs = new Map(suite.cases.map((c) => [c.id, renderCase(suite, c)]));
   const dbFile = opts.db ? resolve(cwd, opts.db) : config.store;
   const store = openStore(dbFile, { readonly: true });
   return new Scorer(config, suite, store, dbFile, inputs, cwd);
+}
+
+function loadScorerProject(opts: ScorerOptions): { config: EvalConfig; suite: Suite } {
+  const { suiteDir, roots, config } = loadProjectConfig(opts);
+  return { config, suite: loadProjectSuite(suiteDir, roots) };
 }
 
 // ───────────────────────────── simulate ─────────────────────────────

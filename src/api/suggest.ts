@@ -130,7 +130,8 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
     }
   }
   if (opts.fill) await fillModels(opts, baseline, candidates);
-  const scorer = await openScorer(opts);
+  // The fill above changes stored results only, so the config and suite loaded here still hold.
+  const scorer = await openScorer(opts, project);
   try {
     const { byModel, missing } = await scorer.outcomesByModel(candidates, baseline);
     const base = byModel.get(baseline)!;
