@@ -491,6 +491,12 @@ const rows: Row[] = [
     check: (p) => expect(runCount(p)).toBe(1),
   },
   {
+    name: '--json - and --junit - both on stdout (checked before any call)',
+    setup: () => ['--json', '-', '--junit', '-'],
+    stderr: ['--json - and --junit - both claim stdout\n  → write one of them to a file'],
+    check: (p) => expect(runCount(p)).toBe(1),
+  },
+  {
     name: 'GITHUB_STEP_SUMMARY naming a folder (checked before any call)',
     env: (p) => ({ GITHUB_STEP_SUMMARY: p.suiteDir }),
     stderr: [/GITHUB_STEP_SUMMARY .*suites\/arith: is a folder, not a file/],

@@ -11,7 +11,7 @@ import { CONFIG_FILE_NAME, findConfigFile, loadConfig, loadRouting } from '../co
 import { projectRoots } from '../config/files.js';
 import { bundledPriceTable } from '../config/prices.js';
 import { renderAuditHtml } from '../report/audit-html.js';
-import { writeOutputFile } from './output.js';
+import { textStream, writeOutputFile } from './output.js';
 
 export interface AuditFlags {
   allowPath?: string[];
@@ -44,7 +44,7 @@ function tablePrices(): [string, PriceMatch][] {
  */
 export async function auditCommand(logs: string[], flags: AuditFlags): Promise<number> {
   const cwd = process.cwd();
-  if (flags.json === '-' && flags.html === '-') throw new UsageError('--json - and --html - both claim stdout\n  → write one of them to a file');
+  const textOut = textStream({ '--json': flags.json, '--html': flags.html });
   let config: EvalConfig | undefined;
   if (flags.config || existsSync(resolve(cwd, CONFIG_FILE_NAME))) {
     config = loadConfig(findConfigFile(cwd, flags.config, cwd), { cwd, roots: projectRoots(cwd, flags.allowPath) });
@@ -66,8 +66,7 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
   if (flags.html) writeOutputFile(flags.html, renderAuditHtml(auditSection(report, top), { source: logs.join(', ') }));
   const text = formatAuditReport(report, top);
-  if (flags.json === '-' || flags.html === '-') process.stderr.write(text);
-  else process.stdout.write(text);
+  textOut.write(text);
   process.stderr.write(`audited ${report.requests.toLocaleString('en-US')} requests in ${secs.toFixed(1)}s\n`);
   return 0;
 }
@@ -86,6 +85,6 @@ async function budgetsCommand(logs: string[], routingFile: string, flags: AuditF
     { routing, models: config.models, prices, asOf },
   );
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(audit, null, 2)}\n`);
-  (flags.json === '-' ? process.stderr : process.stdout).write(formatBudgetAudit(audit));
+  textStream({ '--json': flags.json }).write(formatBudgetAudit(audit));
   return audit.exitCode;
 }

@@ -22,7 +22,7 @@ export interface GateFlags extends OutputFlags {
 
 /** `evalroute gate`: the head's gate decides the exit code (0 every tier shown to hold, 1 failed, 3 incomplete, 4 not decided). */
 export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<number> {
-  checkOutputPaths(flags, process.env);
+  const textOut = checkOutputPaths(flags, process.env);
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
@@ -44,7 +44,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
   // The cause of a run where nothing could be compared leads (formatRunSummary); base vs head on errors would only mislead.
   const comparison = failureCause(result.head.summary)?.noVerdict ? BASE_VS_HEAD_NOT_COMPARED : formatBaseVsHead(result.base, result.headOverall, result.moved);
   const text = `${formatRunSummary(result.head.summary, { color: useColor() })}\n\n${comparison}\n`;
-  (flags.json === '-' ? process.stderr : process.stdout).write(text);
+  textOut.write(text);
   // After the verdict, so a result file that fails to write cannot hide it.
   await writeRunOutputs(flags, {
     summary: result.head.summary,

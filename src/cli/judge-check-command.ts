@@ -1,6 +1,6 @@
 import { judgeCheck } from '../api/judge-check.js';
 import { formatJudgeCheck } from '../report/judge-check-console.js';
-import { writeOutputFile } from './output.js';
+import { textStream, writeOutputFile } from './output.js';
 
 export interface JudgeCheckFlags {
   allowPath?: string[];
@@ -28,6 +28,6 @@ export async function judgeCheckCommand(suiteDir: string, flags: JudgeCheckFlags
   });
   if (progress) process.stderr.write('\r\x1b[K');
   if (flags.json) writeOutputFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
-  (flags.json === '-' ? process.stderr : process.stdout).write(`${formatJudgeCheck(result)}\n`);
+  textStream({ '--json': flags.json }).write(`${formatJudgeCheck(result)}\n`);
   return result.exitCode;
 }

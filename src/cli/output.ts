@@ -41,6 +41,22 @@ export function checkWritable(what: string, file: string | undefined): void {
   }
 }
 
+/**
+ * Where a command prints its text for people: stdout, unless one of its results is written to stdout
+ * ("-"), then stderr, so the result stays machine-readable. Two results cannot share stdout (exit 2).
+ * `outputs` maps each result option (e.g. `--json`) to its file.
+ */
+export function textStream(outputs: Record<string, string | undefined>): NodeJS.WriteStream {
+  const claims = Object.entries(outputs)
+    .filter(([, file]) => file === '-')
+    .map(([option]) => `${option} -`);
+  if (claims.length > 1) {
+    const both = claims.length === 2 ? 'both' : 'all';
+    throw new UsageError(`${claims.slice(0, -1).join(', ')} and ${claims.at(-1)} ${both} claim stdout\n  → write ${claims.length === 2 ? 'one of them' : 'all but one'} to a file`);
+  }
+  return claims.length ? process.stderr : process.stdout;
+}
+
 export function writeOutputFile(file: string, content: string, what = 'output file'): void {
   if (file === '-') {
     process.stdout.write(content);

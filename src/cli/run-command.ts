@@ -80,7 +80,7 @@ function batchLine(e: BatchStatusEvent): string {
 }
 
 async function execute(flags: CollectFlags, start: (common: Common) => Promise<RunResult>): Promise<number> {
-  checkOutputPaths(flags, process.env);
+  const tableStream = checkOutputPaths(flags, process.env);
   const controller = new AbortController();
   let signals = 0;
   // Both ways out end with exit 3 ("run incomplete"), as documented: CI scripts read 3 as "resume me".
@@ -100,7 +100,6 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
 
-  const jsonToStdout = flags.json === '-';
   const log = (line: string) => {
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
@@ -138,8 +137,7 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
     progress.stop();
     // The verdict first: it is stored already, and a result file that fails to write must not hide it.
     const table = formatRunSummary(result.summary, { color: useColor() });
-    if (jsonToStdout) process.stderr.write(`${table}\n`);
-    else process.stdout.write(`${table}\n`);
+    tableStream.write(`${table}\n`);
     const cap = result.summary.costCap;
     if (cap && cap.notAttempted > 0) {
       log(`--max-cost: spent ${usd(cap.spentUsd)} of the ${usd(cap.capUsd)} cap; ${cap.notAttempted} calls not attempted (continue with --resume ${result.runId} and a higher --max-cost)`);

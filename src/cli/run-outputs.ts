@@ -6,7 +6,7 @@ import type { CaseResult, Golden, RunSummary } from '../core/types.js';
 import { topRegressed, type GateComparison } from '../report/base-vs-head.js';
 import { formatJunit } from '../report/junit.js';
 import { formatMarkdown } from '../report/markdown.js';
-import { appendOutputFile, checkWritable, writeOutputFile } from './output.js';
+import { appendOutputFile, checkWritable, textStream, writeOutputFile } from './output.js';
 
 export interface OutputFlags {
   json?: string;
@@ -31,13 +31,17 @@ export interface RunOutputs {
   log: (line: string) => void;
 }
 
-/** Refuses, before any call is made, result paths that could not be written at the end (exit 2). */
-export function checkOutputPaths(flags: OutputFlags, env: Record<string, string | undefined>): void {
+/**
+ * Refuses, before any call is made, result paths that could not be written at the end, or two results
+ * on stdout (exit 2). Returns the stream the verdict table goes to (see textStream).
+ */
+export function checkOutputPaths(flags: OutputFlags, env: Record<string, string | undefined>): NodeJS.WriteStream {
   checkWritable('--json', flags.json);
   checkWritable('--junit', flags.junit);
   checkWritable('--markdown', flags.markdown);
   checkWritable('--report', flags.report);
   checkWritable('GITHUB_STEP_SUMMARY', env.GITHUB_STEP_SUMMARY || undefined);
+  return textStream({ '--json': flags.json, '--junit': flags.junit, '--markdown': flags.markdown, '--report': flags.report });
 }
 
 export async function writeRunOutputs(flags: OutputFlags, out: RunOutputs): Promise<void> {

@@ -2,7 +2,7 @@ import { UsageError } from '../core/errors.js';
 import { simulate } from '../api/simulate.js';
 import { renderCurveHtml } from '../report/curve-html.js';
 import { formatSimulation } from '../report/simulate-console.js';
-import { writeOutputFile } from './output.js';
+import { textStream, writeOutputFile } from './output.js';
 
 export interface SimulateFlags {
   allowPath?: string[];
@@ -22,7 +22,7 @@ export interface SimulateFlags {
 export async function simulateCommand(suiteDir: string, flags: SimulateFlags): Promise<number> {
   if (flags.fill && flags.offline) throw new UsageError('--fill calls the models for missing pairs and --offline forbids calls; pass one of them');
   if (flags.html !== undefined && flags.curve === undefined) throw new UsageError('--html draws the routing curve: pass --curve STRONG,WEAK too, e.g. --curve gpt-4o,gemini-flash --html curve.html');
-  if (flags.json === '-' && flags.html === '-') throw new UsageError('--json - and --html - both claim stdout\n  → write one of them to a file');
+  const textOut = textStream({ '--json': flags.json, '--html': flags.html });
   let curve: { strong: string; weak: string; orderBy?: string } | undefined;
   if (flags.curve !== undefined) {
     const [strong, weak, ...rest] = flags.curve.split(',').map((s) => s.trim());
@@ -49,6 +49,6 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     writeOutputFile(flags.json, `${JSON.stringify(doc, null, 2)}\n`);
   }
   if (flags.html && result.curve) writeOutputFile(flags.html, renderCurveHtml(result.curve, { suite: result.suite }));
-  (flags.json === '-' || flags.html === '-' ? process.stderr : process.stdout).write(`Simulated from ${result.dbFile} (no API calls)\n${text}\n`);
+  textOut.write(`Simulated from ${result.dbFile} (no API calls)\n${text}\n`);
   return result.exitCode;
 }
