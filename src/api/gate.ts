@@ -83,18 +83,18 @@ export async function gate(opts: GateOptions): Promise<GateResult> {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(opts.allowPaths ? { allowPaths: opts.allowPaths } : {}),
   };
+  // Bad input must fail before anything runs or is stored.
+  loadProject({ ...scorerOpts, routing: opts.baseRouting });
+  // Runs change stored results only, so the config and suite loaded here serve every scoring below.
+  const project = loadProject({ ...scorerOpts, routing: opts.routing });
   const scoreBase = async (): Promise<ScoredRouting> => {
-    const scorer = await openScorer(scorerOpts);
+    const scorer = await openScorer(scorerOpts, project);
     try {
       return await scorer.scoreRouting(scorer.loadRouting(opts.baseRouting));
     } finally {
       scorer.close();
     }
   };
-
-  // Bad input must fail before anything runs or is stored.
-  loadProject({ ...scorerOpts, routing: opts.baseRouting });
-  loadProject({ ...scorerOpts, routing: opts.routing });
 
   // Fill base pairs the store lacks before the head runs, so the head's run stays the latest one.
   if (!opts.offline) {
