@@ -4,6 +4,7 @@
  * are scored from the same store, and the difference is explained case by case: which cases moved
  * tier, and what that did to quality and cost. The exit code is the head's gate.
  */
+import { passed } from '../core/calls.js';
 import type { GateExitCode } from '../gate/outcome.js';
 import { StoreError } from '../core/errors.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
@@ -144,7 +145,6 @@ export function movedCases(
   baseAssignment: Record<string, string>,
   examples = 5,
 ): MovedCases {
-  const passed = (r: CaseResult) => r.candidate.pass && !r.candidate.error;
   const base = new Map(baseResults.map((r) => [r.caseId, r]));
   const transitions = new Map<string, TierTransition>();
   const pairs: { base: CaseResult; head: CaseResult }[] = [];
@@ -166,11 +166,11 @@ export function movedCases(
     if (t.examples.length < examples) t.examples.push(h.caseId);
     transitions.set(key, t);
     // An errored call is no evidence either way (it is left out of every comparison).
-    if (passed(b) && !h.candidate.error && !h.candidate.pass) regressed.push({ caseId: h.caseId, from: t.from, to: t.to, fromModel: t.fromModel, toModel: t.toModel });
+    if (passed(b.candidate) && !h.candidate.error && !h.candidate.pass) regressed.push({ caseId: h.caseId, from: t.from, to: t.to, fromModel: t.fromModel, toModel: t.toModel });
   }
   const n = pairs.length;
-  const basePassRate = n ? pairs.filter((p) => passed(p.base)).length / n : 0;
-  const headPassRate = n ? pairs.filter((p) => passed(p.head)).length / n : 0;
+  const basePassRate = n ? pairs.filter((p) => passed(p.base.candidate)).length / n : 0;
+  const headPassRate = n ? pairs.filter((p) => passed(p.head.candidate)).length / n : 0;
   const baseCost = costPer1k(pairs.map((p) => p.base.candidate));
   const headCost = costPer1k(pairs.map((p) => p.head.candidate));
   return {

@@ -23,7 +23,7 @@ import type {
 } from '../core/types.js';
 import { loadRouting } from '../config/load.js';
 import { renderCase } from '../config/prompt.js';
-import { assignTiers, gatewayRequestBody } from '../routing/match.js';
+import { assignTiers, gatewayRequestBody, inputTextOf } from '../routing/match.js';
 import { selectionBiasWarning } from '../routing/provenance.js';
 import { createProvider } from '../providers/registry.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
@@ -196,13 +196,9 @@ export function routeSuite(config: EvalConfig, routing: Routing, suite: Suite, i
   return assignTiers(
     routing,
     suite.cases,
-    (c) => inputText(inputs.get(c.id)!),
+    (c) => inputTextOf(inputs.get(c.id)!),
     (c) => gatewayRequestBody(c, inputs.get(c.id)!, suite.params, model),
   );
-}
-
-export function inputText(messages: ChatMessage[]): string {
-  return messages.map((m) => m.content).join('\n');
 }
 
 /**

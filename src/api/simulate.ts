@@ -17,6 +17,7 @@
  * that pair is listed as missing (`no-judge-grade`) rather than given a grade the current judge never
  * gave. Grading settings applied after the judge answers (pass threshold, scale) take effect as edited.
  */
+import { passed } from '../core/calls.js';
 import type { OverallView } from '../report/simulate-console.js';
 import { resolve } from 'node:path';
 import { ProviderError, UsageError } from '../core/errors.js';
@@ -47,7 +48,8 @@ import { gateOutcome } from '../gate/outcome.js';
 import { runCases, type EngineModel } from '../engine/run-cases.js';
 import { defaultRetryPolicy } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
-import { inputText, offlineEnv, requestBuilder, routeSuite, run } from './run.js';
+import { inputTextOf } from '../routing/match.js';
+import { offlineEnv, requestBuilder, routeSuite, run } from './run.js';
 import { loadProjectConfig, loadProjectSuite } from './project.js';
 import { graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import {
@@ -154,7 +156,7 @@ export class Scorer {
   }
 
   inputText(caseId: string): string {
-    return inputText(this.inputs.get(caseId) ?? []);
+    return inputTextOf(this.inputs.get(caseId) ?? []);
   }
 
   /**
@@ -428,11 +430,10 @@ export async function frontierCurve(scorer: Scorer, opts: CurveOptions): Promise
   if (cases.length === 0) {
     throw new UsageError(`no case has stored results for both ${opts.strong} and ${opts.weak} in ${scorer.dbFile}\n  → run a routing that uses both models first (e.g. simulate --fill)`);
   }
-  const pass = (o: CallOutcome) => (o.pass && !o.error ? 1 : 0);
   const pairs: PairedOutcome[] = cases.map((c) => {
     const s = strong.get(c.id)!;
     const w = weak.get(c.id)!;
-    return { strong: pass(s), weak: pass(w), strongCost: s.completion?.costUsd ?? null, weakCost: w.completion?.costUsd ?? null };
+    return { strong: passed(s) ? 1 : 0, weak: passed(w) ? 1 : 0, strongCost: s.completion?.costUsd ?? null, weakCost: w.completion?.costUsd ?? null };
   });
 
   let scores: number[];
@@ -485,7 +486,6 @@ export async function frontierCurve(scorer: Scorer, opts: CurveOptions): Promise
 
 // ───────────────────────────── figures ─────────────────────────────
 
-const passed = (o: CallOutcome) => o.pass && !o.error;
 
 /** Mean stored cost per case × 1000; null as soon as one call is unpriced. */
 export function costPer1k(outcomes: readonly CallOutcome[]): number | null {

@@ -11,6 +11,7 @@
  * out of the choice and the proposal is also gated on it alone — the fair estimate. Either way the
  * routing file records which cases it was chosen on, so `run` and `gate` can warn when they gate on them.
  */
+import { passed } from '../core/calls.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -223,7 +224,6 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   }
 }
 
-const passed = (o: CallOutcome) => o.pass && !o.error;
 
 /** One run per candidate model with every case routed to it, through the normal response cache. */
 async function fillModels(opts: SuggestOptions, baseline: string, models: string[]): Promise<void> {
