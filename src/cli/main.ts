@@ -423,7 +423,7 @@ function signedFraction(value: string): number {
   return v;
 }
 
-/** Up to a day: a longer cap is a typo, and setTimeout cannot wait more than ~24.8 days anyway. */
+/** The units a `--deadline` duration may use. */
 const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `90s`, `45m`, `2h`, `1h30m`, `1d` (a bare number is seconds), in ms, from 1 s to 7 days (see LIMITS). */
@@ -439,6 +439,7 @@ function duration(value: string): number {
   return ms;
 }
 
+/** Up to a day: a longer cap is a typo, and setTimeout cannot wait more than ~24.8 days anyway. */
 function retryWaitSeconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 86_400) throw new InvalidArgumentError(`expected seconds between 0 and 86400, got "${value}"`);
