@@ -11,6 +11,7 @@
  * out of the choice and the proposal is also gated on it alone — the fair estimate. Either way the
  * routing file records which cases it was chosen on, so `run` and `gate` can warn when they gate on them.
  */
+import { confidenceLevel, pct, pts } from '../core/format.js';
 import { passed } from '../core/calls.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -318,8 +319,6 @@ function portkeyJson(config: EvalConfig, baseline: string, by: string, choices: 
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
 const usd = (x: number | null) => (x === null ? 'unpriced' : `$${x.toFixed(x < 0.01 ? 4 : 2)}`);
 
 function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
@@ -334,16 +333,16 @@ function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
     '# A proposal for a person to review, not a verdict: the figures on the cases it was chosen on are optimistic',
     '# (selection bias); gate it on cases it was not chosen on before relying on it.',
     provenanceComment(r.chosenOn),
-    `# ${h ? 'On the cases it was chosen on (optimistic)' : 'Projected'} over ${o.cases} cases: pass rate ${pct(o.passRate)} vs ${pct(o.baselinePassRate)} all-${r.baseline} (${pts(o.delta)} pts);` +
+    `# ${h ? 'On the cases it was chosen on (optimistic)' : 'Projected'} over ${o.cases} cases: pass rate ${pct(o.passRate)} vs ${pct(o.baselinePassRate)} all-${r.baseline} (${pts(o.delta)});` +
       ` cost per 1k requests ${usd(o.costPer1k)} vs ${usd(o.baselineCostPer1k)}` +
       (o.savings === null ? ' (savings unknown: a model is unpriced)' : ` (saves ${pct(o.savings)})`) + '.',
-    '# Risk per tier (delta vs the baseline on its cases, 95% CI):',
+    '# Risk per tier (delta vs the baseline on its cases, with its confidence interval):',
     ...tierRisk(p),
   ];
   if (h) {
     const ho = h.score.overall;
     out.push(
-      `# Held out (the fair estimate) over ${ho.cases} cases: pass rate ${pct(ho.passRate)} vs ${pct(ho.baselinePassRate)} all-${r.baseline} (${pts(ho.delta)} pts)` +
+      `# Held out (the fair estimate) over ${ho.cases} cases: pass rate ${pct(ho.passRate)} vs ${pct(ho.baselinePassRate)} all-${r.baseline} (${pts(ho.delta)})` +
         (ho.savings === null ? '.' : `, saves ${pct(ho.savings)}.`),
       `# Gate on the held-out cases: ${h.score.status === 'incomplete' ? 'INCOMPLETE (pairs missing)' : h.score.outcome.toUpperCase()}`,
       ...tierRisk(h.score),
@@ -360,7 +359,7 @@ function header(r: Omit<SuggestResult, 'yaml' | 'format' | 'header'>): string {
 function tierRisk(score: Pick<RoutingScore, 'tiers'>): string[] {
   return score.tiers.map((t) => {
     if (t.model === t.baselineModel) return `#   ${t.tier}: ${t.cases} cases stay on ${t.model}`;
-    const ci = t.ci ? `, CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
-    return `#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)} pts${ci} → ${t.outcome.toUpperCase()}`;
+    const ci = t.ci ? `, ${confidenceLevel(t.confidence)} CI ${pts(t.ci[0])} … ${pts(t.ci[1])}` : '';
+    return `#   ${t.tier}: ${t.cases} cases, ${pct(t.passRate)} vs ${pct(t.baselinePassRate)}, delta ${pts(t.delta)}${ci} → ${t.outcome.toUpperCase()}`;
   });
 }
