@@ -11,6 +11,7 @@ import { MAX_NAMED_FILE_BYTES } from '../config/files.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig, ModelConfig, Suite } from '../core/types.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export interface RunFingerprint {
   version: 1;
@@ -34,7 +35,7 @@ function stableJson(value: unknown): string {
       return `sha256:${createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex')}`;
     }
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => byCodeUnits(a, b)));
     }
     return v;
   });

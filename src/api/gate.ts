@@ -10,6 +10,7 @@ import { StoreError } from '../core/errors.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
 import { loadProject, run, type RunOptions, type RunResult } from './run.js';
 import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type RoutingScore, type ScoredRouting } from './simulate.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export interface GateOptions extends Omit<RunOptions, 'routing' | 'cache' | 'resume'> {
   /** Head routing file (the PR's). */
@@ -175,7 +176,7 @@ export function movedCases(
   const headCost = costPer1k(pairs.map((p) => p.head.candidate));
   return {
     cases: n,
-    transitions: [...transitions.values()].sort((a, b) => b.cases - a.cases || a.from.localeCompare(b.from) || a.to.localeCompare(b.to)),
+    transitions: [...transitions.values()].sort((a, b) => b.cases - a.cases || byCodeUnits(a.from, b.from) || byCodeUnits(a.to, b.to)),
     regressed,
     basePassRate,
     headPassRate,

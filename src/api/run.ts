@@ -50,6 +50,7 @@ import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent
 import { runSequentialStages, type StagedRunResult } from './sequential-run.js';
 import { sequentialDesign } from '../gate/sequential.js';
 import type { GateVerdict } from '../gate/decide.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export interface RunOptions {
   /** Folder holding suite.yaml. */
@@ -484,7 +485,7 @@ export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
       groups.set(k, { kind: error.kind, model: o.modelKey, count: 1, ...(error.message ? { example: error.message } : {}), ...(status !== undefined ? { status } : {}), ...(url ? { url } : {}) });
     }
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count || a.model.localeCompare(b.model) || a.kind.localeCompare(b.kind));
+  return [...groups.values()].sort((a, b) => b.count - a.count || byCodeUnits(a.model, b.model) || byCodeUnits(a.kind, b.kind));
 }
 
 /**

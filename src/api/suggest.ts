@@ -23,6 +23,7 @@ import { decideTier, DEFAULT_MAX_REGRESSION, type GateVerdict } from '../gate/de
 import { caseIdsHash, isHeldOut, provenanceComment, type SelectionProvenance } from '../routing/provenance.js';
 import { loadProject, run } from './run.js';
 import { costPer1k, openScorer, type MissingPair, type ModelAccuracy, type RoutingScore, type ScorerOptions } from './simulate.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export interface SuggestOptions extends ScorerOptions {
   /** Candidate models (config keys). Default: every configured model. */
@@ -150,7 +151,7 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
     }
 
     const choices: ClassChoice[] = [];
-    for (const [name, cls] of [...classes].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [name, cls] of [...classes].sort(([a], [b]) => byCodeUnits(a, b))) {
       const scored = cls.cases.filter((c) => chosenOn.has(c.id));
       const baselineOutcomes = scored.map((c) => base.get(c.id)!);
       const baselineCost = costPer1k(baselineOutcomes);
@@ -167,7 +168,7 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
         const v: GateVerdict = decideTier({ tier: { name, model, gate }, baselineModel: baseline, results });
         verdicts.push({ model, costPer1k: cost, passRate: v.passRate, delta: v.delta, ...(v.ci ? { ci: v.ci } : {}), pass: v.pass && results.length === scored.length });
       }
-      verdicts.sort((a, b) => (a.costPer1k ?? Infinity) - (b.costPer1k ?? Infinity) || a.model.localeCompare(b.model));
+      verdicts.sort((a, b) => (a.costPer1k ?? Infinity) - (b.costPer1k ?? Infinity) || byCodeUnits(a.model, b.model));
       const winner = verdicts.find((v) => v.pass);
       const choice: ClassChoice = {
         name,

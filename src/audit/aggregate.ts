@@ -12,6 +12,7 @@ import type { PriceLookup } from './pricing.js';
 import type { MalformedLine } from './read-logs.js';
 import { signalsOf } from './signals.js';
 import type { Complexity, LengthBucket } from './signals.js';
+import { byCodeUnits } from '../core/compare.js';
 
 /** How many malformed lines the report lists by location (all are counted). */
 export const MALFORMED_SHOWN = 10;
@@ -245,7 +246,7 @@ export class AuditAggregator {
     const days = hasPeriod ? (this.maxTs - this.minTs) / DAY_MS : null;
     const monthly = (usd: number): number | null => (days !== null && days >= 1 ? (usd / days) * DAYS_PER_MONTH : null);
     const sorted = (map: Map<string, Row>) =>
-      [...map].map(([k, row]) => row.toJSON(k)).sort((a, b) => b.requests - a.requests || a.key.localeCompare(b.key));
+      [...map].map(([k, row]) => row.toJSON(k)).sort((a, b) => b.requests - a.requests || byCodeUnits(a.key, b.key));
     const report: AuditReport = {
       files: [...this.files],
       requests: this.requests,
@@ -261,7 +262,7 @@ export class AuditAggregator {
       monthlyUsd: this.totals.requests > this.totals.unpricedRequests ? monthly(this.totals.costUsd) : null,
       byModel: sorted(this.byModel).map((row) => ({ ...row, priceSource: this.opts.prices(row.key)?.source ?? null })),
       byUseCase: sorted(this.byUseCase),
-      byMonth: [...this.byMonth].map(([k, row]) => row.toJSON(k)).sort((a, b) => a.key.localeCompare(b.key)),
+      byMonth: [...this.byMonth].map(([k, row]) => row.toJSON(k)).sort((a, b) => byCodeUnits(a.key, b.key)),
       sizes: { input: percentiles(this.inputHist), output: percentiles(this.outputHist) },
       signals: {
         length: { ...this.length },

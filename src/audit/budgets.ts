@@ -17,6 +17,8 @@ import type { PriceLookup } from './pricing.js';
 import { isModelVersionOf } from './pricing.js';
 import { readLogRecords } from './read-logs.js';
 import type { MalformedLine } from './read-logs.js';
+import { byCodeUnits } from '../core/compare.js';
+import { int } from '../core/format.js';
 
 export interface BudgetAuditOptions {
   routing: Pick<Routing, 'baseline' | 'budgets'>;
@@ -100,7 +102,7 @@ export async function auditBudgets(files: readonly string[], opts: BudgetAuditOp
         const u = byUseCase.get(useCase);
         return u && { usd: u.usd, frontierTokens: u.frontierTokens };
       },
-      measured: (figure, useCase) => `month-to-date ${figure} (${month}, ${byUseCase.get(useCase)!.requests.toLocaleString('en-US')} requests)`,
+      measured: (figure, useCase) => `month-to-date ${figure} (${month}, ${int(byUseCase.get(useCase)!.requests)} requests)`,
       unit: '',
       missing: `no request of ${month} has this use case (metadata.useCase, or a LiteLLM request tag useCase:<name>)`,
       unpriced: 'some requests have neither a logged spend nor a known price',
@@ -111,7 +113,7 @@ export async function auditBudgets(files: readonly string[], opts: BudgetAuditOp
     from: new Date(monthStart).toISOString(),
     asOf: opts.asOf.toISOString(),
     ...audit,
-    useCases: [...byUseCase.values()].sort((a, b) => a.useCase.localeCompare(b.useCase)),
+    useCases: [...byUseCase.values()].sort((a, b) => byCodeUnits(a.useCase, b.useCase)),
     budgets,
     exitCode: budgets.some((b) => b.status === 'fail') ? 1 : 0,
   };
@@ -132,17 +134,17 @@ const STATUS_MARK: Record<BudgetStatus['status'], string> = { ok: 'ok  ', warn: 
 
 /** The console page: the month's spend per use case, then one line per budget, worst first. */
 export function formatBudgetAudit(a: BudgetAudit): string {
-  const out = [`Budgets, month to date: ${a.month} (${a.from.slice(0, 10)} → ${a.asOf.slice(0, 16).replace('T', ' ')} UTC), ${a.requests.toLocaleString('en-US')} requests`];
+  const out = [`Budgets, month to date: ${a.month} (${a.from.slice(0, 10)} → ${a.asOf.slice(0, 16).replace('T', ' ')} UTC), ${int(a.requests)} requests`];
   const skipped = [
-    a.undated ? `${a.undated.toLocaleString('en-US')} without a timestamp` : '',
-    a.outside ? `${a.outside.toLocaleString('en-US')} outside the month` : '',
-    a.malformed ? `${a.malformed.toLocaleString('en-US')} malformed (first: ${a.firstMalformed[0]!.file}:${a.firstMalformed[0]!.line}: ${a.firstMalformed[0]!.problem})` : '',
+    a.undated ? `${int(a.undated)} without a timestamp` : '',
+    a.outside ? `${int(a.outside)} outside the month` : '',
+    a.malformed ? `${int(a.malformed)} malformed (first: ${a.firstMalformed[0]!.file}:${a.firstMalformed[0]!.line}: ${a.firstMalformed[0]!.problem})` : '',
   ].filter(Boolean);
   if (skipped.length) out.push(`not counted: ${skipped.join('; ')}`);
   out.push('');
   for (const u of a.useCases) {
     const usd = u.usd === null ? `unpriced (${u.unpricedModels.join(', ')})` : `$${u.usd.toFixed(2)}`;
-    out.push(`  ${u.useCase}: ${u.requests.toLocaleString('en-US')} requests, ${u.frontierRequests.toLocaleString('en-US')} on the frontier model, ${u.frontierTokens.toLocaleString('en-US')} frontier tokens, ${usd}`);
+    out.push(`  ${u.useCase}: ${int(u.requests)} requests, ${int(u.frontierRequests)} on the frontier model, ${int(u.frontierTokens)} frontier tokens, ${usd}`);
   }
   out.push('');
   const order: BudgetStatus['status'][] = ['fail', 'warn', 'not-evaluated', 'ok'];

@@ -16,6 +16,8 @@ import { isModelVersionOf } from './pricing.js';
 import type { RedactionKind } from './pii.js';
 import type { Candidate, SampleResult } from './sample.js';
 import { signalsOf } from './signals.js';
+import { byCodeUnits } from '../core/compare.js';
+import { int } from '../core/format.js';
 
 export interface BuildSuiteOptions {
   name: string;
@@ -100,8 +102,8 @@ export function buildSuite(sample: SampleResult, opts: BuildSuiteOptions): Built
     if (opts.frontierModel && !matchesModel(r.model, opts.frontierModel)) withoutGolden.push(id);
     else goldens.push({ id, expected: expectedOf(c, opts.redact), status: 'unreviewed' });
   }
-  cases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  goldens.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  cases.sort((a, b) => byCodeUnits(a.id, b.id));
+  goldens.sort((a, b) => byCodeUnits(a.id, b.id));
 
   const header = [
     `# Sampled by \`evalroute suite sample\` from ${opts.logs.map((f) => basename(f)).join(', ')}:`,
@@ -113,7 +115,7 @@ export function buildSuite(sample: SampleResult, opts: BuildSuiteOptions): Built
   const { graders, files, choice } = chooseGraders(cases, goldens);
   const doc = {
     name: opts.name,
-    description: `${cases.length} production requests sampled from ${sample.population.toLocaleString('en-US')} logged requests (seed ${opts.seed}, strata: ${opts.stratify.join(', ')}).`,
+    description: `${cases.length} production requests sampled from ${int(sample.population)} logged requests (seed ${opts.seed}, strata: ${opts.stratify.join(', ')}).`,
     cases: 'cases.jsonl',
     goldens: `../../goldens/${opts.name}.jsonl`,
     graders,
@@ -155,7 +157,7 @@ export function chooseGraders(cases: readonly CaseLine[], goldens: readonly Gold
       values.length > 0 && values.every(isJsonObject) ? 'schema' : values.length > 0 && values.every(isLabel) && (values.length < 4 || distinct <= values.length / 2) ? 'exact' : 'judge';
     return { key, by, kind, cases: sizes.get(key)! };
   });
-  choice.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  choice.sort((a, b) => byCodeUnits(a.key, b.key));
 
   const single = new Set(choice.map((c) => c.kind)).size === 1;
   const when = (keys: string[]) => (single ? {} : { when: by === 'task' ? { task: keys } : { metadata: { useCase: keys } } });

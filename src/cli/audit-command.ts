@@ -12,6 +12,7 @@ import { projectRoots } from '../config/files.js';
 import { bundledPriceTable } from '../config/prices.js';
 import { renderAuditHtml } from '../report/audit-html.js';
 import { textStream, writeOutputFile } from './output.js';
+import { int } from '../core/format.js';
 
 export interface AuditFlags {
   allowPath?: string[];
@@ -67,7 +68,7 @@ export async function auditCommand(logs: string[], flags: AuditFlags): Promise<n
   if (flags.html) writeOutputFile(flags.html, renderAuditHtml(auditSection(report, top), { source: logs.join(', ') }));
   const text = formatAuditReport(report, top);
   textOut.write(text);
-  process.stderr.write(`audited ${report.requests.toLocaleString('en-US')} requests in ${secs.toFixed(1)}s\n`);
+  process.stderr.write(`audited ${int(report.requests)} requests in ${secs.toFixed(1)}s\n`);
   return 0;
 }
 

@@ -6,6 +6,7 @@ import { StratifiedSampler, parseStratify } from '../audit/sample.js';
 import { buildSuite, matchesModel, writeSuite } from '../audit/suite-build.js';
 import { UsageError } from '../core/errors.js';
 import { table } from '../report/format.js';
+import { int } from '../core/format.js';
 
 export interface SuiteSampleFlags {
   size: number;
@@ -56,12 +57,12 @@ export async function suiteSampleCommand(logs: string[], flags: SuiteSampleFlags
   });
   const { suiteDir, goldensFile } = writeSuite(outDir, built, name, flags.force === true);
 
-  const rows = sample.strata.map((s) => [s.stratum, s.requests.toLocaleString('en-US'), s.share.toFixed(1), String(s.selected)]);
+  const rows = sample.strata.map((s) => [s.stratum, int(s.requests), s.share.toFixed(1), String(s.selected)]);
   process.stdout.write(`${table([stratify.join(' / '), 'requests', 'exact share', 'sampled'], rows)}\n\n`);
   const out = (f: string) => relative(cwd, f) || f;
   process.stdout.write(
     [
-      `${built.cases.length} cases from ${sample.population.toLocaleString('en-US')} requests (seed ${flags.seed}); ${sample.duplicatesSeen.toLocaleString('en-US')} near-duplicate candidates skipped`,
+      `${built.cases.length} cases from ${int(sample.population)} requests (seed ${flags.seed}); ${int(sample.duplicatesSeen)} near-duplicate candidates skipped`,
       `PII masked: ${redact.join(', ') || 'none'} — still read the cases before committing them`,
       `wrote ${out(resolve(suiteDir, 'suite.yaml'))}, ${out(resolve(suiteDir, 'cases.jsonl'))} and ${built.goldens.length} draft goldens (unreviewed) in ${out(goldensFile)}`,
       `graders by ${built.graderChoice[0]?.by === 'useCase' ? 'use case' : 'task'}: ${built.graderChoice.map((c) => `${c.key} (${c.cases}) → ${c.kind}`).join(', ')}`,

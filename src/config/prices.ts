@@ -10,6 +10,7 @@
  * so a stale table entry can never silently price a run the user did not ask to price.
  */
 import { readFileSync } from 'node:fs';
+import { byCodeUnits } from '../core/compare.js';
 import { ConfigError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
 import type { Price } from '../core/types.js';
@@ -95,7 +96,7 @@ export function closePriceNames(name: string, table: PriceTable = bundledPriceTa
     if (best < 1 || best <= Math.max(2, Math.floor(want.length / 3))) scored.push([key, best]);
   }
   return scored
-    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .sort((a, b) => a[1] - b[1] || byCodeUnits(a[0], b[0]))
     .slice(0, max)
     .map(([k]) => k);
 }

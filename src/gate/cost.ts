@@ -14,7 +14,7 @@
  * evaluated and never decide the gate (a budget that cannot be measured must not pass or fail silently).
  */
 import { callCost, sumCosts } from '../core/cost.js';
-import { int, pct } from '../core/format.js';
+import { int, pct, usd } from '../core/format.js';
 import { UsageError } from '../core/errors.js';
 import type {
   Budget,
@@ -30,6 +30,7 @@ import type {
   RunSummary,
   UseCaseProjection,
 } from '../core/types.js';
+import { byCodeUnits } from '../core/compare.js';
 
 /** Float noise at a threshold (71.0000001% of a 70% alert) must not flip a budget's state. */
 const EPS = 1e-12;
@@ -220,7 +221,7 @@ function project(
       frontierTokensPerMonth: list.reduce((s, r) => s + (frontierTokens.get(r.caseId) ?? 0), 0) * scale,
       usdPerMonth: scaled(sumCosts(list.map((r) => routedCost.get(r.caseId)))),
     }))
-    .sort((a, b) => b.cases - a.cases || a.useCase.localeCompare(b.useCase));
+    .sort((a, b) => b.cases - a.cases || byCodeUnits(a.useCase, b.useCase));
   return {
     monthlyRequests,
     routedUsdPerMonth: routed,
@@ -291,7 +292,7 @@ export function judgeBudgets(budgets: Budget[], basis: BudgetBasis): BudgetStatu
       }
       const used = projected / limit;
       const status = used > 1 + EPS ? 'fail' : used >= b.alertAt - EPS ? 'warn' : 'ok';
-      const figure = metric === 'usdPerMonth' ? `${formatUsd(projected)}${basis.unit}` : `${formatCount(projected)} frontier tokens${basis.unit}`;
+      const figure = metric === 'usdPerMonth' ? `${usd(projected)}${basis.unit}` : `${formatCount(projected)} frontier tokens${basis.unit}`;
       const verdict =
         status === 'fail'
           ? 'over budget'
@@ -312,7 +313,7 @@ function budgetLimits(b: Budget): [BudgetStatus['metric'], number][] {
 }
 
 function budgetWhat(metric: BudgetStatus['metric'], limit: number): string {
-  return metric === 'usdPerMonth' ? `${formatUsd(limit)}/month` : `${formatCount(limit)} frontier tokens/month`;
+  return metric === 'usdPerMonth' ? `${usd(limit)}/month` : `${formatCount(limit)} frontier tokens/month`;
 }
 
 function notEvaluated(budgets: Budget[], why: string): BudgetStatus[] {
@@ -409,4 +410,3 @@ function tableInfo(price: Price | undefined): { table: string; asOf: string; tab
 }
 
 const formatCount = (x: number) => int(Math.round(x));
-const formatUsd = (x: number) => `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;

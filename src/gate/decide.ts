@@ -44,6 +44,7 @@ import { mcnemarExact } from '../stats/mcnemar.js';
 import { newcombeBounds, pairedCounts, type PairedCounts } from '../stats/newcombe.js';
 import { bestCaseLowerBound, pairedCasesToDecide, pairedNonInferiorityCases } from '../stats/sample-size.js';
 import { confidenceLevel, int, pct, plainPts, pts } from '../core/format.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export { bestCaseLowerBound } from '../stats/sample-size.js';
 
@@ -101,7 +102,7 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   const { tier, baselineModel } = input;
   const gate = resolveGate(tier, input.routingFile);
   // Sorting makes the bootstrap independent of the order the engine finished the calls in.
-  const results = [...input.results].sort((x, y) => (x.caseId < y.caseId ? -1 : x.caseId > y.caseId ? 1 : 0));
+  const results = [...input.results].sort((x, y) => byCodeUnits(x.caseId, y.caseId));
   const policy = input.repeatPolicy ?? DEFAULT_REPEAT_POLICY;
   const candidateCalls = results.flatMap((r) => r.repeats?.candidate ?? [r.candidate]);
   const baselineCalls = results.flatMap((r) => r.repeats?.baseline ?? [r.baseline]);

@@ -24,6 +24,7 @@ import Database from 'better-sqlite3';
 import { StoreError, UsageError } from '../core/errors.js';
 import type { CallOutcome, CaseResult, RunStatus, Store, StoredCase } from '../core/types.js';
 import { openStore, type RunRow as StoredRunRow } from './sqlite-store.js';
+import { byCodeUnits } from '../core/compare.js';
 
 export interface MergeSource {
   /** Absolute path of the input database. */
@@ -180,7 +181,7 @@ function stageMergedRuns(stage: Database.Database, latest: { db: string; runId: 
 
   const planned: Planned[] = [];
   for (const group of groups.values()) {
-    group.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    group.sort((a, b) => byCodeUnits(a.id, b.id));
     const first = group[0]!;
     if (opts.expectShards !== undefined && group.length !== opts.expectShards) {
       throw new UsageError(
