@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { countWords, defaultMockAnswer, startMockLlmServer, type FaultKind, type MockLlmServer } from './support/mock-llm-server.js';
+import { countWords, defaultMockAnswer, mockBodyKey, seededFault, startMockLlmServer, type FaultKind, type MockLlmServer } from './support/mock-llm-server.js';
 
 const open: MockLlmServer[] = [];
 async function start(...args: Parameters<typeof startMockLlmServer>): Promise<MockLlmServer> {
@@ -113,6 +113,23 @@ describe('fault injection', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 20; i++) statuses.push((await post(`${u.openaiBaseURL}/chat/completions`, chat('same'))).status);
     expect(new Set(statuses)).toEqual(new Set([200, 500]));
+  });
+
+  it('seededFault predicts the fault of every sighting of a body, as the benchmark relies on', async () => {
+    const faults = { seed: 19, rate429: 0.3, error500: 0.2 };
+    const s = await start({ faults });
+    // Each question asked three times: sightings 1..3 of each body.
+    const asked = Array.from({ length: 30 }, (_, i) => `q${i % 10}`);
+    for (const q of asked) await post(`${s.openaiBaseURL}/chat/completions`, chat(q));
+    const sightings = new Map<string, number>();
+    const predicted = asked.map((q) => {
+      const key = mockBodyKey(JSON.stringify(chat(q)));
+      const occurrence = (sightings.get(key) ?? 0) + 1;
+      sightings.set(key, occurrence);
+      return seededFault(faults, key, occurrence);
+    });
+    expect(s.requests.map((r) => r.fault)).toEqual(predicted);
+    expect(new Set(predicted)).toEqual(new Set([undefined, 'rate429', 'error500']));
   });
 
   it('sends Retry-After seconds and retry-after-ms on 429', async () => {

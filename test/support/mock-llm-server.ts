@@ -125,6 +125,26 @@ export function defaultMockAnswer(model: string, lastUserText: string): string {
   return `mock:${model}:${sha1(lastUserText).slice(0, 8)}`;
 }
 
+/** The key the mock counts sightings of a request body under (see `seededFault`). */
+export function mockBodyKey(rawBody: string): string {
+  return sha1(rawBody);
+}
+
+/**
+ * The seeded fault (if any) the mock gives the `occurrence`-th sighting (1-based, counted since the last
+ * `setFaults` or `reset`) of the request body whose `mockBodyKey` is `bodyKey`: a pure function, so the
+ * benchmark can compute a run's whole fault pattern, retries included, from the bodies it sent.
+ */
+export function seededFault(faults: MockFaults, bodyKey: string, occurrence: number): FaultKind | undefined {
+  const u = mulberry32(((faults.seed ?? 1) ^ fnv1a(`${bodyKey}#${occurrence}`)) >>> 0)();
+  let edge = 0;
+  for (const kind of ['rate429', 'error500', 'dropConnection', 'malformedJson', 'slow'] as const) {
+    edge += faults[kind] ?? 0;
+    if (u < edge) return kind;
+  }
+  return undefined;
+}
+
 export function countWords(text: string): number {
   let n = 0;
   let inWord = false;
@@ -176,16 +196,10 @@ export async function startMockLlmServer(opts: MockLlmServerOptions = {}): Promi
     if (queued) return queued;
     const total = (faults.rate429 ?? 0) + (faults.error500 ?? 0) + (faults.dropConnection ?? 0) + (faults.malformedJson ?? 0) + (faults.slow ?? 0);
     if (total <= 0) return undefined;
-    const bodyKey = sha1(raw);
+    const bodyKey = mockBodyKey(raw);
     const occurrence = (seen.get(bodyKey) ?? 0) + 1;
     seen.set(bodyKey, occurrence);
-    const u = mulberry32(((faults.seed ?? 1) ^ fnv1a(`${bodyKey}#${occurrence}`)) >>> 0)();
-    let edge = 0;
-    for (const kind of ['rate429', 'error500', 'dropConnection', 'malformedJson', 'slow'] as const) {
-      edge += faults[kind] ?? 0;
-      if (u < edge) return kind;
-    }
-    return undefined;
+    return seededFault(faults, bodyKey, occurrence);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
