@@ -3,10 +3,10 @@
  * measurement shares neither its event loop nor its CPU accounting. The bench drives it over IPC.
  *
  *   fork('mock-process.js') → { ready, openaiBaseURL, anthropicBaseURL }
- *   { id, op: 'latency', ms } | { id, op: 'faults', faults } | { id, op: 'reset' } | { id, op: 'served' } | { id, op: 'close' }
- *   → { id, served?, statuses?, cpuMs? }
+ *   { id, op: 'latency', ms } | { id, op: 'faults', faults } | { id, op: 'reset' } | { id, op: 'served' } | { id, op: 'log' } | { id, op: 'close' }
+ *   → { id, served?, statuses?, log? }
  */
-import { startMockLlmServer, type MockFaults } from '../test/support/mock-llm-server.js';
+import { startMockLlmServer, type FaultKind, type MockFaults } from '../test/support/mock-llm-server.js';
 import { rightAnswer } from './project.js';
 
 export type MockCommand =
@@ -14,6 +14,7 @@ export type MockCommand =
   | { id: number; op: 'faults'; faults: MockFaults }
   | { id: number; op: 'reset' }
   | { id: number; op: 'served' }
+  | { id: number; op: 'log' }
   | { id: number; op: 'close' };
 
 export interface MockAnswer {
@@ -21,6 +22,13 @@ export interface MockAnswer {
   /** Requests logged since the last reset, and how many got each HTTP status. */
   served?: number;
   statuses?: Record<string, number>;
+  /** Every request since the last reset, in arrival order: its body as JSON text and its injected fault. */
+  log?: ServedRequest[];
+}
+
+export interface ServedRequest {
+  body: string;
+  fault?: FaultKind;
 }
 
 const send = process.send?.bind(process);
@@ -46,6 +54,11 @@ process.on('message', (cmd: MockCommand) => {
       answer.statuses = statuses;
       break;
     }
+    case 'log':
+      // JSON.stringify of the parsed body gives back the bytes the SDKs sent (they send JSON.stringify
+      // output); the bench checks that by recomputing each logged fault from it.
+      answer.log = mock.requests.map((r) => (r.fault ? { body: JSON.stringify(r.body), fault: r.fault } : { body: JSON.stringify(r.body) }));
+      break;
     case 'close':
       void mock.close().then(() => {
         send(answer);

@@ -1,0 +1,101 @@
+/**
+ * The best wall time any client could reach under the mock's 429 faults, for scenario (f): computed
+ * from the mock's own deterministic fault function (`seededFault`) and the request bodies a run sent,
+ * so "≤ 1.3 × the fault-free floor" can be judged against what the fault pattern allows at all.
+ *
+ * The mock draws a body's fault from (seed, body, how often it has seen the body), and answers a 429
+ * only after its latency wait. So a body that draws k 429s before its answer is a chain of k + 1
+ * attempts of `latencyMs` each, with a `retryAfterMs` wait after each 429 — whatever the client does.
+ */
+import { mockBodyKey, seededFault, type MockFaults } from '../test/support/mock-llm-server.js';
+import type { ServedRequest } from './mock-process.js';
+
+export interface FaultPattern {
+  /** 429s before the first answer, per distinct request body (from the fault function, not the log). */
+  retriesPerBody: number[];
+  /** Logged requests whose fault `seededFault` does not reproduce: 0 means the pattern is the mock's. */
+  mismatches: number;
+}
+
+/** A run's fault pattern: the log replayed through the mock's fault function, then each body's chain. */
+export function faultPattern(log: ServedRequest[], faults: MockFaults): FaultPattern {
+  const seen = new Map<string, number>();
+  let mismatches = 0;
+  for (const r of log) {
+    const key = mockBodyKey(r.body);
+    const occurrence = (seen.get(key) ?? 0) + 1;
+    seen.set(key, occurrence);
+    if (seededFault(faults, key, occurrence) !== r.fault) mismatches++;
+  }
+  const retriesPerBody: number[] = [];
+  for (const key of seen.keys()) {
+    let k = 0;
+    // Bounded: at a 10 % rate a chain of 100 has probability 1e-100.
+    while (k < 100 && seededFault(faults, key, k + 1) === 'rate429') k++;
+    retriesPerBody.push(k);
+  }
+  return { retriesPerBody, mismatches };
+}
+
+export interface IdealOptions {
+  /** Requests in flight at once. */
+  slots: number;
+  latencyMs: number;
+  retryAfterMs: number;
+}
+
+export interface IdealSchedule {
+  /** Greedy schedule, a waiting call gives its slot back: what a client with zero CPU reaches. */
+  slotFreedMs: number;
+  /** Greedy schedule, a waiting call keeps its slot (a limiter wrapped around the retries). */
+  slotHeldMs: number;
+  /** No schedule can beat this: max(longest chain, ceil(attempts / slots) × latency). */
+  lowerBoundMs: number;
+  attempts: number;
+  longestChainMs: number;
+}
+
+const chainMs = (k: number, o: IdealOptions) => (k + 1) * o.latencyMs + k * o.retryAfterMs;
+
+/**
+ * Zero client CPU, every retry sent the moment its Retry-After has passed, and slots handed out
+ * greedily, longest remaining chain first (list scheduling; not proven optimal, hence the lower bound
+ * beside it — when the two agree it is optimal).
+ */
+export function idealSchedule(retriesPerBody: number[], o: IdealOptions): IdealSchedule {
+  if (o.retryAfterMs % o.latencyMs !== 0) throw new Error('idealSchedule: retryAfterMs must be a multiple of latencyMs (the schedule steps by latency)');
+  const attempts = retriesPerBody.reduce((n, k) => n + k + 1, 0);
+  const longestChainMs = Math.max(0, ...retriesPerBody.map((k) => chainMs(k, o)));
+  const lowerBoundMs = Math.max(longestChainMs, Math.ceil(attempts / o.slots) * o.latencyMs);
+
+  // Slot freed while waiting: every attempt takes one step of `latencyMs`, so step through time.
+  const jobs = retriesPerBody.map((k) => ({ left: k + 1, readyAt: 0 }));
+  const waitSteps = o.retryAfterMs / o.latencyMs;
+  let step = 0;
+  let done = 0;
+  let slotFreedMs = 0;
+  while (done < jobs.length) {
+    const ready = jobs.filter((j) => j.left > 0 && j.readyAt <= step);
+    // Longest remaining chain first: a chain's remaining length grows with its attempts left.
+    ready.sort((a, b) => b.left - a.left);
+    for (const j of ready.slice(0, o.slots)) {
+      j.left--;
+      if (j.left === 0) {
+        done++;
+        slotFreedMs = Math.max(slotFreedMs, (step + 1) * o.latencyMs);
+      } else j.readyAt = step + 1 + waitSteps;
+    }
+    step++;
+  }
+
+  // Slot held while waiting: each chain is one job of its whole length; longest first onto the slot
+  // that frees first (LPT).
+  const free = new Array<number>(o.slots).fill(0);
+  for (const len of retriesPerBody.map((k) => chainMs(k, o)).sort((a, b) => b - a)) {
+    let i = 0;
+    for (let s = 1; s < free.length; s++) if (free[s]! < free[i]!) i = s;
+    free[i] = free[i]! + len;
+  }
+  const slotHeldMs = Math.max(0, ...free);
+  return { slotFreedMs, slotHeldMs, lowerBoundMs, attempts, longestChainMs };
+}
