@@ -4,9 +4,11 @@
  *
  *   (a) live calls: 1,000 calls at 100 ms latency, concurrency 16/32/50/64, OpenAI and Anthropic formats;
  *       wall time of run() vs the floor ceil(calls / concurrency) × latency, client CPU per call and
- *       event-loop delay p99
+ *       event-loop delay p99 — beside a bare node:http client and the SDK alone sending the same
+ *       requests (bench/reference-client.ts), so the gap splits into the machine's, the SDK's and ours
  *   (f) side by side: 500 cases × 2 models through the CLI (and through promptfoo with --peer promptfoo):
  *       wall/floor at each concurrency, CPU, peak RSS, cached replay, start-up, 10 % 429 with Retry-After 1 s
+ *       beside the best wall any client could reach under that fault pattern (bench/ideal-schedule.ts)
  *   (b) fully cached rerun of a 500-case, three-model suite through the CLI, JSON and HTML report included
  *   (c) 20,000-case suite from cache through the CLI
  *   (d) `evalroute --version` / `--help` start-up, median of 10
@@ -19,12 +21,14 @@
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MockApi, MockFaults } from '../test/support/mock-llm-server.js';
-import type { MockAnswer, MockCommand } from './mock-process.js';
+import { faultPattern, idealSchedule } from './ideal-schedule.js';
+import type { MockAnswer, MockCommand, ServedRequest } from './mock-process.js';
+import type { ReferenceResult } from './reference-client.js';
 import { installPromptfoo, promptfooEnv, PROMPTFOO_VERSION, writePromptfooProject } from './promptfoo.js';
 import { BENCH_ENV, singleModelProject, threeModelProject, twoModelProject, type BenchProject, type MockUrls } from './project.js';
 
@@ -33,6 +37,7 @@ const ROOT = process.cwd();
 const BIN = join(ROOT, 'bin/evalroute.js');
 const PROBE = pathToFileURL(join(HERE, 'probe.js')).href;
 const SCENARIO = join(HERE, 'scenario.js');
+const REFERENCE = join(HERE, 'reference-client.js');
 const only = new Set((argValue('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
 const peer = argValue('--peer');
 /** Which measurements of (f) to make (all by default); the others show as —. */
@@ -58,6 +63,8 @@ interface RemoteMock extends MockUrls {
   reset(): Promise<void>;
   /** Requests served since the last reset, and their HTTP statuses. */
   served(): Promise<{ served: number; statuses: Record<string, number> }>;
+  /** The requests served since the last reset, bodies and injected faults, in arrival order. */
+  log(): Promise<ServedRequest[]>;
   close(): Promise<void>;
 }
 
@@ -91,6 +98,7 @@ async function startRemoteMock(): Promise<RemoteMock> {
       const a = await ask({ op: 'served' });
       return { served: a.served ?? 0, statuses: a.statuses ?? {} };
     },
+    log: async () => (await ask({ op: 'log' })).log ?? [],
     close: async () => {
       await ask({ op: 'close' });
       if (p.exitCode === null) await new Promise((r) => p.once('exit', r));
@@ -132,7 +140,15 @@ function child(args: string[], opts: { cwd?: string; probe?: boolean; env?: Reco
 async function runScenario(p: BenchProject, concurrency: number, cache: 'use' | 'refresh') {
   const r = await child([SCENARIO, p.suiteDir, p.dir, String(concurrency), cache], { probe: false });
   if (r.code !== 0) throw new Error(`scenario child failed (exit ${r.code}):\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number; callsCpuMs: number; setupMs: number; loopDelayP99Ms: number; calls: number; errors: number; status: string; pass: boolean; runId: string; maxRssKb: number };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number; callsCpuMs: number; setupMs: number; callsMs: number; loopDelayP99Ms: number; calls: number; errors: number; status: string; pass: boolean; runId: string; maxRssKb: number };
+}
+
+/** A reference client (bare node:http or the SDK alone) in a child, on the given request bodies. */
+async function runReference(kind: 'bare' | 'sdk', api: MockApi, mock: MockUrls, concurrency: number, bodiesFile: string): Promise<ReferenceResult> {
+  const baseURL = api === 'openai' ? mock.openaiBaseURL : mock.anthropicBaseURL;
+  const r = await child([REFERENCE, kind, api, baseURL, String(concurrency), bodiesFile], { probe: false });
+  if (r.code !== 0) throw new Error(`reference client (${kind}, ${api}) failed (exit ${r.code}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as ReferenceResult;
 }
 
 /** Fills a project's response cache at full speed (latency 0); not part of any measured figure. */
@@ -185,22 +201,70 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
   out(`## (a) Live calls: ${calls} calls, ${latency} ms mock latency, one model, run() wall vs floor`);
   out();
   const rows: string[][] = [];
+  // wall/floor, the wall itself and CPU per call of one client, in one cell.
+  const cell = (wallMs: number, floor: number, cpuMs: number) => `${(wallMs / floor).toFixed(3)} (${secs(wallMs)}; ${(cpuMs / calls).toFixed(2)} ms)`;
   for (const api of ['openai', 'anthropic'] as MockApi[]) {
     const p = singleModelProject(mock, api, calls);
+    const bodiesFile = join(scratch, `a-${api}-bodies.json`);
     for (const concurrency of CONCURRENCIES) {
       await mock.setLatency(latency);
       await mock.reset();
       const loadAtStart = load1();
       const r = await runScenario(p, concurrency, 'refresh');
-      const { served } = await mock.served();
-      if (r.errors || r.calls !== calls || served !== calls) throw new Error(`live run: ${r.calls} calls, ${r.errors} errors, ${served} requests served (expected ${calls}, 0, ${calls})`);
+      const log = await mock.log();
+      if (r.errors || r.calls !== calls || log.length !== calls) throw new Error(`live run: ${r.calls} calls, ${r.errors} errors, ${log.length} requests served (expected ${calls}, 0, ${calls})`);
+      // The references send exactly the bodies this run sent, in the same order.
+      writeFileSync(bodiesFile, JSON.stringify(log.map((x) => x.body)));
+      const reference = async (kind: 'bare' | 'sdk') => {
+        await mock.reset();
+        const ref = await runReference(kind, api, mock, concurrency, bodiesFile);
+        const { served, statuses } = await mock.served();
+        if (ref.errors || served !== calls || statuses['200'] !== calls) throw new Error(`reference ${kind}: ${ref.errors} errors, ${served} requests served, statuses ${JSON.stringify(statuses)}`);
+        return ref;
+      };
+      const bare = await reference('bare');
+      const sdk = await reference('sdk');
       const floor = Math.ceil(calls / concurrency) * latency;
       const ratio = r.wallMs / floor;
-      rows.push([api, String(concurrency), secs(r.wallMs), secs(floor), `${ratio.toFixed(3)} ${check(ratio <= 1.05)}`, `${(r.callsCpuMs / calls).toFixed(2)} ms`, `${(r.cpuMs / calls).toFixed(2)} ms`, `${r.loopDelayP99Ms.toFixed(1)} ms`, `${r.setupMs.toFixed(0)} ms`, `${mb(r.maxRssKb)} ${check(r.maxRssKb < 150 * 1024)}`, `${loadAtStart} → ${load1()}`]);
+      rows.push([
+        api,
+        String(concurrency),
+        secs(floor),
+        cell(bare.wallMs, floor, bare.cpuMs),
+        cell(sdk.wallMs, floor, sdk.cpuMs),
+        `${ratio.toFixed(3)} ${check(ratio <= 1.05)} (${secs(r.wallMs)})`,
+        cell(r.callsMs, floor, r.callsCpuMs),
+        `${(r.wallMs / sdk.wallMs).toFixed(3)}; ${(r.callsMs / sdk.wallMs).toFixed(3)}`,
+        `${(r.cpuMs / calls).toFixed(2)} ms`,
+        `${r.loopDelayP99Ms.toFixed(1)} ms`,
+        `${r.setupMs.toFixed(0)} ms`,
+        `${mb(r.maxRssKb)} ${check(r.maxRssKb < 150 * 1024)}`,
+        `${loadAtStart} → ${load1()}`,
+      ]);
     }
     rmSync(p.dir, { recursive: true, force: true });
   }
-  table(['format', 'concurrency', 'wall', 'floor', 'wall/floor (≤ 1.05)', 'client CPU per call (calls phase)', 'CPU of run() / calls', 'event-loop delay p99', 'set-up before 1st call', 'peak RSS (< 150 MB)', 'load avg (1 min) before → after'], rows);
+  table(
+    [
+      'format',
+      'in flight',
+      'floor',
+      'bare node:http: wall/floor (wall; CPU per call)',
+      'SDK alone: wall/floor (wall; CPU per call)',
+      'evalroute run(): wall/floor (≤ 1.05)',
+      'evalroute calls phase: wall/floor (wall; CPU per call)',
+      'evalroute / SDK alone: run(); calls phase',
+      'CPU of run() / calls',
+      'event-loop delay p99',
+      'set-up before 1st call',
+      'peak RSS (< 150 MB)',
+      'load avg (1 min) before → after',
+    ],
+    rows,
+  );
+  out('- bare node:http: the same request bodies POSTed over a keep-alive agent, answers JSON-parsed, nothing else; SDK alone: the real SDK with evalroute\'s `httpFetch` as its fetch, maxRetries 0, nothing else. Both timed from the first request to the last answer, each in a child process of its own, right after evalroute\'s run at the same concurrency.');
+  out('- evalroute run(): the whole library call, set-up (loading, routing, opening the store) and wrap-up included; calls phase: first call to last settled call.');
+  out();
 }
 
 async function cachedRerun(mock: RemoteMock): Promise<void> {
@@ -378,6 +442,7 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
   } else notes.push('promptfoo not requested (`npm run bench -- --peer promptfoo` installs and runs it) — evalroute only');
 
   const rows: string[][] = [];
+  const limitedRows: string[][] = [];
   for (const tool of tools) {
     const row: string[] = [tool.name];
     const problems: string[] = [];
@@ -431,13 +496,16 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
     }
     // 10 % of requests answered 429 with Retry-After: 1 s, concurrency 50.
     await mock.setLatency(SIDE_LATENCY);
-    await mock.setFaults({ seed: 19, rate429: 0.1, retryAfterMs: 1000 });
+    const faults = { seed: 19, rate429: 0.1, retryAfterMs: 1000 };
+    await mock.setFaults(faults);
     const l = load1();
     const limited = await runOnce(tool.live(perModel(50)), undefined, '10 % 429');
+    const log = await mock.log();
     await mock.setFaults({});
     const floor50 = Math.ceil(calls / 50) * SIDE_LATENCY;
     const ratio = limited.wallMs / floor50;
     row.push(`${ratio.toFixed(2)} ${check(ratio <= 1.3)} (${secs(limited.wallMs)}, ${limited.statuses['429'] ?? 0} × 429, ${limited.got.results - limited.got.errors}/${calls} results, load ${l})`);
+    limitedRows.push(faultRow(tool.name, limited.wallMs, floor50, log, faults));
     rows.push(row);
     if (problems.length) notes.push(`${tool.name}: ${problems.join('; ')}`);
   }
@@ -448,6 +516,39 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
   );
   for (const n of notes) out(`- ${n}`);
   out();
+  if (!limitedRows.length) return;
+  out('### (f) 10 % 429 with Retry-After 1 s, 50 in flight: measured vs the best any client could do under the same faults');
+  out();
+  table(
+    ['tool', 'measured wall', 'measured / fault-free floor (≤ 1.3)', '429s answered', 'bodies with 0 / 1 / 2 / 3+ 429s', 'longest chain', 'ideal client (slot freed while waiting)', 'ideal / fault-free floor', 'measured / ideal', 'ideal, slot held while waiting (/ floor)', 'lower bound, any schedule (/ floor)', 'fault pattern check'],
+    limitedRows,
+  );
+  out('- The fault pattern is the mock\'s own: `seededFault` (test/support/mock-llm-server.ts) applied to each distinct request body the run sent, occurrence by occurrence until its first non-429, so repeated 429s on one request count. The mock answers a 429 only after its 100 ms latency, so a body with k 429s is a chain of k + 1 attempts of 100 ms with a 1 s wait after each 429, whatever the client.');
+  out('- Ideal client: zero CPU, retries the moment Retry-After has passed, 50 requests in flight at most (both models together), slots handed out each 100 ms step to the ready chains with the most attempts left (greedy list schedule). "Slot freed": a call waiting out its Retry-After does not count as in flight; "slot held": it does (a limiter around the retries, as per-call concurrency limits usually are). Lower bound: max(longest chain, ceil(attempts / 50) × 100 ms); when the ideal equals it, the ideal is optimal.');
+  out('- Fault pattern check: every logged request\'s fault recomputed from its body with `seededFault` (mismatches must be 0, else the bodies the bench saw are not the bytes the mock hashed).');
+  out();
+}
+
+/** One row of the 429 table: the measured run beside the ideal schedule of its own fault pattern. */
+function faultRow(tool: string, wallMs: number, floor: number, log: ServedRequest[], faults: MockFaults): string[] {
+  const { retriesPerBody, mismatches } = faultPattern(log, faults);
+  const ideal = idealSchedule(retriesPerBody, { slots: 50, latencyMs: SIDE_LATENCY, retryAfterMs: faults.retryAfterMs ?? 1000 });
+  const bodiesWith = (k: number) => retriesPerBody.filter((n) => (k === 3 ? n >= 3 : n === k)).length;
+  const ofFloor = (ms: number) => `${secs(ms)} (${(ms / floor).toFixed(2)})`;
+  return [
+    tool,
+    secs(wallMs),
+    `${(wallMs / floor).toFixed(2)} ${check(wallMs / floor <= 1.3)}`,
+    String(log.filter((r) => r.fault === 'rate429').length),
+    `${[0, 1, 2, 3].map(bodiesWith).join(' / ')} (of ${retriesPerBody.length})`,
+    `${Math.max(0, ...retriesPerBody)} × 429 = ${secs(ideal.longestChainMs)}`,
+    secs(ideal.slotFreedMs),
+    (ideal.slotFreedMs / floor).toFixed(2),
+    (wallMs / ideal.slotFreedMs).toFixed(2),
+    ofFloor(ideal.slotHeldMs),
+    ofFloor(ideal.lowerBoundMs),
+    `${log.length - mismatches}/${log.length} reproduced`,
+  ];
 }
 
 if (!existsSync(BIN)) throw new Error(`run the benchmark from the repository root (no ${BIN}); use npm run bench`);
