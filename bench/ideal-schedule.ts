@@ -45,8 +45,13 @@ export interface IdealOptions {
 }
 
 export interface IdealSchedule {
-  /** Greedy schedule, a waiting call gives its slot back: what a client with zero CPU reaches. */
+  /** Greedy schedule with foresight, a waiting call gives its slot back: what a client with zero CPU reaches. */
   slotFreedMs: number;
+  /**
+   * The same client without foresight (it cannot know which requests will get a 429): a retry goes out
+   * as soon as it is due, otherwise the next request in the order the run sent them.
+   */
+  noForesightMs: number;
   /** Greedy schedule, a waiting call keeps its slot (a limiter wrapped around the retries). */
   slotHeldMs: number;
   /** No schedule can beat this: max(longest chain, ceil(attempts / slots) × latency). */
@@ -68,25 +73,10 @@ export function idealSchedule(retriesPerBody: number[], o: IdealOptions): IdealS
   const longestChainMs = Math.max(0, ...retriesPerBody.map((k) => chainMs(k, o)));
   const lowerBoundMs = Math.max(longestChainMs, Math.ceil(attempts / o.slots) * o.latencyMs);
 
-  // Slot freed while waiting: every attempt takes one step of `latencyMs`, so step through time.
-  const jobs = retriesPerBody.map((k) => ({ left: k + 1, readyAt: 0 }));
-  const waitSteps = o.retryAfterMs / o.latencyMs;
-  let step = 0;
-  let done = 0;
-  let slotFreedMs = 0;
-  while (done < jobs.length) {
-    const ready = jobs.filter((j) => j.left > 0 && j.readyAt <= step);
-    // Longest remaining chain first: a chain's remaining length grows with its attempts left.
-    ready.sort((a, b) => b.left - a.left);
-    for (const j of ready.slice(0, o.slots)) {
-      j.left--;
-      if (j.left === 0) {
-        done++;
-        slotFreedMs = Math.max(slotFreedMs, (step + 1) * o.latencyMs);
-      } else j.readyAt = step + 1 + waitSteps;
-    }
-    step++;
-  }
+  // Longest remaining chain first (a chain's remaining length grows with its attempts left), or, with no
+  // foresight, due retries first (earliest due first) and then fresh requests in their order.
+  const slotFreedMs = stepSchedule(retriesPerBody, o, (a, b) => b.left - a.left);
+  const noForesightMs = stepSchedule(retriesPerBody, o, (a, b) => Number(b.started) - Number(a.started) || (a.started ? a.readyAt - b.readyAt : a.index - b.index));
 
   // Slot held while waiting: each chain is one job of its whole length; longest first onto the slot
   // that frees first (LPT).
@@ -97,5 +87,41 @@ export function idealSchedule(retriesPerBody: number[], o: IdealOptions): IdealS
     free[i] = free[i]! + len;
   }
   const slotHeldMs = Math.max(0, ...free);
-  return { slotFreedMs, slotHeldMs, lowerBoundMs, attempts, longestChainMs };
+  return { slotFreedMs, noForesightMs, slotHeldMs, lowerBoundMs, attempts, longestChainMs };
+}
+
+interface Chain {
+  /** Position of the request in the order the run first sent it. */
+  index: number;
+  /** Attempts still to make (a 429 adds none: the chain's length is known to the schedule). */
+  left: number;
+  /** The step from which its next attempt may go out. */
+  readyAt: number;
+  started: boolean;
+}
+
+/**
+ * A waiting call gives its slot back. Every attempt takes exactly one step of `latencyMs` (and a wait
+ * a whole number of steps), so the schedule steps through time: at each step the free slots go to the
+ * ready chains first in `priority` order. Returns the wall time when the last chain ends.
+ */
+function stepSchedule(retriesPerBody: number[], o: IdealOptions, priority: (a: Chain, b: Chain) => number): number {
+  const chains: Chain[] = retriesPerBody.map((k, index) => ({ index, left: k + 1, readyAt: 0, started: false }));
+  const waitSteps = o.retryAfterMs / o.latencyMs;
+  let step = 0;
+  let done = 0;
+  let endMs = 0;
+  while (done < chains.length) {
+    const ready = chains.filter((c) => c.left > 0 && c.readyAt <= step).sort(priority);
+    for (const c of ready.slice(0, o.slots)) {
+      c.started = true;
+      c.left--;
+      if (c.left === 0) {
+        done++;
+        endMs = (step + 1) * o.latencyMs;
+      } else c.readyAt = step + 1 + waitSteps;
+    }
+    step++;
+  }
+  return endMs;
 }

@@ -520,11 +520,11 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
   out('### (f) 10 % 429 with Retry-After 1 s, 50 in flight: measured vs the best any client could do under the same faults');
   out();
   table(
-    ['tool', 'measured wall', 'measured / fault-free floor (≤ 1.3)', '429s answered', 'bodies with 0 / 1 / 2 / 3+ 429s', 'longest chain', 'ideal client (slot freed while waiting)', 'ideal / fault-free floor', 'measured / ideal', 'ideal, slot held while waiting (/ floor)', 'lower bound, any schedule (/ floor)', 'fault pattern check'],
+    ['tool', 'measured wall', 'measured / fault-free floor (≤ 1.3)', '429s answered', 'bodies with 0 / 1 / 2 / 3+ 429s', 'longest chain', 'ideal client (slot freed while waiting)', 'ideal / fault-free floor', 'measured / ideal', 'ideal without foresight (/ floor)', 'ideal, slot held while waiting (/ floor)', 'lower bound, any schedule (/ floor)', 'fault pattern check'],
     limitedRows,
   );
   out('- The fault pattern is the mock\'s own: `seededFault` (test/support/mock-llm-server.ts) applied to each distinct request body the run sent, occurrence by occurrence until its first non-429, so repeated 429s on one request count. The mock answers a 429 only after its 100 ms latency, so a body with k 429s is a chain of k + 1 attempts of 100 ms with a 1 s wait after each 429, whatever the client.');
-  out('- Ideal client: zero CPU, retries the moment Retry-After has passed, 50 requests in flight at most (both models together), slots handed out each 100 ms step to the ready chains with the most attempts left (greedy list schedule). "Slot freed": a call waiting out its Retry-After does not count as in flight; "slot held": it does (a limiter around the retries, as per-call concurrency limits usually are). Lower bound: max(longest chain, ceil(attempts / 50) × 100 ms); when the ideal equals it, the ideal is optimal.');
+  out('- Ideal client: zero CPU, retries the moment Retry-After has passed, 50 requests in flight at most (both models together), slots handed out each 100 ms step to the ready chains with the most attempts left (greedy list schedule, which needs foresight of which requests will get a 429). "Without foresight": the same client knowing nothing in advance — a retry goes out as soon as it is due, otherwise the next request in the order the run sent them. "Slot freed": a call waiting out its Retry-After does not count as in flight; "slot held": it does (a limiter around the retries, as per-call concurrency limits usually are; with foresight, longest chain first). Lower bound: max(longest chain, ceil(attempts / 50) × 100 ms); when the ideal equals it, the ideal is optimal.');
   out('- Fault pattern check: every logged request\'s fault recomputed from its body with `seededFault` (mismatches must be 0, else the bodies the bench saw are not the bytes the mock hashed).');
   out();
 }
@@ -545,6 +545,7 @@ function faultRow(tool: string, wallMs: number, floor: number, log: ServedReques
     secs(ideal.slotFreedMs),
     (ideal.slotFreedMs / floor).toFixed(2),
     (wallMs / ideal.slotFreedMs).toFixed(2),
+    ofFloor(ideal.noForesightMs),
     ofFloor(ideal.slotHeldMs),
     ofFloor(ideal.lowerBoundMs),
     `${log.length - mismatches}/${log.length} reproduced`,
