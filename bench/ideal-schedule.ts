@@ -49,7 +49,8 @@ export interface IdealSchedule {
   slotFreedMs: number;
   /**
    * The same client without foresight (it cannot know which requests will get a 429): a retry goes out
-   * as soon as it is due, otherwise the next request in the order the run sent them.
+   * as soon as it is due, otherwise the next request in the order the run sent them. One natural
+   * policy on this one pattern, not a bound over every policy that lacks foresight.
    */
   noForesightMs: number;
   /** Greedy schedule, a waiting call keeps its slot (a limiter wrapped around the retries). */

@@ -520,7 +520,7 @@ async function sideBySide(mock: RemoteMock): Promise<void> {
   out('### (f) 10 % 429 with Retry-After 1 s, 50 in flight: measured vs the best any client could do under the same faults');
   out();
   table(
-    ['tool', 'measured wall', 'measured / fault-free floor (≤ 1.3)', '429s answered', 'bodies with 0 / 1 / 2 / 3+ 429s', 'longest chain', 'ideal client (slot freed while waiting)', 'ideal / fault-free floor', 'measured / ideal', 'ideal without foresight (/ floor)', 'ideal, slot held while waiting (/ floor)', 'lower bound, any schedule (/ floor)', 'fault pattern check'],
+    ['tool', 'measured wall', 'measured / fault-free floor (≤ 1.3)', '429s answered', 'bodies with 0 / 1 / 2 / 3+ 429s', 'longest chain', 'ideal client (slot freed while waiting)', 'ideal / fault-free floor', 'measured / ideal', 'ideal without foresight (/ floor; measured / it)', 'ideal, slot held while waiting (/ floor)', 'lower bound, any schedule (/ floor)', 'fault pattern check'],
     limitedRows,
   );
   out('- The fault pattern is the mock\'s own: `seededFault` (test/support/mock-llm-server.ts) applied to each distinct request body the run sent, occurrence by occurrence until its first non-429, so repeated 429s on one request count. The mock answers a 429 only after its 100 ms latency, so a body with k 429s is a chain of k + 1 attempts of 100 ms with a 1 s wait after each 429, whatever the client.');
@@ -545,7 +545,7 @@ function faultRow(tool: string, wallMs: number, floor: number, log: ServedReques
     secs(ideal.slotFreedMs),
     (ideal.slotFreedMs / floor).toFixed(2),
     (wallMs / ideal.slotFreedMs).toFixed(2),
-    ofFloor(ideal.noForesightMs),
+    `${ofFloor(ideal.noForesightMs)}; ${(wallMs / ideal.noForesightMs).toFixed(2)}`,
     ofFloor(ideal.slotHeldMs),
     ofFloor(ideal.lowerBoundMs),
     `${log.length - mismatches}/${log.length} reproduced`,
