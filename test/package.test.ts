@@ -74,6 +74,7 @@ describe('npm pack contents', () => {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
+      'dist/bundle/main.js',
       'dist/config/price-table.json',
       'dist/cli/init-assets/cases.jsonl',
       'schemas/evalroute.config.schema.json',

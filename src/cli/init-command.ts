@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { UsageError } from '../core/errors.js';
 import { lookupPrice } from '../config/prices.js';
 import { apiKeyEnvOf } from '../providers/shared.js';
+import { codeFile, packageFile } from '../core/package-files.js';
 
 export interface InitFlags {
   force?: boolean;
@@ -20,8 +21,7 @@ export interface InitFlags {
   yes?: boolean;
 }
 
-const assets = new URL('./init-assets/', import.meta.url);
-const packageRoot = new URL('../../', import.meta.url);
+const assets = codeFile('cli/init-assets/');
 const schemaRef = (name: string, from: string) =>
   `# yaml-language-server: $schema=${relative(from, 'node_modules/evalroute/schemas') || '.'}/${name}.schema.json`;
 
@@ -99,7 +99,7 @@ graders:
     'suites/support-intents/SOURCE.md': readFileSync(new URL('SOURCE.md', assets), 'utf8'),
     'goldens/support-intents.jsonl': readFileSync(new URL('goldens.jsonl', assets), 'utf8'),
   };
-  const workflow = new URL('examples/github/routing-gate.yml', packageRoot);
+  const workflow = packageFile('examples/github/routing-gate.yml');
   if (existsSync(workflow)) files['.github/workflows/routing-gate.yml'] = workflowForKey(readFileSync(workflow, 'utf8'), keyEnv);
 
   const clashes = Object.keys(files).filter((f) => existsSync(join(dir, f)));

@@ -17,11 +17,12 @@ import type { JudgeCheckFlags } from './judge-check-command.js';
 import type { MergeFlags } from './merge-command.js';
 import type { SimulateFlags } from './simulate-command.js';
 import type { SuggestFlags } from './suggest-command.js';
+import { packageFile } from '../core/package-files.js';
 
 // Polls are slow by nature (the first wait grows to 60 s); an hour is the most a first wait can mean.
 const MAX_POLL_MS = 3_600_000;
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('evalroute')

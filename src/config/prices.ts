@@ -15,6 +15,7 @@ import { ConfigError } from '../core/errors.js';
 import type { SourceLocation } from '../core/errors.js';
 import type { Price } from '../core/types.js';
 import { editDistance } from './source.js';
+import { codeFile } from '../core/package-files.js';
 
 export interface PriceTableEntry extends Price {
   /** Where the figures come from (the provider's pricing page or announcement). */
@@ -69,7 +70,7 @@ let bundled: PriceTable | undefined;
 
 /** The table shipped with evalroute; read on first use (copy-assets puts it beside the compiled file). */
 export function bundledPriceTable(): PriceTable {
-  bundled ??= JSON.parse(readFileSync(new URL('./price-table.json', import.meta.url), 'utf8')) as PriceTable;
+  bundled ??= JSON.parse(readFileSync(codeFile('config/price-table.json'), 'utf8')) as PriceTable;
   return bundled;
 }
 

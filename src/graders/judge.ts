@@ -34,6 +34,7 @@ import {
   type VerdictParse,
 } from './judge-verdict.js';
 import { optionError, parseSpec, resolveLocalFile } from './options.js';
+import { codeFile } from '../core/package-files.js';
 
 export const JUDGE_MODES = ['rubric', 'reference', 'pairwise'] as const;
 export type JudgeMode = (typeof JUDGE_MODES)[number];
@@ -106,7 +107,7 @@ const builtInTemplates = new Map<JudgeMode, Promise<string>>();
 function builtInTemplate(mode: JudgeMode): Promise<string> {
   let text = builtInTemplates.get(mode);
   if (!text) {
-    text = readFile(new URL(`./templates/judge-${mode}.hbs`, import.meta.url), 'utf8');
+    text = readFile(codeFile(`graders/templates/judge-${mode}.hbs`), 'utf8');
     builtInTemplates.set(mode, text);
   }
   return text;

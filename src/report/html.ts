@@ -10,10 +10,11 @@ import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
 import { casesText, confidenceText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
+import { codeFile } from '../core/package-files.js';
 
 type Hbs = typeof HandlebarsNs;
 
-const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
+const TEMPLATE_DIR = codeFile('report/templates/');
 const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'failure', 'warnings', 'styles', 'script'] as const;
 const PARTIAL_FILES: Record<(typeof PARTIALS)[number], string> = {
   summary: 'summary.hbs',

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
+import { codeFile } from '../core/package-files.js';
 
 type Hbs = typeof HandlebarsNs;
 
-const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
+const TEMPLATE_DIR = codeFile('report/templates/');
 const BODIES = { audit: 'audit.hbs', curve: 'curve.hbs' } as const;
 export type PageBody = keyof typeof BODIES;
 

@@ -1,6 +1,7 @@
 /**
- * Running the real `evalroute` binary from tests. The binary runs the compiled dist/, so the first
- * caller builds it when some file under src/ is newer than its output in dist/; a lock directory keeps
+ * Running the real `evalroute` binary from tests. The binary runs the CLI's bundle of the compiled
+ * dist/ (dist/bundle/), so the first caller builds both when some file under src/ is newer than its
+ * output in dist/ or than the bundle; a lock directory keeps
  * parallel test files from compiling into dist/ at the same time. The child runs asynchronously so a
  * mock LLM server living in the test process keeps answering it.
  */
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLI = join(ROOT, 'bin/evalroute.js');
 const DIST_MAIN = join(ROOT, 'dist/cli/main.js');
+const BUNDLE_MAIN = join(ROOT, 'dist/bundle/main.js');
 // Kept out of dist/, which is what the package ships.
 const LOCK = join(ROOT, 'node_modules/.cache/evalroute-tests/build-lock');
 /** Files scripts/copy-assets.mjs copies into dist/ as they are. */
@@ -37,13 +39,27 @@ function staleSource(dir: string): string | undefined {
   return undefined;
 }
 
-const isFresh = () => existsSync(DIST_MAIN) && staleSource(join(ROOT, 'src')) === undefined;
+/** The newest modification time of any file under `dir`. */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+const isFresh = () =>
+  existsSync(DIST_MAIN) &&
+  staleSource(join(ROOT, 'src')) === undefined &&
+  existsSync(BUNDLE_MAIN) &&
+  statSync(BUNDLE_MAIN).mtimeMs >= newestMtimeMs(join(ROOT, 'src'));
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Builds dist/ unless it is newer than every file under src/. Returns the path of the binary. */
+/** Builds dist/ and the CLI's bundle unless they are newer than every file under src/. Returns the path of the binary. */
 export function ensureCliBuilt(): string {
   if (isFresh()) return CLI;
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
@@ -67,6 +83,7 @@ export function ensureCliBuilt(): string {
       if (!existsSync(DIST_MAIN)) throw err;
     }
     execFileSync(process.execPath, [join(ROOT, 'scripts/copy-assets.mjs')], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { cwd: ROOT, stdio: 'pipe' });
     return CLI;
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
