@@ -3,10 +3,12 @@
  * recorded GPT-4-Turbo and Mixtral outputs, offline). Everything is imported from src/index.ts only,
  * so an export dropped from the entry fails here.
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { agreement, ConfigError, defineConfig, run, simulate, suggest, type RunResult } from '../src/index.js';
 
@@ -51,6 +53,16 @@ describe('run() from the library', () => {
     expect(result.results).toHaveLength(500);
     expect(result.dbFile).toBe(resolve(db));
     expect(existsSync(db)).toBe(true);
+  });
+
+  it('records the commit checked out where it ran (read while the project loads)', () => {
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    const stored = new Database(db, { readonly: true });
+    try {
+      expect(stored.prepare('select git_commit from runs where id = ?').get(result.runId)).toEqual({ git_commit: head });
+    } finally {
+      stored.close();
+    }
   });
 
   it('rejects a bad routing file with a ConfigError naming file and line, and writes nothing', async () => {

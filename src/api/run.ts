@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { RunIncompleteError, UsageError } from '../core/errors.js';
 import type {
@@ -221,6 +221,8 @@ async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): P
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
   if (opts.shard) checkShard(opts.shard, LIMITS.shards);
+  // Asked first, answered while the project loads: `git` takes ~10 ms to start.
+  const gitCommit = readGitCommit(cwd);
   const { config, routing, suite: loaded } = loadProject({ ...opts, cwd });
   checkGoldensReviewed(loaded, opts.allowUnreviewed === true);
   // Sharding filters after loading, so goldens and ids are still checked against the whole suite.
@@ -290,7 +292,7 @@ async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): P
       config,
       tierOf,
       inputs,
-      cwd,
+      gitCommit: await gitCommit,
       fingerprint,
     });
     const calls = (opts.repeats ?? 1) * suite.cases.reduce((n, c) => n + (tierModel.get(tierOf.get(c.id)!) === routing.baseline ? 1 : 2), 0);
@@ -548,7 +550,7 @@ function startOrResume(
     config: EvalConfig;
     tierOf: Map<string, string>;
     inputs: Map<string, ChatMessage[]>;
-    cwd: string;
+    gitCommit: string | undefined;
     fingerprint: RunFingerprint;
   },
 ) {
@@ -564,7 +566,7 @@ function startOrResume(
     store.lockRun(run.id);
     return { runId: run.id, previous: store.getCalls(run.id), stored: run };
   }
-  const gitCommit = readGitCommit(ctx.cwd);
+  const { gitCommit } = ctx;
   const runId = store.beginRun({
     suite: ctx.suite.name,
     suiteDir: ctx.suite.dir,
@@ -598,12 +600,11 @@ function checkSequential(opts: RunOptions): void {
   if (opts.batch) throw new UsageError('--sequential cannot be combined with --batch: every look would wait for a batch round trip\n  → drop one of the two');
 }
 
-function readGitCommit(cwd: string): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-  } catch {
-    return undefined;
-  }
+/** The commit checked out in `cwd`, or undefined outside a git work tree (or without git). */
+function readGitCommit(cwd: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', 'HEAD'], { cwd }, (err, stdout) => resolve(err ? undefined : stdout.trim() || undefined));
+  });
 }
 
 /**
