@@ -23,6 +23,8 @@ let server: MockLlmServer;
 let project: TestProject;
 const routerCalls: RouterCall[] = [];
 const answer = arithmeticResponder();
+/** What the router answers instead of the model's own answer, when a test sets it. */
+let routerOverride: string | undefined;
 
 const readJson = (req: IncomingMessage) =>
   new Promise<Record<string, unknown>>((resolve) => {
@@ -51,7 +53,7 @@ beforeAll(async () => {
     const model = tags.includes('easy') || metadata.size === 'small' || body.model === 'always-small' ? 'small-1' : 'big-1';
     const messages = body.messages as { role: string; content: string }[];
     const lastUserText = messages.filter((m) => m.role === 'user').at(-1)!.content;
-    const text = answer({ api: 'openai', model, messages, body, lastUserText });
+    const text = routerOverride ?? answer({ api: 'openai', model, messages, body, lastUserText });
     res.writeHead(200, { 'content-type': 'application/json', 'x-litellm-model-id': `deployment-${model}`, 'x-litellm-model-api-base': server.openaiBaseURL });
     res.end(
       JSON.stringify({
@@ -71,6 +73,7 @@ afterAll(() => server.close());
 beforeEach(() => {
   server.reset();
   routerCalls.length = 0;
+  routerOverride = undefined;
 });
 
 const withGateway = (gateway: string) => {
@@ -103,6 +106,27 @@ describe('gateway in the loop, LiteLLM-style and plain OpenAI-compatible', () =>
     // Gateway answers are costed at the model's list price (12 input + 2 output tokens each), not a batch discount.
     for (const r of result.results.filter((x) => x.tier === 'cheap')) expect(r.candidate.completion!.costUsd).toBeCloseTo((12 * 0.5 + 2 * 1.5) / 1e6, 12);
     expect(result.exitCode).toBe(0); // small-1 is right on every easy case
+  });
+
+  it("gates the gateway's own answers even when the model's direct answers are cached, and never caches them as the model's", async () => {
+    const config = withGateway(`{ url: "${server.url}/router/v1", type: litellm, model: support-router }`);
+    const db = 'gateway-cache.db';
+    // A direct run first (no gateway): small-1's right answers to the easy cases are in the cache.
+    const direct = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, db, through: false });
+    expect(direct.exitCode).toBe(0);
+    // Now the gateway answers wrongly: the gate must see its answers, not the cached direct ones.
+    routerOverride = '0';
+    const through = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, db });
+    const cheap = through.results.filter((r) => r.tier === 'cheap');
+    expect(cheap).toHaveLength(10);
+    for (const r of cheap) expect(r.candidate.completion!.text, r.caseId).toBe('0');
+    expect(through.exitCode).toBe(1);
+    // And a later direct run does not get the gateway's answers from the cache: small-1's own, again.
+    const again = await run({ suiteDir: project.suiteDir, config, cwd: project.dir, env: project.env, db, through: false });
+    const smallCalls = again.results.filter((r) => r.candidate.modelKey === 'small');
+    expect(smallCalls.length).toBeGreaterThan(0);
+    for (const r of smallCalls) expect(r.candidate.completion!.text, r.caseId).not.toBe('0');
+    expect(again.exitCode).toBe(0);
   });
 
   it('openai: a plain router gets no metadata fields; the response model alone attributes the case', async () => {

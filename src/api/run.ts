@@ -129,8 +129,10 @@ export interface RunOptions {
    * continues with the design stored in it.
    */
   sequential?: { looks?: number };
-  /** Called once everything is loaded and the run is about to start. */
-  /** `looks` is set for a sequential run, whose `calls` is then the most it can make. */
+  /**
+   * Called once everything is loaded and the run is about to start. `looks` is set for a sequential
+   * run, whose `calls` is then the most it can make.
+   */
   onStart?: (info: { runId: string; cases: number; calls: number; dbFile: string; resumed: boolean; warnings: string[]; looks?: number }) => void;
 }
 
@@ -351,7 +353,7 @@ async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): P
       store,
       cache,
       signal,
-      ...(prefetched ? { prefetched, prefetchedPrice: gateway ? ('list' as const) : ('batch' as const) } : {}),
+      ...(prefetched ? { prefetched, prefetchedFrom: gateway ? ('gateway' as const) : ('batch' as const) } : {}),
       ...(opts.maxCostUsd !== undefined ? { maxCostUsd: opts.maxCostUsd } : {}),
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(judgePrice ? { judgePrice } : {}),

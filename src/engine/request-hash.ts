@@ -35,3 +35,12 @@ export function requestHash(provider: Provider, req: CompletionRequest): string 
     .update(String(req.repeat))
     .digest('hex');
 }
+
+/**
+ * The key a gateway's answer is stored under (`run --through`): derived from the model's own request
+ * hash, so a resumed run through the gateway finds it again, but never equal to it, so the response
+ * cache never hands the gateway's answer to a direct call of the model.
+ */
+export function gatewayAnswerHash(directHash: string): string {
+  return createHash('sha256').update('gateway\0').update(directHash).digest('hex');
+}

@@ -18,7 +18,7 @@ import type {
 import { CallSaver } from './call-saver.js';
 import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
-import { requestHash } from './request-hash.js';
+import { gatewayAnswerHash, requestHash } from './request-hash.js';
 import { type RetryPolicy, type RetryWait, stoppedError, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
@@ -79,13 +79,19 @@ export interface EngineOptions {
   judgePrice?: Price;
   onProgress?: (event: ProgressEvent) => void;
   /**
-   * Answers a provider batch already gave (`run --batch`), by `caseId\0modelKey\0repeat`. A cache hit
-   * still wins; otherwise the prefetched completion stands in for the API call (costed at the batch
-   * price, counted against `maxCostUsd`). Calls without an entry are made directly, as usual.
+   * Answers already given for some calls, by `caseId\0modelKey\0repeat`, standing in for the API call
+   * (counted against `maxCostUsd`). Calls without an entry are made directly, as usual.
    */
   prefetched?: ReadonlyMap<string, Completion>;
-  /** `list` when the prefetched answers came at the list price (a gateway's), not a batch's. Default `batch`. */
-  prefetchedPrice?: 'batch' | 'list';
+  /**
+   * Where `prefetched` came from. `batch` (default): the model's own answers through its Batch API —
+   * a cache hit still wins, they cost the batch price and are stored as the model's answers.
+   * `gateway`: what the team's gateway answered in this run (`run --through`) — they win over the
+   * cache (the gate is about what the gateway did), cost the list price, and are stored under a
+   * request hash of their own, so a later direct call of the model never gets the gateway's answer
+   * from the cache.
+   */
+  prefetchedFrom?: 'batch' | 'gateway';
 }
 
 /** The `prefetched` key of a call. */
@@ -158,7 +164,9 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     const model = opts.models.get(modelKey);
     if (!model) throw new Error(`internal: model ${modelKey} has no provider`);
     const request = opts.requestFor(c, modelKey, repeat);
-    const hash = requestHash(model.provider, request);
+    const prefetched = opts.prefetched?.get(key(c.id, modelKey, repeat));
+    const fromGateway = prefetched !== undefined && opts.prefetchedFrom === 'gateway';
+    const hash = fromGateway ? gatewayAnswerHash(requestHash(model.provider, request)) : requestHash(model.provider, request);
     // A stored call is reused only for the very request it answered; anything else is asked again.
     const prior = previous.get(key(c.id, modelKey, repeat));
     if (prior && !prior.error && prior.requestHash === hash) return settle(prior);
@@ -167,8 +175,9 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     let completion: Completion;
     const throttle = throttles.get(modelKey)!;
     try {
-      const prefetched = opts.prefetched?.get(key(c.id, modelKey, repeat));
-      completion = await throttle.slots.run(() => obtainCompletion(model, throttle, request, hash, ctx, prefetched));
+      completion = fromGateway
+        ? prefetchedAnswer(prefetched, model.price, ctx)
+        : await throttle.slots.run(() => obtainCompletion(model, throttle, request, hash, ctx, prefetched));
     } catch (err) {
       if (err instanceof CallSkipped) {
         notAttempted++;
@@ -355,11 +364,7 @@ async function obtainCompletion(
       'run once with network access (and keys) to fill the cache',
   );
   if (hit) return hit;
-  if (prefetched) {
-    const cost = callCost(prefetched.usage, opts.prefetchedPrice === 'list' ? model.price : batchPrice(model.price));
-    budget?.spend(cost ?? 0);
-    return { ...prefetched, attempts: 1, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
-  }
+  if (prefetched) return prefetchedAnswer(prefetched, model.price && batchPrice(model.price), ctx);
   const estimate: TokenEstimate | undefined =
     budget || throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
   const reservation = budget?.reserve(estimate!, model.price, request.caseId, model.provider.key);
@@ -372,6 +377,13 @@ async function obtainCompletion(
   } finally {
     if (reservation !== undefined) budget?.release(reservation);
   }
+}
+
+/** A prefetched answer as the call's completion, costed at `price` and counted against the budget. */
+function prefetchedAnswer(prefetched: Completion, price: Price | undefined, { budget }: CallContext): Completion {
+  const cost = callCost(prefetched.usage, price);
+  budget?.spend(cost ?? 0);
+  return { ...prefetched, attempts: 1, cached: false, ...(cost === undefined ? {} : { costUsd: cost }) };
 }
 
 async function gradeAll(
