@@ -364,7 +364,7 @@ async function obtainCompletion(
       'run once with network access (and keys) to fill the cache',
   );
   if (hit) return hit;
-  if (prefetched) return prefetchedAnswer(prefetched, model.price && batchPrice(model.price), ctx);
+  if (prefetched) return prefetchedAnswer(prefetched, batchPrice(model.price), ctx);
   const estimate: TokenEstimate | undefined =
     budget || throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
   const reservation = budget?.reserve(estimate!, model.price, request.caseId, model.provider.key);
