@@ -1,7 +1,6 @@
 /**
- * The engine's call saver against a real SQLite file: replayed calls settled together share one
- * transaction, a failing batch still keeps every call that can be stored, and a paid call is saved at
- * once on its own.
+ * The engine's call saver against a real SQLite file: calls settled together (replayed or paid) share one
+ * transaction written before the turn ends, and a failing batch still keeps every call that can be stored.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -64,13 +63,16 @@ describe('CallSaver', () => {
     expect(store.getCalls(runId)).toHaveLength(20);
   });
 
-  it('saves a paid call at once, in its own transaction, before anything else happens', () => {
+  it('saves paid calls settled in one turn together, before the turn ends', async () => {
     const s = counting(store);
     const saver = new CallSaver(s, runId);
-    void saver.save(outcome(0, false));
-    // Synchronously: a store that fails must stop the run before another paid call can start.
-    expect(s.seen.single).toBe(1);
-    expect(store.getCalls(runId)).toHaveLength(1);
+    const saved = [saver.save(outcome(0, false)), saver.save(outcome(1, false))];
+    expect(s.seen.batches).toEqual([]);
+    // Queued after the saver's own setImmediate, so it runs after the batch is written in this turn.
+    await new Promise((r) => setImmediate(r));
+    expect(s.seen).toEqual({ batches: [2], single: 0 });
+    expect(store.getCalls(runId)).toHaveLength(2);
+    await Promise.all(saved);
   });
 
   it('when a batch fails, keeps every call that can be stored and fails only the ones that cannot', async () => {

@@ -1,9 +1,11 @@
 /**
- * Saves a run's graded calls. A call made to the API is saved at once, in its own transaction: when the
- * store fails, the run stops before another paid call starts. Calls replayed from the response cache,
- * which cost nothing to redo, are saved in batches: every one settled in the same turn of the event
- * loop goes into one SQLite transaction. A cached rerun settles hundreds per turn, and one transaction
- * each was the largest cost of replaying 1,000 results.
+ * Saves a run's graded calls in batches: every call settled in the same turn of the event loop goes into
+ * one SQLite transaction, written before that turn ends (`setImmediate`: after the turn's I/O callbacks
+ * and microtasks, before any timer or later answer is handled).
+ *
+ * A failed save stops the run as soon as it did when each call was saved at once: the engine grades a
+ * short answer in the turn it arrives (engine/run-cases.ts), so its batch is written in that same turn,
+ * and a failure aborts the calls in flight before any later answer or timer is handled.
  *
  * The store's contract is kept: `save` resolves only once its call is stored. When a batch fails for
  * any reason but a held lock, its calls are saved again one by one, so each call that can be stored is
@@ -30,7 +32,6 @@ export class CallSaver {
 
   /** Resolves once the call is stored; rejects with the store's error when it cannot be. */
   save(outcome: CallOutcome): Promise<void> {
-    if (!outcome.completion?.cached) return retryWhileBusy(() => this.store.saveCall(this.runId, outcome));
     return new Promise((resolve, reject) => {
       this.#queue.push({ outcome, resolve, reject });
       if (this.#scheduled) return;

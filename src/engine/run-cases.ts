@@ -407,7 +407,9 @@ async function gradeAll(
     if (grader.appliesTo && !grader.appliesTo(c)) continue; // chosen per case in suite.yaml (when:)
     // Grading is synchronous work on outputs of any size: hand the event loop back before each grader so
     // responses of calls in flight are read (and their timers do not fire on a busy loop and re-send them).
-    await yieldToEventLoop();
+    // Not before the first grader of a short output, which takes microseconds: the call is then graded in
+    // the turn its answer arrived, and saved in the batch of that turn (engine/call-saver.ts).
+    if (grades.length > 0 || completion.text.length > SHORT_OUTPUT_CHARS) await yieldToEventLoop();
     try {
       grades.push(await grader.grade(c, completion, gradeCtx));
     } catch (err) {
@@ -427,6 +429,9 @@ function withCase(policy: RetryPolicy, caseId: string): RetryPolicy {
     ...(deadline ? { deadline: { covers: (ms: number) => deadline.covers(ms), exceeded: (w: RetryWait) => deadline.exceeded({ ...w, caseId }) } } : {}),
   };
 }
+
+/** Outputs up to this long are graded without first handing the event loop back (see gradeAll). */
+const SHORT_OUTPUT_CHARS = 16 * 1024;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
