@@ -8,6 +8,8 @@
  * server saw, what the store holds, what was printed), and the only timing assumption is that a run
  * whose calls take 13 s in sequence is not done within a 2 s deadline.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../src/core/errors.js';
@@ -131,6 +133,51 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       expect(storedCalls(p.dbFile, runId)).toBe(total);
       // Only the calls not saved were made again.
       expect(server.requests.length - before).toBe(total - saved);
+    } finally {
+      server.setLatency(0);
+    }
+  }, 90_000);
+
+  it('gate --deadline bounds the base fill and the head together: passing during the fill, it stops the gate before the head runs; a rerun reuses what is stored', async () => {
+    server.reset();
+    server.setFaults({});
+    server.setLatency(1000);
+    try {
+      // Base: every case on the frontier (30 calls to big, 4 at a time, 1 s each: about 8 s) against a 2 s
+      // deadline. The head routes the easy cases to small, so a head run would call small.
+      const p = createProject(server, { cases: 30 });
+      const base = join(p.dir, 'base-routing.yaml');
+      writeFileSync(base, 'baseline: big\ntiers:\n  frontier: { model: big }\nrules:\n  - { tier: frontier }\n');
+      const args = ['gate', p.suiteDir, '--routing', p.routingFile, '--base-routing', base];
+      const bad = await runCli([...args, '--deadline', '0s'], { cwd: p.dir, env: p.env });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--deadline <duration>.*expected from 1s to 7d, got "0s"/);
+      expect(server.requests).toEqual([]);
+
+      const out = await runCli([...args, '--deadline', '2s'], { cwd: p.dir, env: p.env });
+      expect(out.status, out.stderr).toBe(3);
+      expect(out.stderr).toMatch(/gate stopped by its --deadline of 2 s while filling the base rules' missing answers \(it passed while calls were in flight or waiting\); the head did not run, (\d+) answers of the base run \S+ are saved/);
+      expect(out.stderr).toContain('run the same command again');
+      expect(server.requests.filter((r) => r.model === 'small-1')).toEqual([]);
+      const db = new Database(p.dbFile, { readonly: true });
+      let saved: number;
+      try {
+        expect(db.prepare('select count(*) from runs').pluck().get()).toBe(1);
+        saved = db.prepare('select count(*) from responses').pluck().get() as number;
+      } finally {
+        db.close();
+      }
+      expect(saved).toBeLessThan(30);
+      // A request the stopped gate sent just before the stop may still be read by the server: let it land.
+      await new Promise((r) => setTimeout(r, 1200));
+      const before = server.requests.length;
+
+      server.setLatency(0);
+      const again = await runCli(args, { cwd: p.dir, env: p.env });
+      expect(again.status, again.stderr).toBe(0);
+      // Only what was not stored: the base's missing big calls and the head's 15 easy cases on small
+      // (the head's big calls are the base's, answered from the cache).
+      expect(server.requests.length - before).toBe(30 - saved + 15);
     } finally {
       server.setLatency(0);
     }

@@ -6,12 +6,14 @@
  */
 import { passed } from '../core/calls.js';
 import type { GateExitCode } from '../gate/outcome.js';
-import { StoreError } from '../core/errors.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
-import { loadProject, run, type RunOptions, type RunResult } from './run.js';
+import { RunIncompleteError, StoreError } from '../core/errors.js';
+import { formatDuration, type RunDeadline } from '../engine/deadline.js';
+import { loadProject, runUnder, startDeadline, type RunOptions, type RunResult } from './run.js';
 import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type RoutingScore, type ScoredRouting } from './simulate.js';
 import { byCodeUnits } from '../core/compare.js';
 
+/** `deadlineMs` (`--deadline`) bounds the whole gate: the base rules' fill and the head run together. */
 export interface GateOptions extends Omit<RunOptions, 'routing' | 'cache' | 'resume'> {
   /** Head routing file (the PR's). */
   routing: string;
@@ -78,6 +80,15 @@ export interface GateJson extends RunSummary {
 }
 
 export async function gate(opts: GateOptions): Promise<GateResult> {
+  const deadline = startDeadline(opts.deadlineMs);
+  try {
+    return await gateWithin(opts, deadline);
+  } finally {
+    deadline?.dispose();
+  }
+}
+
+async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined): Promise<GateResult> {
   const scorerOpts = {
     suiteDir: opts.suiteDir,
     ...(opts.config ? { config: opts.config } : {}),
@@ -111,10 +122,18 @@ export async function gate(opts: GateOptions): Promise<GateResult> {
       opts.onBaseFill?.(missing);
       const { onStart: _s, onProgress: _p, ...quiet } = runOptions(opts);
       // The base rules are scored offline: a gateway in the loop serves only the head.
-      await run({ ...quiet, routing: opts.baseRouting, cache: 'use', through: false });
+      const fill = await runUnder({ ...quiet, routing: opts.baseRouting, cache: 'use', through: false }, deadline);
+      if (deadline?.reason !== undefined) {
+        const saved = fill.summary.models.reduce((n, m) => n + m.calls, 0);
+        throw new RunIncompleteError(
+          `gate stopped by its --deadline of ${formatDuration(deadline.limitMs)} while filling the base rules' missing answers ` +
+            `(${deadline.reason}); the head did not run, ${saved} answers of the base run ${fill.runId} are saved\n` +
+            '  → run the same command again: answers already stored are reused (with a longer --deadline if needed)',
+        );
+      }
     }
   }
-  const head = await run({ ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) });
+  const head = await runUnder({ ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) }, deadline);
   const base = await scoreBase();
   return {
     head,
@@ -131,7 +150,7 @@ export function gateJson(result: GateResult): GateJson {
 }
 
 function runOptions(opts: GateOptions): RunOptions {
-  const { routing: _h, baseRouting: _b, offline: _o, examples: _e, onBaseFill: _f, ...rest } = opts;
+  const { routing: _h, baseRouting: _b, offline: _o, examples: _e, onBaseFill: _f, deadlineMs: _d, ...rest } = opts;
   return rest;
 }
 

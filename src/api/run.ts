@@ -209,13 +209,26 @@ export function routeSuite(config: EvalConfig, routing: Routing, suite: Suite, i
  * bad input throws an EvalrouteError, a failing gate is a result.
  */
 export async function run(opts: RunOptions): Promise<RunResult> {
-  checkDeadline(opts.deadlineMs);
-  const deadline = opts.deadlineMs !== undefined ? new RunDeadline(opts.deadlineMs) : undefined;
+  const deadline = startDeadline(opts.deadlineMs);
   try {
     return await runWithin(opts, deadline);
   } finally {
     deadline?.dispose();
   }
+}
+
+/**
+ * `run` under a deadline its caller owns (the caller disposes it): `gate` runs the base rules' fill and
+ * the head under one deadline, so `--deadline` bounds the whole gate. `opts.deadlineMs` is ignored.
+ */
+export function runUnder(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
+  return runWithin(opts, deadline);
+}
+
+/** The deadline `deadlineMs` asks for, started now (checked first: 1 s to 7 days). */
+export function startDeadline(deadlineMs: number | undefined): RunDeadline | undefined {
+  checkDeadline(deadlineMs);
+  return deadlineMs !== undefined ? new RunDeadline(deadlineMs) : undefined;
 }
 
 async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {

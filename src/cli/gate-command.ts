@@ -15,6 +15,8 @@ export interface GateFlags extends OutputFlags {
   monthlyRequests?: number;
   offline?: boolean;
   through?: string;
+  /** `--deadline`, in ms. */
+  deadline?: number;
   maxErrorRate: number;
   quiet?: boolean;
   allowPath?: string[];
@@ -35,6 +37,7 @@ export async function gateCommand(suiteDir: string, flags: GateFlags): Promise<n
     ...(flags.db ? { db: flags.db } : {}),
     ...(flags.offline ? { offline: true } : {}),
     ...(flags.through !== undefined ? { through: flags.through } : {}),
+    ...(flags.deadline !== undefined ? { deadlineMs: flags.deadline } : {}),
     maxErrorRate: flags.maxErrorRate,
     ...(flags.allowUnreviewed ? { allowUnreviewed: true } : {}),
     ...(flags.monthlyRequests !== undefined ? { monthlyRequests: flags.monthlyRequests } : {}),

@@ -152,6 +152,7 @@ const gateCommandSpec = program
   .option('--json <file>', 'write the head\'s result plus base and moved to this file ("-" for stdout)')
   .option('--offline', 'use stored responses only and make no network call')
   .option('--through <url>', 'gateway in the loop for the head: send every case through this running gateway, gate the tier that served it')
+  .addOption(new Option('--deadline <duration>', 'longest the whole gate may take (filling the base rules\' missing answers and the head run), e.g. 45m, 2h (1 s to 7 days); when it passes the gate stops (exit 3) and a rerun reuses what is stored').argParser(duration))
   .action(async (suiteDir: string, opts: GateFlags) => {
     const { gateCommand } = await import('./gate-command.js');
     process.exitCode = await gateCommand(suiteDir, opts);
