@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collectRun } from '../src/api/batch-collect.js';
@@ -10,6 +10,7 @@ import { batchCustomId } from '../src/providers/batch.js';
 import { ensureCliBuilt, runCli } from './support/cli.js';
 import { mountBatchApi, type MockBatchApi } from './support/mock-batch.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
+import { png } from './support/png.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
 
 let server: MockLlmServer;
@@ -100,6 +101,23 @@ describe('run --batch', () => {
     expect(db.prepare('select status, count(*) n from batches group by status').all()).toEqual([{ status: 'collected', n: 2 }]);
     expect(db.prepare('select count(*) n from responses where attempts = 1 and cached = 0').get()).toEqual({ n: 24 });
     db.close();
+  });
+
+  it('keeps an item over the API\'s attachment limits out of the batch: its direct call refuses it before any request', async () => {
+    const p = createProject(server, { cases: CASES, rules: ALL_CHEAP });
+    // c000 carries a 5 MB image: within OpenAI's 20 MB, over Anthropic's 5 MB (small is Anthropic-format).
+    writeFileSync(join(p.suiteDir, 'huge.png'), Buffer.concat([png(30, 20), Buffer.alloc(5 * 1024 * 1024)]));
+    p.write('suites/arith/cases.jsonl', readFileSync(join(p.suiteDir, 'cases.jsonl'), 'utf8').replace('"id":"c000",', '"id":"c000","attachments":["huge.png"],'));
+    const batched = await batchRun(p);
+
+    const items = (model: 'openai' | 'anthropic') => [...api.batches.values()].filter((b) => b.api === model).flatMap((b) => b.items.map((i) => i.customId));
+    expect(items('openai')).toContain(batchCustomId('c000', 0));
+    expect(items('anthropic')).not.toContain(batchCustomId('c000', 0));
+    expect(items('anthropic')).toHaveLength(CASES - 1);
+    // Nor was it sent directly: the provider refused it with the reason, as a direct run would.
+    expect(directCalls(server)).toHaveLength(0);
+    const small = batched.results.find((r) => r.caseId === 'c000')!.candidate;
+    expect(small.error).toMatchObject({ kind: 'bad_request', message: expect.stringMatching(/attachment huge\.png is 5\.0 MB, over the anthropic limit of 5\.0 MB per image/) });
   });
 
   it('calls exactly the items a batch failed directly afterwards, losing nothing', async () => {

@@ -9,6 +9,7 @@ import type { CallOutcome, Case, Completion, CompletionRequest, EvalConfig, Stor
 import { prefetchKey, type CacheMode, type EngineModel } from '../engine/run-cases.js';
 import { requestHash } from '../engine/request-hash.js';
 import { awaitBatch, batchCustomId, createBatchCapable, type BatchItem, type BatchState } from '../providers/batch.js';
+import { checkAttachmentLimits } from '../providers/shared.js';
 
 export interface BatchOptions {
   /** Wait for the batches and finish the run; false submits, stores the ids and leaves the run `running`. */
@@ -65,6 +66,9 @@ export async function submitBatches(ctx: BatchPhaseContext, previous: CallOutcom
         const k = prefetchKey(c.id, modelKey, r);
         if (done.has(k) || inBatch.has(k)) continue;
         const request = ctx.requestFor(c, modelKey, r);
+        // An attachment over the API's limits would fail its item (or the whole batch file): the direct
+        // call it is left to refuses it before any request, naming the case and the file.
+        if (!withinAttachmentLimits(ctx.config.models.get(modelKey)!.provider, modelKey, request)) continue;
         const hash = requestHash(model.provider, request);
         if (ctx.cache === 'use' && ctx.store.findCachedCompletion(hash)) continue;
         const list = byModel.get(modelKey) ?? [];
@@ -149,4 +153,14 @@ export async function collectBatches(
     }),
   );
   return prefetched;
+}
+
+function withinAttachmentLimits(provider: string, modelKey: string, request: CompletionRequest): boolean {
+  if (provider !== 'openai' && provider !== 'anthropic') return true;
+  try {
+    checkAttachmentLimits(provider, modelKey, request);
+    return true;
+  } catch {
+    return false;
+  }
 }
