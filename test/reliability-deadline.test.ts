@@ -168,6 +168,7 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
         db.close();
       }
       expect(saved).toBeLessThan(30);
+      expect(out.stderr).toContain(`the head did not run, ${saved} answers of the base run`);
       // A request the stopped gate sent just before the stop may still be read by the server: let it land.
       await new Promise((r) => setTimeout(r, 1200));
       const before = server.requests.length;

@@ -110,15 +110,19 @@ async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined):
   };
 
   // Fill base pairs the store lacks before the head runs, so the head's run stays the latest one.
+  // Scored in full already, the base is not scored again: the head's run adds nothing it reads (its
+  // calls for the same requests are answered from the cache; a gateway's answers are stored as the
+  // gateway's, which the base never reads).
+  let base: ScoredRouting | undefined;
   if (!opts.offline) {
-    let missing: number;
     try {
-      missing = (await scoreBase()).score.missing.length;
+      base = await scoreBase();
     } catch (e) {
-      if (!(e instanceof StoreError)) throw e;
-      missing = Infinity; // no results database yet
+      if (!(e instanceof StoreError)) throw e; // no results database yet
     }
+    const missing = base ? base.score.missing.length : Infinity;
     if (missing > 0) {
+      base = undefined;
       opts.onBaseFill?.(missing);
       const { onStart: _s, onProgress: _p, ...quiet } = runOptions(opts);
       // The base rules are scored offline: a gateway in the loop serves only the head.
@@ -134,7 +138,7 @@ async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined):
     }
   }
   const head = await runUnder({ ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) }, deadline);
-  const base = await scoreBase();
+  base ??= await scoreBase();
   return {
     head,
     headOverall: overallScore(head.results),
