@@ -9,7 +9,7 @@ import type { GateExitCode } from '../gate/outcome.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
 import { RunIncompleteError, StoreError } from '../core/errors.js';
 import { formatDuration, type RunDeadline } from '../engine/deadline.js';
-import { loadProject, runUnder, startDeadline, type RunOptions, type RunResult } from './run.js';
+import { loadProject, runUnder, underDeadline, type RunOptions, type RunResult } from './run.js';
 import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type RoutingScore, type ScoredRouting } from './simulate.js';
 import { byCodeUnits } from '../core/compare.js';
 
@@ -79,13 +79,8 @@ export interface GateJson extends RunSummary {
   moved: MovedCases;
 }
 
-export async function gate(opts: GateOptions): Promise<GateResult> {
-  const deadline = startDeadline(opts.deadlineMs);
-  try {
-    return await gateWithin(opts, deadline);
-  } finally {
-    deadline?.dispose();
-  }
+export function gate(opts: GateOptions): Promise<GateResult> {
+  return underDeadline(opts.deadlineMs, (deadline) => gateWithin(opts, deadline));
 }
 
 async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined): Promise<GateResult> {

@@ -208,27 +208,27 @@ export function routeSuite(config: EvalConfig, routing: Routing, suite: Suite, i
  * `evalroute run` as a library call: load, route, call, grade, store, gate. Never exits the process;
  * bad input throws an EvalrouteError, a failing gate is a result.
  */
-export async function run(opts: RunOptions): Promise<RunResult> {
-  const deadline = startDeadline(opts.deadlineMs);
-  try {
-    return await runWithin(opts, deadline);
-  } finally {
-    deadline?.dispose();
-  }
+export function run(opts: RunOptions): Promise<RunResult> {
+  return underDeadline(opts.deadlineMs, (deadline) => runWithin(opts, deadline));
 }
 
 /**
- * `run` under a deadline its caller owns (the caller disposes it): `gate` runs the base rules' fill and
- * the head under one deadline, so `--deadline` bounds the whole gate. `opts.deadlineMs` is ignored.
+ * `run` under a deadline its caller owns: `gate` runs the base rules' fill and the head under one
+ * deadline, so `--deadline` bounds the whole gate. `opts.deadlineMs` is ignored.
  */
 export function runUnder(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
   return runWithin(opts, deadline);
 }
 
-/** The deadline `deadlineMs` asks for, started now (checked first: 1 s to 7 days). */
-export function startDeadline(deadlineMs: number | undefined): RunDeadline | undefined {
+/** `work` under the deadline `deadlineMs` asks for (checked first: 1 s to 7 days), cleared when it ends. */
+export async function underDeadline<T>(deadlineMs: number | undefined, work: (deadline: RunDeadline | undefined) => Promise<T>): Promise<T> {
   checkDeadline(deadlineMs);
-  return deadlineMs !== undefined ? new RunDeadline(deadlineMs) : undefined;
+  const deadline = deadlineMs !== undefined ? new RunDeadline(deadlineMs) : undefined;
+  try {
+    return await work(deadline);
+  } finally {
+    deadline?.dispose();
+  }
 }
 
 async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
