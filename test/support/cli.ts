@@ -19,41 +19,30 @@ const LOCK = join(ROOT, 'node_modules/.cache/evalroute-tests/build-lock');
 const ASSET = /\.(hbs|json|jsonl|css|md)$/;
 
 /**
- * The first source under `dir` whose compiled or copied output is missing or older than it. Compared
- * file by file, so the build `npm test` runs first (pretest) counts and is not repeated here. (A file
- * saved while tsc is running, after tsc read it, keeps a newer output than its source; the next build
- * fixes that, and `npm test` always builds first.)
+ * The first source under `dir` whose compiled or copied output is missing or older than it, or that is
+ * newer than the CLI's bundle (built from those outputs, `bundleMs`). Compared file by file, so the
+ * build `npm test` runs first (pretest) counts and is not repeated here. (A file saved while tsc is
+ * running, after tsc read it, keeps a newer output than its source; the next build fixes that, and
+ * `npm test` always builds first.)
  */
-function staleSource(dir: string): string | undefined {
+function staleSource(dir: string, bundleMs: number): string | undefined {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) {
-      const stale = staleSource(p);
+      const stale = staleSource(p, bundleMs);
       if (stale) return stale;
       continue;
     }
     const rel = p.slice(join(ROOT, 'src').length);
     const out = entry.name.endsWith('.d.ts') ? undefined : entry.name.endsWith('.ts') ? join(ROOT, 'dist', rel.replace(/\.ts$/, '.js')) : ASSET.test(entry.name) ? join(ROOT, 'dist', rel) : undefined;
-    if (out && (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs)) return p;
+    if (!out) continue;
+    const sourceMs = statSync(p).mtimeMs;
+    if (!existsSync(out) || statSync(out).mtimeMs < sourceMs || bundleMs < sourceMs) return p;
   }
   return undefined;
 }
 
-/** The newest modification time of any file under `dir`. */
-function newestMtimeMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-const isFresh = () =>
-  existsSync(DIST_MAIN) &&
-  staleSource(join(ROOT, 'src')) === undefined &&
-  existsSync(BUNDLE_MAIN) &&
-  statSync(BUNDLE_MAIN).mtimeMs >= newestMtimeMs(join(ROOT, 'src'));
+const isFresh = () => existsSync(DIST_MAIN) && existsSync(BUNDLE_MAIN) && staleSource(join(ROOT, 'src'), statSync(BUNDLE_MAIN).mtimeMs) === undefined;
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
