@@ -75,12 +75,24 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
   });
   afterAll(() => server.close());
 
-  const storedCalls = (dbFile: string, runId: string): number => {
+  /** One count from the results file, opened read-only. */
+  const count = (dbFile: string, sql: string, ...params: unknown[]): number => {
     const db = new Database(dbFile, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare('select count(*) from responses where run_id = ?').pluck().get(runId) as number;
+      return db.prepare(sql).pluck().get(...params) as number;
     } finally {
       db.close();
+    }
+  };
+  const storedCalls = (dbFile: string, runId: string): number => count(dbFile, 'select count(*) from responses where run_id = ?', runId);
+
+  /** Runs `body` with the mock answering after `ms`, back to no latency afterwards whatever happens. */
+  const withLatency = async (ms: number, body: () => Promise<void>): Promise<void> => {
+    server.setLatency(ms);
+    try {
+      await body();
+    } finally {
+      server.setLatency(0);
     }
   };
 
@@ -111,8 +123,7 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
   it('a deadline that passes while calls are in flight stops the run; what was saved stays, and --resume makes only the rest', async () => {
     server.reset();
     server.setFaults({});
-    server.setLatency(300);
-    try {
+    await withLatency(300, async () => {
       // 30 cases, one call at a time per model, 300 ms each: about 13 s of calls against a 2 s deadline.
       const p = createProject(server, { cases: 30 });
       const total = 45;
@@ -133,16 +144,13 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       expect(storedCalls(p.dbFile, runId)).toBe(total);
       // Only the calls not saved were made again.
       expect(server.requests.length - before).toBe(total - saved);
-    } finally {
-      server.setLatency(0);
-    }
+    });
   }, 90_000);
 
   it('gate --deadline bounds the base fill and the head together: passing during the fill, it stops the gate before the head runs; a rerun reuses what is stored', async () => {
     server.reset();
     server.setFaults({});
-    server.setLatency(1000);
-    try {
+    await withLatency(1000, async () => {
       // Base: every case on the frontier (30 calls to big, 4 at a time, 1 s each: about 8 s) against a 2 s
       // deadline. The head routes the easy cases to small, so a head run would call small.
       const p = createProject(server, { cases: 30 });
@@ -156,19 +164,14 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
 
       const out = await runCli([...args, '--deadline', '2s'], { cwd: p.dir, env: p.env });
       expect(out.status, out.stderr).toBe(3);
-      expect(out.stderr).toMatch(/gate stopped by its --deadline of 2 s while filling the base rules' missing answers \(it passed while calls were in flight or waiting\); the head did not run, (\d+) answers of the base run \S+ are saved/);
+      const stopped = /gate stopped by its --deadline of 2 s while filling the base rules' missing answers \(it passed while calls were in flight or waiting\); the head did not run, (\d+) answers of the base run (\S+) are saved/.exec(out.stderr);
+      expect(stopped, out.stderr).not.toBeNull();
       expect(out.stderr).toContain('run the same command again');
       expect(server.requests.filter((r) => r.model === 'small-1')).toEqual([]);
-      const db = new Database(p.dbFile, { readonly: true });
-      let saved: number;
-      try {
-        expect(db.prepare('select count(*) from runs').pluck().get()).toBe(1);
-        saved = db.prepare('select count(*) from responses').pluck().get() as number;
-      } finally {
-        db.close();
-      }
+      expect(count(p.dbFile, 'select count(*) from runs')).toBe(1);
+      const saved = storedCalls(p.dbFile, stopped![2]!);
       expect(saved).toBeLessThan(30);
-      expect(out.stderr).toContain(`the head did not run, ${saved} answers of the base run`);
+      expect(Number(stopped![1])).toBe(saved);
       // A request the stopped gate sent just before the stop may still be read by the server: let it land.
       await new Promise((r) => setTimeout(r, 1200));
       const before = server.requests.length;
@@ -179,9 +182,7 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       // Only what was not stored: the base's missing big calls and the head's 15 easy cases on small
       // (the head's big calls are the base's, answered from the cache).
       expect(server.requests.length - before).toBe(30 - saved + 15);
-    } finally {
-      server.setLatency(0);
-    }
+    });
   }, 90_000);
 
   it('a Retry-After longer than the model\'s per-call timeout is printed, even when it is short', async () => {
