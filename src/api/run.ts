@@ -209,15 +209,7 @@ export function routeSuite(config: EvalConfig, routing: Routing, suite: Suite, i
  * bad input throws an EvalrouteError, a failing gate is a result.
  */
 export function run(opts: RunOptions): Promise<RunResult> {
-  return underDeadline(opts.deadlineMs, (deadline) => runWithin(opts, deadline));
-}
-
-/**
- * `run` under a deadline its caller owns: `gate` runs the base rules' fill and the head under one
- * deadline, so `--deadline` bounds the whole gate. `opts.deadlineMs` is ignored.
- */
-export function runUnder(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
-  return runWithin(opts, deadline);
+  return underDeadline(opts.deadlineMs, (deadline) => runUnder(opts, deadline));
 }
 
 /** `work` under the deadline `deadlineMs` asks for (checked first: 1 s to 7 days), cleared when it ends. */
@@ -231,7 +223,11 @@ export async function underDeadline<T>(deadlineMs: number | undefined, work: (de
   }
 }
 
-async function runWithin(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
+/**
+ * `run` under a deadline its caller owns (`opts.deadlineMs` is ignored): `gate` runs the base rules'
+ * fill and the head under one deadline, so `--deadline` bounds the whole gate.
+ */
+export async function runUnder(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
