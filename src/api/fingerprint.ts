@@ -11,7 +11,7 @@ import { MAX_NAMED_FILE_BYTES } from '../config/files.js';
 import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { EvalConfig, ModelConfig, Suite } from '../core/types.js';
-import { byCodeUnits } from '../core/compare.js';
+import { canonicalJson } from '../core/canonical-json.js';
 
 export interface RunFingerprint {
   version: 1;
@@ -27,18 +27,16 @@ export interface RunFingerprint {
   goldens: Record<string, string>;
 }
 
-/** Stable JSON with sorted keys; bytes (attachments) stand as their sha256. */
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v instanceof Uint8Array) return `sha256:${createHash('sha256').update(v).digest('hex')}`;
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return `sha256:${createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex')}`;
-    }
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => byCodeUnits(a, b)));
-    }
-    return v;
-  });
+/** Key-sorted JSON in which bytes (attachments) stand as their sha256. */
+const stableJson = (value: unknown): string => canonicalJson(value, bytesAsDigest);
+
+function bytesAsDigest(v: unknown): unknown {
+  if (v instanceof Uint8Array) return `sha256:${createHash('sha256').update(v).digest('hex')}`;
+  // A Buffer reaches the replacer already turned into { type: 'Buffer', data } by its toJSON.
+  if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+    return `sha256:${createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex')}`;
+  }
+  return v;
 }
 
 const hash = (value: unknown): string => createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16);

@@ -1,15 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChatMessage, CompletionRequest, Provider } from '../core/types.js';
-import { byCodeUnits } from '../core/compare.js';
-
-/** JSON with object keys sorted, so equal params always hash equally whatever their order in YAML. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => byCodeUnits(a, b)))
-      : v,
-  );
-}
+import { canonicalJson } from '../core/canonical-json.js';
 
 /**
  * Attachments enter the key by content hash, media type and name, never by their bytes: hashing the

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { ATTACHMENT_LIMITS, ANTHROPIC_REQUEST_LIMIT, IMAGE_MAX_EDGE, imageTokens } from '../core/media.js';
 import type { Attachment, ChatMessage, CompletionRequest, ModelConfig, ProviderContext } from '../core/types.js';
 import type * as GptTokenizer from 'gpt-tokenizer';
-import { byCodeUnits } from '../core/compare.js';
+import { canonicalJson } from '../core/canonical-json.js';
 
 /** Reads and registers the model's API key; throws before any call when it is missing. */
 /** The environment variable each built-in provider reads its key from when the model sets no apiKeyEnv. */
@@ -35,17 +35,8 @@ export function readApiKey(model: ModelConfig, ctx: ProviderContext): string {
   return key;
 }
 
-/** JSON with object keys sorted at every depth, so param order in YAML never changes the identity. */
-export function sortedJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => byCodeUnits(a, b)))
-      : v,
-  );
-}
-
 export function providerIdentity(type: string, model: ModelConfig, defaultBaseURL: string): string {
-  return `${type}|${model.baseURL ?? defaultBaseURL}|${model.model}|${sortedJson(model.params)}`;
+  return `${type}|${model.baseURL ?? defaultBaseURL}|${model.model}|${canonicalJson(model.params)}`;
 }
 
 interface HeaderBag {
