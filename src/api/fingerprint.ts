@@ -31,12 +31,23 @@ export interface RunFingerprint {
 const stableJson = (value: unknown): string => canonicalJson(value, bytesAsDigest);
 
 function bytesAsDigest(v: unknown): unknown {
-  if (v instanceof Uint8Array) return `sha256:${createHash('sha256').update(v).digest('hex')}`;
+  if (v instanceof Uint8Array) return digestOf(v);
   // A Buffer reaches the replacer already turned into { type: 'Buffer', data } by its toJSON.
   if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
     return `sha256:${createHash('sha256').update(Buffer.from((v as { data: number[] }).data)).digest('hex')}`;
   }
   return v;
+}
+
+/**
+ * `sha256:` + hex of the bytes, once per distinct buffer: every case attaching a file shares its Buffer,
+ * and one fingerprint is made at each run's start and resume.
+ */
+const digests = new WeakMap<Uint8Array, string>();
+function digestOf(bytes: Uint8Array): string {
+  let d = digests.get(bytes);
+  if (d === undefined) digests.set(bytes, (d = `sha256:${createHash('sha256').update(bytes).digest('hex')}`));
+  return d;
 }
 
 const hash = (value: unknown): string => createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16);
@@ -81,8 +92,10 @@ export function runFingerprint(ctx: {
   const cases: Record<string, string> = {};
   const goldens: Record<string, string> = {};
   for (const c of suite.cases) {
-    const { origin: _origin, ...rest } = c;
-    cases[c.id] = hash(rest);
+    const { origin: _origin, attachments, ...rest } = c;
+    // Attachment bytes stand as their digest, put in place here: left to JSON.stringify, a Buffer's toJSON
+    // first copies it into an array of numbers (~40 ms a megabyte, per case attaching it).
+    cases[c.id] = hash(attachments ? { ...rest, attachments: attachments.map((a) => ({ ...a, data: digestOf(a.data) })) } : rest);
     const g = suite.goldens.get(c.id);
     if (g) {
       const { origin: _o, status: _s, human: _h, ...expectation } = g;
