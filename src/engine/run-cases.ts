@@ -279,7 +279,7 @@ function progressSpend(outcomes: CallOutcome[]): number {
  * At least a second, because a provider's first call also loads its SDK, which the SDK's timer does
  * not count.
  */
-export function hardDeadlineMs(timeoutMs: number): number {
+function hardDeadlineMs(timeoutMs: number): number {
   return timeoutMs + Math.max(1_000, Math.min(5_000, timeoutMs));
 }
 
@@ -287,7 +287,7 @@ export function hardDeadlineMs(timeoutMs: number): number {
  * Runs one attempt under a hard deadline. The provider is asked to stop through the signal; if it does
  * not, the engine stops waiting anyway and reports a timeout, so no provider can hang a run.
  */
-export function withDeadline<T>(
+function withDeadline<T>(
   work: (signal: AbortSignal) => Promise<T>,
   ms: number,
   outer: AbortSignal,
