@@ -4,6 +4,7 @@
  * provider's limits costs a little wall time; hitting them costs retries, Retry-After waits and, past
  * maxRetries, errored cases that make a run incomplete.
  */
+import Queue from 'yocto-queue';
 import { ProviderError } from '../core/errors.js';
 import type { Completion } from '../core/types.js';
 import { abortableSleep, type RetryPolicy } from './retry.js';
@@ -82,34 +83,6 @@ export class TokenBucket {
 }
 
 /**
- * A first-in first-out queue with O(1) shift: a run queues every call of a model up front (60,000 for
- * a 20,000-case suite of three models), where Array#shift would move them all each time.
- */
-class Fifo<T> {
-  #items: T[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head === this.#items.length) return undefined;
-    const item = this.#items[this.#head++];
-    // Drop the consumed front once it is most of the array, so memory follows what is still queued.
-    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-}
-
-/**
  * A model's calls in flight: a counting semaphore whose size the adaptive limit changes while calls
  * run. Unlike a plain task limiter, a holder can give its slot up for a while (a retry's wait) and
  * take one back ahead of the queue, since it was already admitted once.
@@ -117,9 +90,11 @@ class Fifo<T> {
 export class Slots {
   #concurrency: number;
   #active = 0;
+  // Linked queues (O(1) dequeue): a run queues every call of a model up front (60,000 for a 20,000-case
+  // suite of three models), where Array#shift would move them all each time.
   /** Calls coming back from a retry's wait, admitted before `#waiting`. */
-  readonly #returning = new Fifo<() => void>();
-  readonly #waiting = new Fifo<() => void>();
+  readonly #returning = new Queue<() => void>();
+  readonly #waiting = new Queue<() => void>();
 
   constructor(concurrency: number) {
     this.#concurrency = Slots.#valid(concurrency);
@@ -140,7 +115,7 @@ export class Slots {
   }
 
   get pendingCount(): number {
-    return this.#returning.length + this.#waiting.length;
+    return this.#returning.size + this.#waiting.size;
   }
 
   /** Resolves once a slot is held; `first` jumps the queue (a call coming back from a retry's wait). */
@@ -150,7 +125,7 @@ export class Slots {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      (opts.first ? this.#returning : this.#waiting).push(resolve);
+      (opts.first ? this.#returning : this.#waiting).enqueue(resolve);
     });
   }
 
@@ -172,7 +147,7 @@ export class Slots {
   #admit(): void {
     while (this.#active < this.#concurrency && this.pendingCount > 0) {
       this.#active++;
-      (this.#returning.shift() ?? this.#waiting.shift())!();
+      (this.#returning.dequeue() ?? this.#waiting.dequeue())!();
     }
   }
 
