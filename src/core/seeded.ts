@@ -5,9 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 
-/** A number in [0, 1) fixed by `seed`: the first 32 bits of its sha256. */
+/** A whole number in [0, 2³²) fixed by `seed`: the first 32 bits of its sha256. */
+export function seededUint32(seed: string): number {
+  return createHash('sha256').update(seed, 'utf8').digest().readUInt32BE(0);
+}
+
+/** A number in [0, 1) fixed by `seed`: `seededUint32` scaled. */
 export function seededUnit(seed: string): number {
-  return createHash('sha256').update(seed, 'utf8').digest().readUInt32BE(0) / 2 ** 32;
+  return seededUint32(seed) / 2 ** 32;
 }
 
 /** The item whose band of cumulative weight (items in order) holds the seed's point in [0, total weight). */

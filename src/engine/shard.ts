@@ -3,7 +3,7 @@
  * position in cases.jsonl, so adding or removing cases moves no other case to another shard: a shard's
  * response cache stays warm as the suite grows, and the union of all shards is always the whole suite.
  */
-import { createHash } from 'node:crypto';
+import { seededUint32 } from '../core/seeded.js';
 import { UsageError } from '../core/errors.js';
 
 export interface Shard {
@@ -39,9 +39,9 @@ export function checkShard(shard: Shard, maxShards: number, given = `${shard.ind
   }
 }
 
-/** The 0-based shard bucket of a case id: the first 8 hex digits of its sha256, modulo `count`. */
+/** The 0-based shard bucket of a case id: the first 32 bits (8 hex digits) of its sha256, modulo `count`. */
 export function shardOf(caseId: string, count: number): number {
-  return parseInt(createHash('sha256').update(caseId, 'utf8').digest('hex').slice(0, 8), 16) % count;
+  return seededUint32(caseId) % count;
 }
 
 export function inShard(caseId: string, shard: Shard): boolean {
