@@ -2,15 +2,13 @@
  * Rendering a case into the conversation the models see. Templates are Handlebars in strict mode, so a
  * variable a case lacks is an error naming the case, never a silently empty prompt.
  */
-import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import type { HelperOptions } from 'handlebars';
 import { ConfigError, formatLocation } from '../core/errors.js';
+import { handlebars } from '../core/handlebars.js';
 import type { Case, ChatMessage, Suite } from '../core/types.js';
 
-// Handlebars' single-file build: the same library as its `lib/` entry, which loads some forty files
-// (~25 ms, paid by every run, a cached rerun included) to offer only require() hooks evalroute never uses.
-const hb = (createRequire(import.meta.url)('handlebars/dist/handlebars.js') as typeof Handlebars).create();
+const hb = handlebars().create();
 hb.registerHelper('letter', (i: unknown) => (typeof i === 'number' && i >= 0 ? letterOf(i) : ''));
 
 /** 0 → A … 25 → Z, 26 → AA: answer-option labels. */

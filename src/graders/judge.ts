@@ -35,6 +35,7 @@ import {
 } from './judge-verdict.js';
 import { optionError, parseSpec, resolveLocalFile } from './options.js';
 import { codeFile } from '../core/package-files.js';
+import { handlebars } from '../core/handlebars.js';
 
 export const JUDGE_MODES = ['rubric', 'reference', 'pairwise'] as const;
 export type JudgeMode = (typeof JUDGE_MODES)[number];
@@ -358,10 +359,9 @@ export class JudgeGrader implements Grader {
 
   /** The template's syntax error, if it has one. */
   async checkTemplate(): Promise<string | undefined> {
-    const { default: Handlebars } = await import('handlebars');
     const text = this.settings.templateText ?? (await builtInTemplate(this.settings.mode));
     try {
-      Handlebars.parse(text);
+      handlebars().parse(text);
       return undefined;
     } catch (err) {
       return `judge template ${this.settings.templateFile ?? `judge-${this.settings.mode}.hbs`} does not parse: ${(err as Error).message}`;
@@ -369,10 +369,9 @@ export class JudgeGrader implements Grader {
   }
 
   private async compile(): Promise<Render> {
-    const { default: Handlebars } = await import('handlebars');
     const text = this.settings.templateText ?? (await builtInTemplate(this.settings.mode));
     // Outputs go to a model, not a browser: HTML-escaping would change what the judge reads.
-    return Handlebars.create().compile(text, { noEscape: true });
+    return handlebars().create().compile(text, { noEscape: true });
   }
 }
 

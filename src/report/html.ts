@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
@@ -11,8 +10,7 @@ import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
 import { casesText, confidenceText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
 import { codeFile } from '../core/package-files.js';
-
-type Hbs = typeof HandlebarsNs;
+import { handlebars } from '../core/handlebars.js';
 
 const TEMPLATE_DIR = codeFile('report/templates/');
 const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'failure', 'warnings', 'styles', 'script'] as const;
@@ -36,13 +34,10 @@ interface Compiled {
 }
 let compiled: Compiled | undefined;
 
-/**
- * Handlebars is only needed when a report is written; requiring it lazily keeps CLI start-up fast, and
- * `require` (it is CommonJS) keeps this API synchronous for callers.
- */
+/** Handlebars is only needed when a report is written, so it is loaded then (synchronously: see core/handlebars). */
 function templates(): Compiled {
   if (compiled) return compiled;
-  const hbs = (createRequire(import.meta.url)('handlebars') as Hbs).create();
+  const hbs = handlebars().create();
   const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
   for (const name of PARTIALS) hbs.registerPartial(name, read(PARTIAL_FILES[name]));
   hbs.registerHelper('jsonData', (value: unknown) => new hbs.SafeString(scriptSafeJson(value)));

@@ -3,12 +3,10 @@
  * no script at all, so the CSP can forbid every script and every network fetch outright.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
+import { handlebars } from '../core/handlebars.js';
 import { codeFile } from '../core/package-files.js';
-
-type Hbs = typeof HandlebarsNs;
 
 const TEMPLATE_DIR = codeFile('report/templates/');
 const BODIES = { audit: 'audit.hbs', curve: 'curve.hbs' } as const;
@@ -27,10 +25,10 @@ export interface PageView {
 
 let layout: HandlebarsNs.TemplateDelegate | undefined;
 
-/** Handlebars is CommonJS and only needed when a page is written; a lazy `require` keeps this synchronous. */
+/** Handlebars is only needed when a page is written, so it is loaded then. */
 function compiled(): HandlebarsNs.TemplateDelegate {
   if (layout) return layout;
-  const hbs = (createRequire(import.meta.url)('handlebars') as Hbs).create();
+  const hbs = handlebars().create();
   const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
   hbs.registerPartial('styles', read('styles.css'));
   hbs.registerPartial('warnings', read('warnings.hbs'));
