@@ -64,7 +64,7 @@ export interface MergedGateOptions {
  * The gate options the shard runs used, read from their stored summaries. Shards of one CI matrix are
  * run with the same flags; if they disagree, the merged verdict would be one neither asked for.
  */
-export function gateOptionsOf(summaries: Array<RunSummary | undefined>): MergedGateOptions {
+function gateOptionsOf(summaries: Array<RunSummary | undefined>): MergedGateOptions {
   const known = summaries.filter((s): s is RunSummary => s !== undefined && s.status !== 'running');
   const monthly = new Set(known.map((s) => s.cost?.projection?.monthlyRequests));
   const policies = new Set(known.map((s) => (s.repeats ? `${s.repeats.samples}\u0000${s.repeats.policy}` : undefined)));
