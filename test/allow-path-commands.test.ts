@@ -81,7 +81,10 @@ const suiteCommands: Array<{ name: string; args: () => string[]; allowed: (out: 
     name: 'judge-check',
     args: () => ['judge-check', p.suiteDir],
     // The suite has no judge grader: once its files are allowed, that is what judge-check says.
-    allowed: (out) => expect(out.stderr).toMatch(/judge/i),
+    allowed: (out) => {
+      expect(out.status, out.stderr).toBe(2);
+      expect(out.stderr).toContain('suite.yaml has no judge grader');
+    },
   },
 ];
 
