@@ -118,13 +118,7 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
     throw new UsageError(`--holdout ${opts.holdout}: expected a fraction strictly between 0 and 1, e.g. --holdout 0.5 (half the cases choose, the other half gate)`);
   }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed ${opts.seed}: expected a non-negative integer`);
-  const project = loadProject({
-    suiteDir: opts.suiteDir,
-    ...(opts.config ? { config: opts.config } : {}),
-    ...(opts.routing ? { routing: opts.routing } : {}),
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.allowPaths ? { allowPaths: opts.allowPaths } : {}),
-  });
+  const project = loadProject(opts);
   const baseline = project.routing.baseline;
   const candidates = opts.models ?? [...project.config.models.keys()];
   for (const m of candidates) {
