@@ -67,6 +67,8 @@ const suiteCommands: Array<{ name: string; args: () => string[]; allowed: (out: 
       expect(out.status, out.stderr).toBe(3);
       expect(out.stderr).toMatch(/arithmetic +6 +100\.0%/);
       expect(out.stdout).toContain('# Proposed by `evalroute suggest`');
+      // The command it offers to fill the missing pairs must pass the same confinement.
+      expect(out.stderr).toContain(`evalroute suggest ${p.suiteDir} --fill --allow-path ${outside}\n`);
     },
   },
   {

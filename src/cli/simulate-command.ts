@@ -42,7 +42,7 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     onFill: (file) => process.stderr.write(`Filling missing pairs: evalroute run with ${file}\n`),
   });
   const fillCommand = (routingFile: string) =>
-    ['evalroute simulate', suiteDir, '--routing', routingFile, ...(flags.config ? ['--config', flags.config] : []), ...(flags.db ? ['--db', flags.db] : []), '--fill'].join(' ');
+    ['evalroute simulate', suiteDir, '--routing', routingFile, ...(flags.config ? ['--config', flags.config] : []), ...(flags.db ? ['--db', flags.db] : []), ...(flags.allowPath ?? []).flatMap((dir) => ['--allow-path', dir]), '--fill'].join(' ');
   const text = formatSimulation(result.routings, result.curve, fillCommand);
   if (flags.json) {
     const doc = { suite: result.suite, dbFile: result.dbFile, routings: result.routings.map(({ assignment: _a, ...r }) => r), ...(result.curve ? { curve: result.curve } : {}) };

@@ -60,7 +60,7 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
  * Why suggest exits 3: which models lack stored results for how many cases, and the command that fills
  * them. A model never run on the suite is the usual cause (a candidate added to the config).
  */
-export function missingResultsNote(missing: readonly MissingPair[], suiteDir: string, flags: Pick<SuggestFlags, 'models' | 'db' | 'config'>): string {
+export function missingResultsNote(missing: readonly MissingPair[], suiteDir: string, flags: Pick<SuggestFlags, 'models' | 'db' | 'config' | 'routing' | 'allowPath'>): string {
   const byModel = new Map<string, { responses: number; judge: number; example: string }>();
   for (const m of missing) {
     const e = byModel.get(m.model) ?? { responses: 0, judge: 0, example: m.caseId };
@@ -72,7 +72,16 @@ export function missingResultsNote(missing: readonly MissingPair[], suiteDir: st
     const parts = [e.responses ? `${e.responses} cases with no stored response` : '', e.judge ? `${e.judge} with no stored judge grade` : ''].filter(Boolean);
     return `  ${model}: ${parts.join(', ')} (e.g. case ${e.example})`;
   });
-  const extra = [flags.models ? `--models ${flags.models}` : '', flags.config ? `--config ${flags.config}` : '', flags.db ? `--db ${flags.db}` : ''].filter(Boolean).join(' ');
+  // Every flag that chose the project, the baseline or the store: without them the fill runs elsewhere (or is refused).
+  const extra = [
+    flags.models ? `--models ${flags.models}` : '',
+    flags.config ? `--config ${flags.config}` : '',
+    flags.routing ? `--routing ${flags.routing}` : '',
+    flags.db ? `--db ${flags.db}` : '',
+    ...(flags.allowPath ?? []).map((dir) => `--allow-path ${dir}`),
+  ]
+    .filter(Boolean)
+    .join(' ');
   return (
     `\nincomplete (exit 3): ${missing.length} (case, model) results are not in the store, so those cases were left out of the proposal:\n` +
     `${lines.join('\n')}\n` +
