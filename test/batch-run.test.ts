@@ -200,10 +200,12 @@ describe('the CLI: run --batch --no-wait, then batch collect', () => {
 
   it('exits 3 with the collect command, then collect exits with the verdict and writes the JSON', async () => {
     const p = createProject(server, { cases: CASES, rules: ALL_CHEAP });
-    const first = await runCli(['run', p.suiteDir, '--db', p.dbFile, '--batch', '--no-wait'], { cwd: p.dir, env: p.env });
+    // --allow-path (harmless here) must be carried into the collect command printed, which resumes the run.
+    const first = await runCli(['run', p.suiteDir, '--db', p.dbFile, '--batch', '--no-wait', '--allow-path', p.dir], { cwd: p.dir, env: p.env });
     expect(first.status).toBe(3);
     const runId = /evalroute batch collect (\S+)/.exec(first.stderr)?.[1];
     expect(runId, first.stderr).toBeDefined();
+    expect(first.stderr).toContain(`collect within 24 h with: evalroute batch collect ${runId} --db ${p.dbFile} --allow-path ${p.dir}\n`);
     expect(first.stderr).toMatch(/batch \S+ submitted for model "big": 12 requests/);
     expect(directCalls(server)).toHaveLength(0);
 

@@ -126,11 +126,17 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
     });
     if (result.pendingBatches) {
       progress.stop();
+      // The collect resumes the run, so it needs the flags that found its project: the config, and --allow-path.
+      const collect = [
+        `evalroute batch collect ${result.runId} --db ${result.dbFile}`,
+        ...(flags.config ? [`--config ${flags.config}`] : []),
+        ...(flags.allowPath ?? []).map((dir) => `--allow-path ${dir}`),
+      ].join(' ');
       // No verdict yet: only the JSON (status "running") is meaningful; reports wait for the collect.
       if (flags.json) await writeRunOutputs({ json: flags.json }, { ...result, env: {}, log });
       process.stderr.write(
         `run ${result.runId}: ${result.pendingBatches.length} batch(es) submitted (${result.pendingBatches.map((b) => `${b.modelKey}: ${b.batchId}`).join(', ')}); ` +
-          `no verdict yet (exit 3)\n  → collect within 24 h with: evalroute batch collect ${result.runId} --db ${result.dbFile}\n`,
+          `no verdict yet (exit 3)\n  → collect within 24 h with: ${collect}\n`,
       );
       return result.exitCode;
     }
