@@ -61,6 +61,18 @@ describe('the command line', () => {
     expect(filled.stderr).not.toContain('incomplete');
   });
 
+  it('suggest --json - keeps stdout to the JSON: refused (exit 2) while the proposal is printed there, the table on stderr with -o FILE', async () => {
+    const p = createProject(server, { cases: 10 });
+    expect((await runCli(['run', p.suiteDir, '-q'], { cwd: p.dir, env: p.env })).status).toBe(0);
+    const clash = await runCli(['suggest', p.suiteDir, '--min-cases', '1', '--json', '-'], { cwd: p.dir, env: p.env });
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toContain('--json - and --output - both claim stdout\n  → write one of them to a file');
+    const r = await runCli(['suggest', p.suiteDir, '--min-cases', '1', '--json', '-', '-o', 'proposed.yaml'], { cwd: p.dir, env: p.env });
+    expect(r.status, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ baseline: 'big' });
+    expect(r.stderr).toContain('Proposed routing written to proposed.yaml');
+  });
+
   it('models shows the date of each list price and flags one older than 90 days', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evalroute-models-'));
     writeFileSync(

@@ -2,7 +2,7 @@ import type { MissingPair } from '../api/simulate.js';
 import type { GateRule } from '../core/types.js';
 import { suggest } from '../api/suggest.js';
 import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
-import { writeOutputFile } from './output.js';
+import { textStream, writeOutputFile } from './output.js';
 
 export interface SuggestFlags {
   allowPath?: string[];
@@ -25,6 +25,8 @@ export interface SuggestFlags {
 
 /** `evalroute suggest`: prints (or writes) the proposed routing file; the per-class table goes beside it. */
 export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Promise<number> {
+  // The proposal goes to stdout unless --output names a file: it and --json - cannot both have it.
+  const textOut = textStream({ '--json': flags.json, '--output': flags.output ?? '-' });
   const result = await suggest({
     suiteDir,
     by: flags.by,
@@ -47,9 +49,9 @@ export async function suggestCommand(suiteDir: string, flags: SuggestFlags): Pro
   const summary = `${formatSuggestion(result.classes, result.baseline)}\n\n${formatHoldout(result)}\n${result.format === 'portkey' ? `\n${result.header}` : ''}`;
   if (flags.output && flags.output !== '-') {
     writeOutputFile(flags.output, result.yaml);
-    process.stdout.write(`${summary}\nProposed routing written to ${flags.output}\n`);
+    textOut.write(`${summary}\nProposed routing written to ${flags.output}\n`);
   } else {
-    process.stderr.write(summary);
+    textOut.write(summary);
     process.stdout.write(result.yaml);
   }
   if (result.missing.length) process.stderr.write(missingResultsNote(result.missing, suiteDir, flags));
