@@ -100,7 +100,8 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
     server.reset();
     server.setFaults({ seed: 1, rate429: 1, retryAfterMs: HOUR_MS });
     const p = createProject(server, { cases: 2 });
-    const out = await runCli(['run', p.suiteDir, '--max-retry-wait', '3600', '--deadline', '10m', '--json', 'out.json'], { cwd: p.dir, env: p.env });
+    // A results file of its own: the printed resume command must carry it (and every flag that found the project).
+    const out = await runCli(['run', p.suiteDir, '--db', 'elsewhere.db', '--max-retry-wait', '3600', '--deadline', '10m', '--json', 'out.json'], { cwd: p.dir, env: p.env });
     expect(out.status, out.stderr).toBe(3);
     // Of the three calls (big on both cases, small on the easy one) none was retried — nobody waited an
     // hour — and once the first 429 stopped the run no new call started.
@@ -110,14 +111,16 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
     expect(new Set(asked).size).toBe(asked.length);
     expect(out.stderr).not.toMatch(/waiting .* before retry/);
     expect(out.stdout).toMatch(/⚠ run stopped by its --deadline of 10 min: retry 1 of case "c00[01]" on model "(big|small)" had to wait 1 h \(the API's Retry-After\), more than the (9|10) min left; 0 of 3 calls are saved/);
-    expect(out.stdout).toContain(`--resume`);
     const json = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(`${p.dir}/out.json`, 'utf8'))) as { status: string; runId: string };
     expect(json.status).toBe('interrupted');
+    const printed = /continue with: evalroute (run .+?), with a longer --deadline/.exec(out.stdout)?.[1];
+    expect(printed).toBe(`run ${p.suiteDir} --resume ${json.runId} --db elsewhere.db`);
 
+    // The command as printed finishes the run.
     server.setFaults({});
-    const resumed = await runCli(['run', p.suiteDir, '--resume', json.runId, '--deadline', '10m'], { cwd: p.dir, env: p.env });
+    const resumed = await runCli([...printed!.split(' '), '--deadline', '10m'], { cwd: p.dir, env: p.env });
     expect(resumed.status, resumed.stderr).toBe(0);
-    expect(storedCalls(p.dbFile, json.runId)).toBe(3);
+    expect(storedCalls(join(p.dir, 'elsewhere.db'), json.runId)).toBe(3);
   }, 60_000);
 
   it('a deadline that passes while calls are in flight stops the run; what was saved stays, and --resume makes only the rest', async () => {

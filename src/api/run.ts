@@ -380,9 +380,9 @@ export async function runUnder(opts: RunOptions, deadline: RunDeadline | undefin
       : undefined;
     const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
 
-    if (engine.storeFailure) throw storeFailed(store, engine, runId, suite);
+    if (engine.storeFailure) throw storeFailed(store, engine, resumeCommand(opts, suite, runId), runId, suite);
     const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
-    if (deadline?.reason !== undefined) summary.warnings = [...(summary.warnings ?? []), deadlineMessage(deadline, runId, suite, store.getCalls(runId).length, calls)];
+    if (deadline?.reason !== undefined) summary.warnings = [...(summary.warnings ?? []), deadlineMessage(deadline, resumeCommand(opts, suite, runId), store.getCalls(runId).length, calls)];
     const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
     if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
     store.finishRun(runId, summary.status, summary);
@@ -464,7 +464,7 @@ function summarizeRun(
   if (engine.notAttempted > 0) {
     incomplete.push(
       `run incomplete: --max-cost $${opts.maxCostUsd} reached after spending $${engine.spentUsd.toFixed(4)}; ` +
-        `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: evalroute run … --resume ${runId})`,
+        `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: ${resumeCommand(opts, suite, runId)})`,
     );
   }
   if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
@@ -506,7 +506,7 @@ export function groupErrors(outcomes: CallOutcome[]): RunErrorGroup[] {
  * it is marked interrupted when the store still takes that one write (else it stays `running`, which
  * resume treats the same). Exit 3 with the cause and the way back.
  */
-function storeFailed(store: Store, engine: EngineResult, runId: string, suite: Suite): RunIncompleteError {
+function storeFailed(store: Store, engine: EngineResult, resume: string, runId: string, suite: Suite): RunIncompleteError {
   const cause = engine.storeFailure!;
   const saved = store.getCalls(runId).length;
   try {
@@ -516,7 +516,7 @@ function storeFailed(store: Store, engine: EngineResult, runId: string, suite: S
   }
   return new RunIncompleteError(
     `${cause.message}\n  stopped making calls at once: ${saved} calls of run ${runId} are saved; the calls in flight were abandoned and a resume makes them again\n` +
-      `  → fix the store (free disk space, check permissions), then: evalroute run ${suite.dir} --resume ${runId}`,
+      `  → fix the store (free disk space, check permissions), then: ${resume}`,
   );
 }
 
@@ -529,11 +529,25 @@ function checkDeadline(ms: number | undefined): void {
 }
 
 /** What the run says when its deadline stopped it: which deadline, why, what is saved, how to go on. */
-function deadlineMessage(deadline: RunDeadline, runId: string, suite: Suite, saved: number, calls: number): string {
+function deadlineMessage(deadline: RunDeadline, resume: string, saved: number, calls: number): string {
   return (
     `run stopped by its --deadline of ${formatDuration(deadline.limitMs)}: ${deadline.reason}; ${saved} of ${calls} calls are saved, none was made after the stop ` +
-    `(continue with: evalroute run ${suite.dir} --resume ${runId}, with a longer --deadline if needed)`
+    `(continue with: ${resume}, with a longer --deadline if needed)`
   );
+}
+
+/**
+ * The command that resumes `runId`: with the flags that found its project and store, or the resume
+ * would load another config or routing (and be refused) or look in another results file.
+ */
+function resumeCommand(opts: RunOptions, suite: Suite, runId: string): string {
+  const flags = [
+    ...(opts.config ? ['--config', opts.config] : []),
+    ...(opts.routing ? ['--routing', opts.routing] : []),
+    ...(opts.db ? ['--db', opts.db] : []),
+    ...(opts.allowPaths ?? []).flatMap((dir) => ['--allow-path', dir]),
+  ];
+  return ['evalroute run', suite.dir, '--resume', runId, ...flags].join(' ');
 }
 
 /** --max-cost can only bound what has a price; an unpriced model would make the cap meaningless. */
