@@ -4,7 +4,9 @@
  * are scored from the same store, and the difference is explained case by case: which cases moved
  * tier, and what that did to quality and cost. The exit code is the head's gate.
  */
+import { resolve } from 'node:path';
 import { passed } from '../core/calls.js';
+import { loadRouting } from '../config/load.js';
 import type { GateExitCode } from '../gate/outcome.js';
 import type { CaseResult, RunSummary } from '../core/types.js';
 import { RunIncompleteError, StoreError } from '../core/errors.js';
@@ -91,14 +93,14 @@ async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined):
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(opts.allowPaths ? { allowPaths: opts.allowPaths } : {}),
   };
-  // Bad input must fail before anything runs or is stored.
-  loadProject({ ...scorerOpts, routing: opts.baseRouting });
-  // Runs change stored results only, so the config and suite loaded here serve every scoring below.
+  // Bad input must fail before anything runs or is stored. Runs change stored results only, so the
+  // config, suite and base routing loaded here serve every scoring below.
   const project = loadProject({ ...scorerOpts, routing: opts.routing });
+  const baseRouting = loadRouting(resolve(opts.cwd ?? process.cwd(), opts.baseRouting), project.config);
   const scoreBase = async (): Promise<ScoredRouting> => {
     const scorer = await openScorer(scorerOpts, project);
     try {
-      return await scorer.scoreRouting(scorer.loadRouting(opts.baseRouting));
+      return await scorer.scoreRouting(baseRouting);
     } finally {
       scorer.close();
     }
