@@ -36,7 +36,8 @@ import { runCases, type CacheMode, type EngineModel, type EngineResult, type Pro
 import { summarizeModels } from '../engine/summarize.js';
 import { defaultRetryPolicy, type RetryPolicy, type RetryWait } from '../engine/retry.js';
 import { managedJudge } from '../engine/managed-judge.js';
-import { formatDuration, RunDeadline } from '../engine/deadline.js';
+import { RunDeadline } from '../engine/deadline.js';
+import { formatDuration } from '../core/format.js';
 import { checkJudgeConfigured, graderJudgeModels, withOwnJudges } from './grader-judges.js';
 import { applyCostReport, costReport } from '../gate/cost.js';
 import { checkGoldensReviewed } from '../audit/goldens.js';

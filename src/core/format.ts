@@ -49,3 +49,14 @@ export const confidenceLevel = (confidence: number): string => {
   const digits = Math.max(1, Math.ceil(-Math.log10(1 - confidence)) - 1);
   return `${(confidence * 100).toFixed(digits).replace(/\.?0+$/, '')}%`;
 };
+
+/** `450 ms`, `12 s`, `30 min`, `1 h 30 min`: how deadlines and waits read in messages. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return m ? `${h} h ${m} min` : `${h} h`;
+}

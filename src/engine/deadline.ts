@@ -5,6 +5,7 @@
  * run stops at once instead. Either way the run ends as an interrupted run does: completed calls are
  * saved and `--resume` continues it.
  */
+import { formatDuration } from '../core/format.js';
 import type { RetryWait, WaitBudget } from './retry.js';
 
 export class RunDeadline {
@@ -62,15 +63,4 @@ function describeWait(w: RetryWait, modelKey: string, leftMs: number): string {
   const asked = w.askedMs !== undefined ? ' (the API\'s Retry-After)' : ' (backoff)';
   const target = `${w.caseId !== undefined ? `case "${w.caseId}" on ` : ''}model "${modelKey}"`;
   return `retry ${w.attempt} of ${target} had to wait ${formatDuration(w.delayMs)}${asked}, more than the ${formatDuration(leftMs)} left`;
-}
-
-/** `450 ms`, `12 s`, `30 min`, `1 h 30 min`: how deadlines and waits read in messages. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
-  const minutes = Math.round(ms / 60_000);
-  if (minutes < 60) return `${minutes} min`;
-  const h = Math.floor(minutes / 60);
-  const m = minutes % 60;
-  return m ? `${h} h ${m} min` : `${h} h`;
 }
