@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { withChildSignal } from '../src/core/abort.js';
+import { withCallSignal, withChildSignal } from '../src/core/abort.js';
 
 describe('withChildSignal', () => {
   it('aborts the child with the reason of whichever parent aborts', async () => {
@@ -52,5 +52,35 @@ describe('withChildSignal', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+describe('withCallSignal', () => {
+  it('gives an SDK call a child of a long-lived signal, so the listener the SDK leaves behind goes with it', async () => {
+    const run = new AbortController();
+    const seen = await withCallSignal(run.signal, (signal) => {
+      signal.addEventListener('abort', () => undefined); // as the SDKs do, never removed
+      return Promise.resolve(signal);
+    });
+    expect(seen).not.toBe(run.signal);
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('uses a signal made for one call as it is, and that signal aborts with its parent or by its own abort', async () => {
+    const run = new AbortController();
+    const inner = await withChildSignal(
+      [run.signal],
+      (attempt, abort) =>
+        withCallSignal(attempt, (signal) => {
+          expect(signal).toBe(attempt);
+          abort(new Error('deadline'));
+          return Promise.resolve((signal.reason as Error).message);
+        }),
+      { singleCall: true },
+    );
+    expect(inner).toBe('deadline');
+    const second = await withChildSignal([run.signal], (attempt) => withCallSignal(attempt, (signal) => Promise.resolve(signal === attempt)));
+    expect(second).toBe(false); // a child not made for one call is not trusted as one
+    run.abort(new Error('stop'));
   });
 });

@@ -122,11 +122,13 @@ describe('fault injection: 429 + 500 + dropped connections + timeouts', () => {
 describe('hard deadline', () => {
   it('a provider that ignores its timeout and abort signal cannot hang the run: timeout, retried, stored', async () => {
     let calls = 0;
+    const signals: AbortSignal[] = [];
     registerProvider('stuck-test', (model: ModelConfig): Provider => ({
       key: model.key,
       identity: `stuck-test|${model.model}`,
-      complete: () => {
+      complete: (_req, signal) => {
         calls++;
+        signals.push(signal);
         return new Promise<Completion>(() => undefined);
       },
     }));
@@ -143,6 +145,8 @@ routing: routing.yaml
     const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: {}, ...fast });
 
     expect(calls).toBe(4);
+    // Each attempt's signal was aborted by the deadline, so a provider that listens would have stopped.
+    expect(signals.map((s) => (s.reason as DOMException | undefined)?.name)).toEqual(Array(4).fill('TimeoutError'));
     expect(result.exitCode).toBe(3);
     expect(result.summary.errors).toEqual([{ kind: 'timeout', model: 'big', count: 2, example: expect.stringMatching(/no answer within 1100 ms/) as string }]);
     const calls_ = result.results.map((r) => r.baseline.error);

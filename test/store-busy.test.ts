@@ -23,6 +23,7 @@ describe('a store locked by another connection during a run', () => {
     const p = createProject(server, { cases: 20 });
     let holder: Database.Database | undefined;
     let released = false;
+    let releaseLateMs = 0;
     const answer = arithmeticResponder();
     // When the first request reaches the API (a call is in flight), another connection takes the write
     // lock, and gives it back from a timer 300 ms later — a timer only a free event loop can run.
@@ -30,7 +31,9 @@ describe('a store locked by another connection during a run', () => {
       if (!holder) {
         holder = new Database(p.dbFile);
         holder.prepare('BEGIN IMMEDIATE').run();
+        const due = performance.now() + 300;
         setTimeout(() => {
+          releaseLateMs = performance.now() - due;
           holder!.prepare('COMMIT').run();
           holder!.close();
           released = true;
@@ -41,6 +44,10 @@ describe('a store locked by another connection during a run', () => {
     const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
     server.script(answer);
     expect(released).toBe(true);
+    // The save's synchronous wait is short (25 ms), so the release timer ran about on time. Were it the
+    // store's normal 5 s wait, the event loop would have been frozen past it for seconds (the bound is
+    // far from both, so a loaded machine cannot fail it).
+    expect(releaseLateMs).toBeLessThan(2_500);
     expect(result.summary.status).toBe('complete');
     expect(result.summary.errors).toBeUndefined();
     const db = new Database(result.dbFile, { readonly: true });

@@ -10,8 +10,13 @@
  */
 import { setMaxListeners } from 'node:events';
 
-export async function withChildSignal<T>(parents: readonly AbortSignal[], work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withChildSignal<T>(
+  parents: readonly AbortSignal[],
+  work: (signal: AbortSignal, abort: (reason: unknown) => void) => Promise<T>,
+  { singleCall = false }: { singleCall?: boolean } = {},
+): Promise<T> {
   const child = new AbortController();
+  if (singleCall) singleCallSignals.add(child.signal);
   const fired = parents.find((p) => p.aborted);
   if (fired) child.abort(fired.reason);
   const unlinks: Array<() => void> = [];
@@ -26,8 +31,20 @@ export async function withChildSignal<T>(parents: readonly AbortSignal[], work: 
     }
   }
   try {
-    return await work(child.signal);
+    return await work(child.signal, (reason) => child.abort(reason));
   } finally {
     for (const unlink of unlinks) unlink();
   }
+}
+
+/** Signals made for exactly one provider call (the engine's, one per attempt). */
+const singleCallSignals = new WeakSet<AbortSignal>();
+
+/**
+ * Runs one provider call under `signal`, or under a throwaway child of it unless `signal` was made for
+ * this call alone (`singleCall`): an SDK's leftover listener must not pile up on a signal that outlives
+ * the call, and a child per call is CPU a run of thousands of calls should not pay twice.
+ */
+export function withCallSignal<T>(signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return singleCallSignals.has(signal) ? work(signal) : withChildSignal([signal], work);
 }

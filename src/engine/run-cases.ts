@@ -293,19 +293,26 @@ function withDeadline<T>(
   outer: AbortSignal,
   describe: () => string,
 ): Promise<T> {
-  const deadline = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      deadline.abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));
-      reject(new ProviderError(`timeout: ${describe()} gave no answer within ${ms} ms; the engine stopped waiting`, { kind: 'timeout', retryable: true }));
-    }, ms);
-  });
-  const call = withChildSignal([outer, deadline.signal], work);
-  // Whichever loses the race must not surface later as an unhandled rejection.
-  call.catch(() => undefined);
-  expired.catch(() => undefined);
-  return Promise.race([call, expired]).finally(() => clearTimeout(timer));
+  // One signal for the attempt: aborted by the run's stop or by the deadline, made for this call alone.
+  const attempt = withChildSignal(
+    [outer],
+    (signal, abort) => {
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort(new DOMException(`deadline of ${ms} ms passed`, 'TimeoutError'));
+          reject(new ProviderError(`timeout: ${describe()} gave no answer within ${ms} ms; the engine stopped waiting`, { kind: 'timeout', retryable: true }));
+        }, ms);
+      });
+      const call = work(signal);
+      // Whichever loses the race must not surface later as an unhandled rejection.
+      call.catch(() => undefined);
+      expired.catch(() => undefined);
+      return Promise.race([call, expired]);
+    },
+    { singleCall: true },
+  );
+  return attempt.finally(() => clearTimeout(timer));
 }
 
 /**

@@ -6,7 +6,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type * as AnthropicSdk from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages/messages';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
-import { withChildSignal } from '../core/abort.js';
+import { withCallSignal } from '../core/abort.js';
 import { httpFetch } from './http-fetch.js';
 import { anthropicContent, checkAttachmentLimits, elapsedSince, endpointUrl, mapSdkError, providerError, providerIdentity, readApiKey } from './shared.js';
 
@@ -58,13 +58,13 @@ export class AnthropicProvider implements Provider {
         .map((m) => ({ role: m.role as 'user' | 'assistant', content: anthropicContent(m) })),
     } as MessageCreateParamsNonStreaming;
 
-    // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals
-    // (a run's, handed to judges for every call) from collecting one listener per call.
+    // The SDK never removes its abort listener: withCallSignal keeps a long-lived signal (a library
+    // caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
     const client = this.#client;
     const start = performance.now();
     let res: Message & { _request_id?: string | null };
     try {
-      res = await withChildSignal([signal], (callSignal) => client.messages.create(body, { signal: callSignal }));
+      res = await withCallSignal(signal, (callSignal) => client.messages.create(body, { signal: callSignal }));
     } catch (err) {
       throw mapSdkError(err, sdk, this.key, req.caseId, signal, endpointUrl(this.model.baseURL ?? DEFAULT_ANTHROPIC_BASE_URL, '/v1/messages'));
     }

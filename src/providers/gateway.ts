@@ -7,7 +7,7 @@
 import type * as OpenAISdk from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ChatMessage, Completion, GatewayKind } from '../core/types.js';
-import { withChildSignal } from '../core/abort.js';
+import { withCallSignal } from '../core/abort.js';
 import { httpFetch } from './http-fetch.js';
 import { elapsedSince, estimateUsage, mapSdkError, openaiContent, providerError } from './shared.js';
 
@@ -78,8 +78,8 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       let data: OpenAISdk.OpenAI.Chat.Completions.ChatCompletion;
       let response: Response;
       try {
-        // A throwaway child signal, as the providers use: the SDK never removes its abort listener.
-        ({ data, response } = await withChildSignal([signal], (callSignal) =>
+        // As the providers do: the SDK never removes its abort listener (see withCallSignal).
+        ({ data, response } = await withCallSignal(signal, (callSignal) =>
           sdkClient.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, { headers, signal: callSignal }).withResponse(),
         ));
       } catch (err) {

@@ -8,7 +8,7 @@ import type OpenAI from 'openai';
 import type * as OpenAISdk from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderContext, ProviderFactory } from '../core/types.js';
-import { withChildSignal } from '../core/abort.js';
+import { withCallSignal } from '../core/abort.js';
 import { httpFetch } from './http-fetch.js';
 import { checkAttachmentLimits, elapsedSince, endpointUrl, estimateUsage, mapSdkError, openaiContent, providerError, providerIdentity, readApiKey } from './shared.js';
 
@@ -67,13 +67,13 @@ export class OpenAIProvider implements Provider {
       messages: req.messages.map((m) => ({ role: m.role, content: openaiContent(m) })),
     } as ChatCompletionCreateParamsNonStreaming;
 
-    // The SDK never removes its abort listener; a throwaway child signal keeps long-lived signals
-    // (a run's, handed to judges for every call) from collecting one listener per call.
+    // The SDK never removes its abort listener: withCallSignal keeps a long-lived signal (a library
+    // caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
     const client = this.#client;
     const start = performance.now();
     let res: ChatCompletion & { _request_id?: string | null };
     try {
-      res = await withChildSignal([signal], (callSignal) => client.chat.completions.create(body, { signal: callSignal }));
+      res = await withCallSignal(signal, (callSignal) => client.chat.completions.create(body, { signal: callSignal }));
     } catch (err) {
       throw mapSdkError(err, sdk, this.key, req.caseId, signal, this.#endpoint());
     }

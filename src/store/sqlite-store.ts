@@ -558,6 +558,8 @@ export class SqliteStore implements Store {
     }
   }
 
+  // db.pragma() each time, not a prepared statement: SQLite applies busy_timeout while preparing the
+  // PRAGMA, so running a statement prepared earlier would not switch it (store-busy fails then).
   #withShortBusyWait<T>(write: () => T): T {
     this.#db.pragma(`busy_timeout = ${IN_RUN_BUSY_TIMEOUT_MS}`);
     try {
