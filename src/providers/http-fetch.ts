@@ -111,6 +111,7 @@ function toResponse(res: http.IncomingMessage, raw: Buffer, url: URL): Response 
     pairs.push([name, res.rawHeaders[i + 1]!]);
   }
   const status = res.statusCode ?? 0;
+  BufferedResponse ??= defineBufferedResponse();
   const response = new BufferedResponse(status === 204 || status === 304 ? null : decoded, { status, statusText: res.statusMessage ?? '', headers: pairs });
   Object.defineProperty(response, 'url', { value: url.href });
   return response as unknown as Response;
@@ -126,78 +127,86 @@ type ResponseBase = new (body: null, init: ResponseInit) => Pick<Response, 'head
 const utf8 = new TextDecoder(); // strips a leading BOM, as Response.text() does
 
 /**
+ * Defined on the first answer: reading the global Response loads Node's fetch (~20 ms), which commands
+ * that never call a model should not pay.
+ */
+let BufferedResponse: ReturnType<typeof defineBufferedResponse> | undefined;
+
+/**
  * A standard `Response` (instanceof, status, headers) whose body is already in memory: reading it whole
  * (`text`, `json`, `arrayBuffer`, `bytes`) returns the bytes directly instead of pumping them through a
  * web stream, which on Node 20 cost more CPU per call than the rest of this transport. Anything else
  * (`body`, `blob`, `formData`, a read after `body` was taken) goes to a standard Response over the same bytes,
  * and a body is readable once, as the standard says.
  */
-class BufferedResponse extends (Response as ResponseBase) {
-  readonly #bytes: Uint8Array | null;
-  #read = false;
-  #standard: Response | undefined;
+function defineBufferedResponse() {
+  return class BufferedResponse extends (Response as ResponseBase) {
+    readonly #bytes: Uint8Array | null;
+    #read = false;
+    #standard: Response | undefined;
 
-  constructor(bytes: Uint8Array | null, init: ResponseInit) {
-    super(null, init);
-    this.#bytes = bytes;
-  }
+    constructor(bytes: Uint8Array | null, init: ResponseInit) {
+      super(null, init);
+      this.#bytes = bytes;
+    }
 
-  /** The standard twin over the same bytes, made on first need; a body already read here leaves it none. */
-  #twin(): Response {
-    return (this.#standard ??= new Response(this.#read ? null : this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers }));
-  }
+    /** The standard twin over the same bytes, made on first need; a body already read here leaves it none. */
+    #twin(): Response {
+      return (this.#standard ??= new Response(this.#read ? null : this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers }));
+    }
 
-  /** The bytes, for a whole read done here; once only, and only while no stream was handed out. */
-  #take(): Uint8Array {
-    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
-    this.#read = true;
-    return this.#bytes ?? new Uint8Array(0);
-  }
+    /** The bytes, for a whole read done here; once only, and only while no stream was handed out. */
+    #take(): Uint8Array {
+      if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
+      this.#read = true;
+      return this.#bytes ?? new Uint8Array(0);
+    }
 
-  async #viaStandard<T>(read: (standard: Response) => Promise<T>): Promise<T> {
-    if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
-    return read(this.#twin());
-  }
+    async #viaStandard<T>(read: (standard: Response) => Promise<T>): Promise<T> {
+      if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
+      return read(this.#twin());
+    }
 
-  get body(): ReadableStream<Uint8Array> | null {
-    return this.#bytes === null ? null : this.#twin().body;
-  }
+    get body(): ReadableStream<Uint8Array> | null {
+      return this.#bytes === null ? null : this.#twin().body;
+    }
 
-  get bodyUsed(): boolean {
-    return this.#read || (this.#standard?.bodyUsed ?? false);
-  }
+    get bodyUsed(): boolean {
+      return this.#read || (this.#standard?.bodyUsed ?? false);
+    }
 
-  async text(): Promise<string> {
-    return this.#standard ? this.#standard.text() : utf8.decode(this.#take());
-  }
+    async text(): Promise<string> {
+      return this.#standard ? this.#standard.text() : utf8.decode(this.#take());
+    }
 
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text());
-  }
+    async json(): Promise<unknown> {
+      return JSON.parse(await this.text());
+    }
 
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    if (this.#standard) return this.#standard.arrayBuffer();
-    const bytes = this.#take();
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  }
+    async arrayBuffer(): Promise<ArrayBuffer> {
+      if (this.#standard) return this.#standard.arrayBuffer();
+      const bytes = this.#take();
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    }
 
-  async bytes(): Promise<Uint8Array> {
-    return new Uint8Array(await this.arrayBuffer());
-  }
+    async bytes(): Promise<Uint8Array> {
+      return new Uint8Array(await this.arrayBuffer());
+    }
 
-  blob(): Promise<Blob> {
-    return this.#viaStandard((standard) => standard.blob());
-  }
+    blob(): Promise<Blob> {
+      return this.#viaStandard((standard) => standard.blob());
+    }
 
-  formData(): Promise<FormData> {
-    return this.#viaStandard((standard) => standard.formData());
-  }
+    formData(): Promise<FormData> {
+      return this.#viaStandard((standard) => standard.formData());
+    }
 
-  clone(): Response {
-    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
-    if (this.#standard) return this.#standard.clone();
-    const copy = new BufferedResponse(this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers });
-    Object.defineProperty(copy, 'url', { value: this.url });
-    return copy as unknown as Response;
-  }
+    clone(): Response {
+      if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
+      if (this.#standard) return this.#standard.clone();
+      const copy = new BufferedResponse(this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers });
+      Object.defineProperty(copy, 'url', { value: this.url });
+      return copy as unknown as Response;
+    }
+  };
 }
