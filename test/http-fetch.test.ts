@@ -87,6 +87,23 @@ describe('httpFetch responses read like the standard Response', () => {
     });
   }
 
+  it('taking the body stream without reading it (as the Anthropic SDK does) leaves the body readable; a locked stream does not', async () => {
+    for (const [name, read] of Object.entries(READERS)) {
+      const ours = await httpFetch(`${server.url}/plain`);
+      const theirs = standardTwin(ours, BODY);
+      expect([ours.body, theirs.body].map((b) => b?.locked)).toEqual([false, false]);
+      await new Promise((resolve) => setImmediate(resolve)); // the SDK reads later, after other awaits
+      expect([name, await outcome(read(ours))]).toEqual([name, await outcome(read(theirs))]);
+      expect(ours.bodyUsed).toBe(theirs.bodyUsed);
+    }
+    const ours = await httpFetch(`${server.url}/plain`);
+    const theirs = standardTwin(ours, BODY);
+    ours.body!.getReader();
+    theirs.body!.getReader();
+    expect(await outcome(ours.text())).toEqual(await outcome(theirs.text()));
+    expect(() => ours.clone()).toThrow(TypeError);
+  });
+
   it('json parses the body (a BOM is skipped), and a gzip body arrives decoded without its encoding headers', async () => {
     expect(await (await httpFetch(`${server.url}/json`)).json()).toEqual(JSON.parse(JSON_BODY.toString()));
     const gz = await httpFetch(`${server.url}/gzip`);

@@ -133,50 +133,58 @@ const utf8 = new TextDecoder(); // strips a leading BOM, as Response.text() does
 let BufferedResponse: ReturnType<typeof defineBufferedResponse> | undefined;
 
 /**
- * A standard `Response` (instanceof, status, headers) whose body is already in memory: reading it whole
+ * A standard `Response` (instanceof, status, headers) whose body is already in memory: reading it
  * (`text`, `json`, `arrayBuffer`, `bytes`) returns the bytes directly instead of pumping them through a
- * web stream, which on Node 20 cost more CPU per call than the rest of this transport. Anything else
- * (`body`, `blob`, `formData`, a read after `body` was taken) goes to a standard Response over the same bytes,
- * and a body is readable once, as the standard says.
+ * web stream, which on Node 20 cost more CPU per call than the rest of this transport. `body` is a
+ * stream over the same bytes, made only when asked for (the Anthropic SDK takes it to watch for an
+ * abandoned response, without reading it). As the standard says, a body is read once: after a read, or
+ * once its stream is locked or read from, every read fails.
  */
 function defineBufferedResponse() {
   return class BufferedResponse extends (Response as ResponseBase) {
     readonly #bytes: Uint8Array | null;
     #read = false;
-    #standard: Response | undefined;
+    #stream: ReadableStream<Uint8Array> | undefined;
+    #streamRead = false;
 
     constructor(bytes: Uint8Array | null, init: ResponseInit) {
       super(null, init);
       this.#bytes = bytes;
     }
 
-    /** The standard twin over the same bytes, made on first need; a body already read here leaves it none. */
-    #twin(): Response {
-      return (this.#standard ??= new Response(this.#read ? null : this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers }));
-    }
-
-    /** The bytes, for a whole read done here; once only, and only while no stream was handed out. */
-    #take(): Uint8Array {
-      if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
-      this.#read = true;
-      return this.#bytes ?? new Uint8Array(0);
-    }
-
-    async #viaStandard<T>(read: (standard: Response) => Promise<T>): Promise<T> {
-      if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
-      return read(this.#twin());
-    }
-
     get body(): ReadableStream<Uint8Array> | null {
-      return this.#bytes === null ? null : this.#twin().body;
+      if (this.#bytes === null) return null;
+      const bytes = this.#bytes;
+      // highWaterMark 0: nothing is pulled until someone reads, so taking the stream does not use the body.
+      if (this.#stream) return this.#stream;
+      this.#stream = new ReadableStream<Uint8Array>(
+        {
+          pull: (controller) => {
+            this.#streamRead = true;
+            controller.enqueue(bytes.slice());
+            controller.close();
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      if (this.#read) this.#stream.getReader(); // read already: locked, as a standard body is then
+      return this.#stream;
     }
 
     get bodyUsed(): boolean {
-      return this.#read || (this.#standard?.bodyUsed ?? false);
+      return this.#read || this.#streamRead;
+    }
+
+    /** The bytes, once; a stream handed out before is locked, as a standard read leaves it. */
+    #take(): Uint8Array {
+      if (this.bodyUsed || this.#stream?.locked) throw new TypeError('Body is unusable: Body has already been read');
+      this.#read = true;
+      this.#stream?.getReader();
+      return this.#bytes ?? new Uint8Array(0);
     }
 
     async text(): Promise<string> {
-      return this.#standard ? this.#standard.text() : utf8.decode(this.#take());
+      return utf8.decode(this.#take());
     }
 
     async json(): Promise<unknown> {
@@ -184,7 +192,6 @@ function defineBufferedResponse() {
     }
 
     async arrayBuffer(): Promise<ArrayBuffer> {
-      if (this.#standard) return this.#standard.arrayBuffer();
       const bytes = this.#take();
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     }
@@ -193,17 +200,17 @@ function defineBufferedResponse() {
       return new Uint8Array(await this.arrayBuffer());
     }
 
-    blob(): Promise<Blob> {
-      return this.#viaStandard((standard) => standard.blob());
+    // Rare here, and with rules of their own (MIME type, multipart parsing): the standard Response does them.
+    async blob(): Promise<Blob> {
+      return new Response(this.#take(), { headers: this.headers }).blob();
     }
 
-    formData(): Promise<FormData> {
-      return this.#viaStandard((standard) => standard.formData());
+    async formData(): Promise<FormData> {
+      return new Response(this.#take(), { headers: this.headers }).formData();
     }
 
     clone(): Response {
-      if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
-      if (this.#standard) return this.#standard.clone();
+      if (this.bodyUsed || this.#stream?.locked) throw new TypeError('Response.clone: Body has already been consumed.');
       const copy = new BufferedResponse(this.#bytes, { status: this.status, statusText: this.statusText, headers: this.headers });
       Object.defineProperty(copy, 'url', { value: this.url });
       return copy as unknown as Response;
