@@ -123,7 +123,8 @@ export function assignTiers(
   bodyOf?: (c: Case) => Record<string, unknown>,
 ): Map<string, RouteMatch> {
   const out = new Map<string, RouteMatch>();
-  for (const c of cases) out.set(c.id, routeCase(routing, c, render(c), bodyOf?.(c)));
+  // The gateway body is built only for the Portkey conditions that read it.
+  for (const c of cases) out.set(c.id, routeCase(routing, c, render(c), routing.portkey ? bodyOf?.(c) : undefined));
   return out;
 }
 
