@@ -8,15 +8,19 @@
  *   sdk:  the real `openai` / `@anthropic-ai/sdk` client with evalroute's own transport (`httpFetch`)
  *         as its fetch and maxRetries 0, configured as src/providers builds it; no engine, store,
  *         grading or progress.
+ *   sdk-workers: the same SDK calls on two worker threads, each with its own client; the main thread
+ *         only hands out the bodies (the same number in flight in all) and collects the answers. It
+ *         answers whether moving the SDKs off the main thread could help on this machine.
  *
  * Timed from the first request to the last answer (clients are built and modules loaded before), so it
  * compares with run()'s calls phase. Prints one JSON line.
  *
- *   node reference-client.js <bare|sdk> <openai|anthropic> <base-url> <concurrency> <bodies.json>
+ *   node reference-client.js <bare|sdk|sdk-workers> <openai|anthropic> <base-url> <concurrency> <bodies.json>
  */
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { httpFetch } from '../src/providers/http-fetch.js';
 import { BENCH_ENV } from './project.js';
 
@@ -28,9 +32,9 @@ export interface ReferenceResult {
   errors: number;
 }
 
-const [kind, api, baseURL, concurrency, bodiesFile] = process.argv.slice(2);
-if ((kind !== 'bare' && kind !== 'sdk') || (api !== 'openai' && api !== 'anthropic') || !baseURL || !concurrency || !bodiesFile) {
-  throw new Error('usage: reference-client.js <bare|sdk> <openai|anthropic> <base-url> <concurrency> <bodies.json>');
+const [kind, api, baseURL, concurrency, bodiesFile] = isMainThread ? process.argv.slice(2) : (workerData as string[]);
+if ((kind !== 'bare' && kind !== 'sdk' && kind !== 'sdk-workers') || (api !== 'openai' && api !== 'anthropic') || !baseURL || !concurrency || !bodiesFile) {
+  throw new Error('usage: reference-client.js <bare|sdk|sdk-workers> <openai|anthropic> <base-url> <concurrency> <bodies.json>');
 }
 const bodies = JSON.parse(readFileSync(bodiesFile, 'utf8')) as string[];
 const apiKey = BENCH_ENV.BENCH_KEY;
@@ -77,20 +81,64 @@ async function sdkCall(): Promise<Call> {
   return (i) => client.messages.create(params[i]!);
 }
 
-const call = kind === 'bare' ? bareCall() : await sdkCall();
-let next = 0;
-let errors = 0;
-// The same pool shape as the engine's: `concurrency` workers, each taking the next request when its
-// previous answer is in.
-const worker = async () => {
-  while (next < bodies.length) {
-    await call(next++).catch(() => errors++);
-  }
-};
-const cpuBefore = process.cpuUsage();
-const started = performance.now();
-await Promise.all(Array.from({ length: Number(concurrency) }, worker));
-const wallMs = performance.now() - started;
-const cpu = process.cpuUsage(cpuBefore);
-const result: ReferenceResult = { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, calls: bodies.length, errors };
-process.stdout.write(`${JSON.stringify(result)}\n`);
+const WORKER_THREADS = 2;
+
+/** In a worker: answer each { i } the main thread posts with the SDK call for body i. */
+async function serveAsWorker(): Promise<void> {
+  const call = await sdkCall();
+  parentPort!.on('message', (i: number) => {
+    call(i).then(
+      () => parentPort!.postMessage({ i, ok: true }),
+      () => parentPort!.postMessage({ i, ok: false }),
+    );
+  });
+  parentPort!.postMessage('ready');
+}
+
+/** The SDK calls on worker threads: `concurrency` in flight over all of them, each next body to the worker that answered. */
+async function runOnWorkers(): Promise<number> {
+  const workers = Array.from({ length: WORKER_THREADS }, () => new Worker(new URL(import.meta.url), { workerData: [kind, api, baseURL, concurrency, bodiesFile] }));
+  await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+  let next = 0;
+  let settled = 0;
+  let failed = 0;
+  await new Promise<void>((resolve) => {
+    const send = (w: Worker) => {
+      if (next < bodies.length) w.postMessage(next++);
+    };
+    for (const w of workers) {
+      w.on('message', (m: { ok: boolean }) => {
+        if (!m.ok) failed++;
+        if (++settled === bodies.length) resolve();
+        else send(w);
+      });
+    }
+    for (let k = 0; k < Number(concurrency); k++) send(workers[k % workers.length]!);
+  });
+  await Promise.all(workers.map((w) => w.terminate()));
+  return failed;
+}
+
+if (!isMainThread) {
+  await serveAsWorker();
+} else {
+  const call = kind === 'bare' ? bareCall() : kind === 'sdk' ? await sdkCall() : undefined;
+  let next = 0;
+  let errors = 0;
+  // The same pool shape as the engine's: `concurrency` workers, each taking the next request when its
+  // previous answer is in.
+  const worker = async () => {
+    while (next < bodies.length) {
+      await call!(next++).catch(() => errors++);
+    }
+  };
+  // process.cpuUsage() counts every thread of the process.
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  if (call) await Promise.all(Array.from({ length: Number(concurrency) }, worker));
+  else errors = await runOnWorkers();
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const result: ReferenceResult = { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, calls: bodies.length, errors };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}

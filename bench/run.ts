@@ -143,8 +143,8 @@ async function runScenario(p: BenchProject, concurrency: number, cache: 'use' | 
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { wallMs: number; cpuMs: number; callsCpuMs: number; setupMs: number; callsMs: number; loopDelayP99Ms: number; calls: number; errors: number; status: string; pass: boolean; runId: string; maxRssKb: number };
 }
 
-/** A reference client (bare node:http or the SDK alone) in a child, on the given request bodies. */
-async function runReference(kind: 'bare' | 'sdk', api: MockApi, mock: MockUrls, concurrency: number, bodiesFile: string): Promise<ReferenceResult> {
+/** A reference client (bare node:http, the SDK alone, or the SDK on worker threads) in a child, on the given request bodies. */
+async function runReference(kind: 'bare' | 'sdk' | 'sdk-workers', api: MockApi, mock: MockUrls, concurrency: number, bodiesFile: string): Promise<ReferenceResult> {
   const baseURL = api === 'openai' ? mock.openaiBaseURL : mock.anthropicBaseURL;
   const r = await child([REFERENCE, kind, api, baseURL, String(concurrency), bodiesFile], { probe: false });
   if (r.code !== 0) throw new Error(`reference client (${kind}, ${api}) failed (exit ${r.code}):\n${r.stderr}`);
@@ -215,7 +215,7 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
       if (r.errors || r.calls !== calls || log.length !== calls) throw new Error(`live run: ${r.calls} calls, ${r.errors} errors, ${log.length} requests served (expected ${calls}, 0, ${calls})`);
       // The references send exactly the bodies this run sent, in the same order.
       writeFileSync(bodiesFile, JSON.stringify(log.map((x) => x.body)));
-      const reference = async (kind: 'bare' | 'sdk') => {
+      const reference = async (kind: 'bare' | 'sdk' | 'sdk-workers') => {
         await mock.reset();
         const ref = await runReference(kind, api, mock, concurrency, bodiesFile);
         const { served, statuses } = await mock.served();
@@ -224,6 +224,7 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
       };
       const bare = await reference('bare');
       const sdk = await reference('sdk');
+      const sdkWorkers = await reference('sdk-workers');
       const floor = Math.ceil(calls / concurrency) * latency;
       const ratio = r.wallMs / floor;
       rows.push([
@@ -232,6 +233,7 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
         secs(floor),
         cell(bare.wallMs, floor, bare.cpuMs),
         cell(sdk.wallMs, floor, sdk.cpuMs),
+        cell(sdkWorkers.wallMs, floor, sdkWorkers.cpuMs),
         `${ratio.toFixed(3)} ${check(ratio <= 1.05)} (${secs(r.wallMs)})`,
         cell(r.callsMs, floor, r.callsCpuMs),
         `${(r.wallMs / sdk.wallMs).toFixed(3)}; ${(r.callsMs / sdk.wallMs).toFixed(3)}`,
@@ -251,6 +253,7 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
       'floor',
       'bare node:http: wall/floor (wall; CPU per call)',
       'SDK alone: wall/floor (wall; CPU per call)',
+      'SDK on 2 worker threads: wall/floor (wall; CPU per call)',
       'evalroute run(): wall/floor (≤ 1.05)',
       'evalroute calls phase: wall/floor (wall; CPU per call)',
       'evalroute / SDK alone: run(); calls phase',
@@ -262,7 +265,7 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
     ],
     rows,
   );
-  out('- bare node:http: the same request bodies POSTed over a keep-alive agent, answers JSON-parsed, nothing else; SDK alone: the real SDK with evalroute\'s `httpFetch` as its fetch, maxRetries 0, nothing else. Both timed from the first request to the last answer, each in a child process of its own, right after evalroute\'s run at the same concurrency.');
+  out('- bare node:http: the same request bodies POSTed over a keep-alive agent, answers JSON-parsed, nothing else; SDK alone: the real SDK with evalroute\'s `httpFetch` as its fetch, maxRetries 0, nothing else; SDK on 2 worker threads: the same calls on two worker threads with a client each, the main thread handing out bodies and collecting answers (CPU counts all threads) — whether moving the SDKs off the main thread could help here. Each timed from the first request to the last answer, in a child process of its own, right after evalroute\'s run at the same concurrency.');
   out('- evalroute run(): the whole library call, set-up (loading, routing, opening the store) and wrap-up included; calls phase: first call to last settled call.');
   out();
 }
