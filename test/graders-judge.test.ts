@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/core/errors.js';
-import type { Case, Completion, CompletionRequest, GradeContext, Golden, GraderSpec, ModelConfig, Provider } from '../src/core/types.js';
+import type { Attachment, Case, Completion, CompletionRequest, GradeContext, Golden, GraderSpec, ModelConfig, Provider } from '../src/core/types.js';
 import {
   JUDGE_SYSTEM_PROMPT,
   NO_JUDGE_MESSAGE,
@@ -18,6 +18,7 @@ import {
 import { normaliseScore, parsePairwiseVerdict, parseScoreVerdict } from '../src/graders/judge-verdict.js';
 import { createProvider } from '../src/providers/registry.js';
 import { startMockLlmServer, type MockLlmServer, type MockRequest } from './support/mock-llm-server.js';
+import { png } from './support/png.js';
 
 const env = { JUDGE_TEST_KEY: 'sk-judge-test-123456' };
 const never = new AbortController().signal;
@@ -409,5 +410,77 @@ describe('judge grader: configuration', () => {
     const g = await judgeGraderDefinition.create({ type: 'judge', name: 'quality', mode: 'pairwise', model: 'opus' }, factoryCtx());
     expect(g.name).toBe('quality');
     expect((g as Awaited<ReturnType<typeof buildJudgeGrader>>).judgeModel).toBe('opus');
+  });
+});
+
+describe('judge grader: cases with images and PDFs', () => {
+  const RECEIPT = png(30, 20);
+  const receipt: Attachment = { kind: 'image', mediaType: 'image/png', name: 'receipts/r1.png', sha256: 'a'.repeat(64), bytes: RECEIPT.length, width: 30, height: 20, data: RECEIPT };
+  // The same file on two messages of the conversation: the judge is sent it once.
+  const withImage: CompletionRequest = {
+    caseId: 'c1',
+    messages: [
+      { role: 'user', content: 'Keep this receipt.', attachments: [receipt] },
+      { role: 'assistant', content: 'Kept.' },
+      { role: 'user', content: 'What is the total on the receipt?', attachments: [receipt] },
+    ],
+    params: {},
+    repeat: 0,
+  };
+  const verdict = () => '{"reasoning": "matches the receipt", "score": 9}';
+
+  it('sends the judge the files the model was shown, once each, and names them in the conversation (OpenAI)', async () => {
+    server.script(verdict);
+    const g = await grader({ mode: 'rubric', rubric: 'Is the total right?' });
+    const grade = await g.grade(theCase, completion('12.50'), ctx({ request: withImage }));
+    expect(grade.error).toBeUndefined();
+    const question = server.requests[0]!.messages.at(-1)!;
+    expect(question.parts).toHaveLength(2); // the image, then the prompt text
+    expect((question.parts![0] as { image_url: { url: string } }).image_url.url).toBe(`data:image/png;base64,${RECEIPT.toString('base64')}`);
+    expect(question.content).toContain('User: [attached: image "receipts/r1.png"]\nWhat is the total on the receipt?');
+    expect(question.content).not.toContain('not shown');
+  });
+
+  it('does the same with an Anthropic judge (image block before the text)', async () => {
+    server.script(verdict);
+    const g = await grader({ mode: 'rubric', rubric: 'Is the total right?' });
+    await g.grade(theCase, completion('12.50'), ctx({ request: withImage }, createProvider(judgeModel('anthropic'), { env })));
+    const question = server.requests[0]!.messages.at(-1)!;
+    expect(question.parts![0]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: RECEIPT.toString('base64') } });
+  });
+
+  it('pairwise judges see the files in both orders', async () => {
+    server.script(() => '{"reasoning": "A reads the receipt", "winner": "tie"}');
+    const g = await grader({ mode: 'pairwise' });
+    await g.grade(theCase, completion('12.50'), ctx({ request: withImage, baseline: completion('13.00') }));
+    expect(server.requests).toHaveLength(2);
+    for (const r of server.requests) expect(r.messages.at(-1)!.parts).toHaveLength(2);
+  });
+
+  it('a judge API that refuses the files is a judge error saying how to turn them off', async () => {
+    server.failNext(1, 'error400');
+    const g = await grader({ mode: 'rubric', rubric: 'Is the total right?' });
+    const grade = await g.grade(theCase, completion('12.50'), ctx({ request: withImage }));
+    expect(grade.pass).toBe(false);
+    expect(grade.error).toMatch(/^judge call failed: [\s\S]*\n {2}→ the judge was sent the case's images or PDFs: .*set attachments: false on the judge grader$/);
+  });
+
+  it('attachments: false sends text only and tells the judge the files are not shown', async () => {
+    server.script(verdict);
+    const g = await grader({ mode: 'rubric', rubric: 'Is the total right?', attachments: false });
+    await g.grade(theCase, completion('12.50'), ctx({ request: withImage }));
+    const question = server.requests[0]!.messages.at(-1)!;
+    expect(question.parts).toBeUndefined();
+    expect(question.content).toContain('[attached: image "receipts/r1.png" (not shown to you)]');
+  });
+
+  it('a text-only conversation reads exactly as before (its cached verdicts stay valid)', async () => {
+    server.script(verdict);
+    const g = await grader({ mode: 'rubric', rubric: 'Is the total right?' });
+    await g.grade(theCase, completion(GOOD), ctx());
+    const question = server.requests[0]!.messages.at(-1)!;
+    expect(question.parts).toBeUndefined();
+    expect(question.content).not.toContain('[attached');
+    expect(question.content).toContain(`[The Start of Conversation]\n${QUESTION}\n[The End of Conversation]`);
   });
 });

@@ -14,6 +14,7 @@ import { callCost } from '../core/cost.js';
 import { ProviderError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 import type {
+  Attachment,
   Case,
   ChatMessage,
   Completion,
@@ -78,6 +79,7 @@ const judgeSpecSchema = z.strictObject({
   passThreshold: z.number().min(0).max(1).optional(),
   passOn: z.enum(['win', 'win-or-tie']).optional(),
   template: z.string().min(1).optional(),
+  attachments: z.boolean().default(true),
   scale: z
     .tuple([z.number(), z.number()])
     .refine(([lo, hi]) => Number.isFinite(lo) && Number.isFinite(hi) && lo < hi, 'scale must be [low, high] with low < high')
@@ -87,7 +89,7 @@ const judgeSpecSchema = z.strictObject({
 const HINT =
   'judge options: mode: rubric | reference | pairwise; rubric: text (else the golden\'s rubric); model: judge model key; ' +
   `samples: 1..${MAX_SAMPLES}; template: ./file.hbs; rubric/reference only: scale: [1, 10], passThreshold: 0..1 on the normalised score; ` +
-  'pairwise only: passOn: win | win-or-tie';
+  'pairwise only: passOn: win | win-or-tie; attachments: true | false (send the case\'s images and PDFs to the judge; default true)';
 
 interface JudgeSettings {
   mode: JudgeMode;
@@ -96,6 +98,8 @@ interface JudgeSettings {
   passThreshold: number;
   passOn: 'win' | 'win-or-tie';
   scale: readonly [number, number];
+  /** Whether the judge is sent the images and PDFs of the graded conversation (else only told of them). */
+  attachments: boolean;
   /** Absolute path of a user template; the built-in one for the mode when absent. */
   templateFile?: string;
   templateText?: string;
@@ -114,12 +118,26 @@ function builtInTemplate(mode: JudgeMode): Promise<string> {
   return text;
 }
 
-/** The conversation the graded output answers, as the judge reads it. */
-export function formatConversation(messages: readonly ChatMessage[]): string {
+/**
+ * The conversation the graded output answers, as the judge reads it. A message with files names them
+ * first, so the judge knows what the model was shown — and, when they are not sent along (`shown`
+ * false), that it cannot see them. Text-only conversations read as they always did, so their judge
+ * requests (and cached verdicts) are unchanged.
+ */
+export function formatConversation(messages: readonly ChatMessage[], shown = true): string {
+  const text = (m: ChatMessage) =>
+    m.attachments?.length ? `[attached: ${m.attachments.map((a) => `${a.kind} "${a.name}"`).join(', ')}${shown ? '' : ' (not shown to you)'}]\n${m.content}` : m.content;
   const only = messages[0];
-  if (messages.length === 1 && only?.role === 'user') return only.content;
+  if (messages.length === 1 && only?.role === 'user') return text(only);
   const label = { system: 'System', user: 'User', assistant: 'Assistant' } as const;
-  return messages.map((m) => `${label[m.role]}: ${m.content}`).join('\n\n');
+  return messages.map((m) => `${label[m.role]}: ${text(m)}`).join('\n\n');
+}
+
+/** Every file of the conversation, once each, in order: what a judge that sees attachments is sent. */
+function filesOf(messages: readonly ChatMessage[]): Attachment[] {
+  const seen = new Map<string, Attachment>();
+  for (const m of messages) for (const a of m.attachments ?? []) if (!seen.has(a.sha256)) seen.set(a.sha256, a);
+  return [...seen.values()];
 }
 
 function truncateText(text: string, max = REASONING_LIMIT): string {
@@ -208,7 +226,7 @@ export class JudgeGrader implements Grader {
       if (reference === undefined) return fail(`${where} has no reference answer; add "reference" (or "expected") to the golden`);
     }
     const prompt = await this.renderPrompt({
-      input: formatConversation(ctx.request.messages),
+      input: this.conversation(ctx),
       output: output.text,
       rubric,
       reference,
@@ -220,7 +238,7 @@ export class JudgeGrader implements Grader {
     const raw: number[] = [];
     const reasons: string[] = [];
     for (let k = 0; k < samples; k++) {
-      const got = await this.ask(judge, c, prompt.text, k, samples, (t) => parseScoreVerdict(t, scale), usage, ctx.signal);
+      const got = await this.ask(judge, c, this.question(prompt.text, ctx), k, samples, (t) => parseScoreVerdict(t, scale), usage, ctx.signal);
       if (!got.ok) return fail(got.error);
       raw.push(got.verdict.score);
       reasons.push(got.verdict.reasoning);
@@ -243,7 +261,7 @@ export class JudgeGrader implements Grader {
     const baseline = ctx.baseline!;
     const { samples, passOn } = this.settings;
     const vars = {
-      input: formatConversation(ctx.request.messages),
+      input: this.conversation(ctx),
       rubric: this.settings.rubric ?? ctx.golden?.rubric,
       reference: ctx.golden?.reference,
     };
@@ -256,9 +274,9 @@ export class JudgeGrader implements Grader {
     const notes: string[] = [];
     let reasoning = '';
     for (let k = 0; k < samples; k++) {
-      const ab = await this.ask(judge, c, candidateFirst.text, k, samples, parsePairwiseVerdict, usage, ctx.signal);
+      const ab = await this.ask(judge, c, this.question(candidateFirst.text, ctx), k, samples, parsePairwiseVerdict, usage, ctx.signal);
       if (!ab.ok) return fail(`order A=candidate: ${ab.error}`);
-      const ba = await this.ask(judge, c, baselineFirst.text, k, samples, parsePairwiseVerdict, usage, ctx.signal);
+      const ba = await this.ask(judge, c, this.question(baselineFirst.text, ctx), k, samples, parsePairwiseVerdict, usage, ctx.signal);
       if (!ba.ok) return fail(`order A=baseline: ${ba.error}`);
       const combined = combineOrders(outcomeFromVerdict(ab.verdict.winner, true), outcomeFromVerdict(ba.verdict.winner, false));
       outcomes.push(combined.outcome);
@@ -280,6 +298,16 @@ export class JudgeGrader implements Grader {
     return { grader: this.name, score, pass, explanation: `${head}. Judge: ${truncateText(reasoning)}`, judgeUsage: usage };
   }
 
+  private conversation(ctx: GradeContext): string {
+    return formatConversation(ctx.request.messages, this.settings.attachments);
+  }
+
+  /** The judge's question: the rendered prompt, with the graded conversation's files unless told not to send them. */
+  private question(prompt: string, ctx: GradeContext): ChatMessage {
+    const files = this.settings.attachments ? filesOf(ctx.request.messages) : [];
+    return { role: 'user', content: prompt, ...(files.length ? { attachments: files } : {}) };
+  }
+
   /**
    * One verdict: a judge call, and one more when the answer cannot be read. The retry shows the judge
    * its own answer and what was wrong with it, so the messages differ and a cache cannot replay the
@@ -288,17 +316,14 @@ export class JudgeGrader implements Grader {
   private async ask<T>(
     judge: Provider,
     c: Case,
-    prompt: string,
+    question: ChatMessage,
     sample: number,
     samples: number,
     parse: (text: string) => VerdictParse<T>,
     usage: JudgeUsage,
     signal: AbortSignal,
   ): Promise<Ask<T>> {
-    const messages: ChatMessage[] = [
-      { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-      { role: 'user', content: prompt },
-    ];
+    const messages: ChatMessage[] = [{ role: 'system', content: JUDGE_SYSTEM_PROMPT }, question];
     const first = await this.call(judge, this.request(judge, c, messages, sample), usage, signal);
     if (!first.ok) return first;
     const parsed = parse(first.completion.text);
@@ -338,7 +363,9 @@ export class JudgeGrader implements Grader {
       // An interrupted run is the engine's to handle, not a verdict about this case.
       if (signal.aborted || (err instanceof ProviderError && err.kind === 'aborted')) throw err;
       const message = redact(err instanceof Error ? err.message : String(err));
-      return { ok: false, error: `judge call failed: ${message}` };
+      const sentFiles = req.messages.some((m) => m.attachments?.length);
+      const hint = sentFiles ? "\n  → the judge was sent the case's images or PDFs: for a judge model that cannot read them, set attachments: false on the judge grader" : '';
+      return { ok: false, error: `judge call failed: ${message}${hint}` };
     }
     usage.calls++;
     usage.inputTokens += completion.usage.input;
@@ -403,6 +430,7 @@ export function createJudgeGrader(spec: GraderSpec, ctx: GraderFactoryContext, o
     passThreshold: o.passThreshold ?? 0.5,
     passOn: o.passOn ?? 'win-or-tie',
     scale: o.scale ?? DEFAULT_SCALE,
+    attachments: o.attachments,
     ...(o.rubric !== undefined ? { rubric: o.rubric } : {}),
   };
   if (o.template) {
