@@ -186,6 +186,17 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       // Only what was not stored: the base's missing big calls and the head's 15 easy cases on small
       // (the head's big calls are the base's, answered from the cache).
       expect(server.requests.length - before).toBe(30 - saved + 15);
+
+      // Now the base is stored whole, and a head that sends every case to small needs 15 new calls
+      // (the hard ones), 1 s each, 4 at a time: the deadline passes in the head run, whose stop says
+      // to run the gate again — not `evalroute run --resume`, which would not re-decide the gate.
+      const everyCaseSmall = join(p.dir, 'all-small.yaml');
+      writeFileSync(everyCaseSmall, 'baseline: big\ntiers:\n  frontier: { model: big }\n  cheap: { model: small }\nrules:\n  - { tier: cheap }\n');
+      server.setLatency(1000);
+      const head = await runCli(['gate', p.suiteDir, '--routing', everyCaseSmall, '--base-routing', base, '--deadline', '2s'], { cwd: p.dir, env: p.env });
+      expect(head.status, head.stderr).toBe(3);
+      expect(head.stdout + head.stderr).toMatch(/run stopped by its --deadline of 2 s: .*continue with: the same `evalroute gate` command again \(it reuses the answers already stored\)/);
+      expect(head.stdout + head.stderr).not.toContain('--resume');
     });
   }, 90_000);
 

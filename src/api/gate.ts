@@ -17,6 +17,10 @@ import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type
 import { byCodeUnits } from '../core/compare.js';
 
 /** `deadlineMs` (`--deadline`) bounds the whole gate: the base rules' fill and the head run together. */
+
+/** How a gate stopped part-way (deadline, cost cap, failing store) is continued: stored answers are reused. */
+const GATE_RERUN = 'the same `evalroute gate` command again (it reuses the answers already stored)';
+
 export interface GateOptions extends Omit<RunOptions, 'routing' | 'cache' | 'resume'> {
   /** Head routing file (the PR's). */
   routing: string;
@@ -124,7 +128,7 @@ async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined):
       opts.onBaseFill?.(missing);
       const { onStart: _s, onProgress: _p, ...quiet } = runOptions(opts);
       // The base rules are scored offline: a gateway in the loop serves only the head.
-      const fill = await runUnder({ ...quiet, routing: opts.baseRouting, cache: 'use', through: false }, deadline);
+      const fill = await runUnder({ ...quiet, routing: opts.baseRouting, cache: 'use', through: false }, deadline, GATE_RERUN);
       if (deadline?.reason !== undefined) {
         const saved = fill.summary.models.reduce((n, m) => n + m.calls, 0);
         throw new RunIncompleteError(
@@ -135,7 +139,11 @@ async function gateWithin(opts: GateOptions, deadline: RunDeadline | undefined):
       }
     }
   }
-  const head = await runUnder({ ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) }, deadline);
+  const head = await runUnder(
+    { ...runOptions(opts), routing: opts.routing, ...(opts.offline ? { cache: 'offline', through: false } : { cache: 'use' }) },
+    deadline,
+    GATE_RERUN,
+  );
   base ??= await scoreBase();
   return {
     head,

@@ -226,9 +226,11 @@ export async function underDeadline<T>(deadlineMs: number | undefined, work: (de
 
 /**
  * `run` under a deadline its caller owns (`opts.deadlineMs` is ignored): `gate` runs the base rules'
- * fill and the head under one deadline, so `--deadline` bounds the whole gate.
+ * fill and the head under one deadline, so `--deadline` bounds the whole gate. `rerun` is what the
+ * run's stop messages tell the user to run to continue, when that is not `evalroute run --resume`
+ * (a gate's head run is continued by running the gate again).
  */
-export async function runUnder(opts: RunOptions, deadline: RunDeadline | undefined): Promise<RunResult> {
+export async function runUnder(opts: RunOptions, deadline: RunDeadline | undefined, rerun?: string): Promise<RunResult> {
   const cwd = opts.cwd ?? process.cwd();
   const env = opts.env ?? process.env;
   const cache = opts.cache ?? 'use';
@@ -381,9 +383,10 @@ export async function runUnder(opts: RunOptions, deadline: RunDeadline | undefin
       : undefined;
     const engine = staged?.engine ?? (await runCases({ ...engineOptions, cases: suite.cases, previous }));
 
-    if (engine.storeFailure) throw storeFailed(store, engine, resumeCommand(opts, suite, runId), runId, suite);
-    const summary = summarizeRun(engine, { runId, suite, routing, config, opts, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
-    if (deadline?.reason !== undefined) summary.warnings = [...(summary.warnings ?? []), deadlineMessage(deadline, resumeCommand(opts, suite, runId), store.getCalls(runId).length, calls)];
+    const resume = rerun ?? resumeCommand(opts, suite, runId);
+    if (engine.storeFailure) throw storeFailed(store, engine, resume, runId, suite);
+    const summary = summarizeRun(engine, { runId, suite, routing, config, opts, resume, ...(staged && design ? { sequential: { ...staged, design } } : {}) });
+    if (deadline?.reason !== undefined) summary.warnings = [...(summary.warnings ?? []), deadlineMessage(deadline, resume, store.getCalls(runId).length, calls)];
     const selectionBias = selectionBiasWarning(routing.content, suite.name, suite.cases.map((c) => c.id));
     if (selectionBias) summary.warnings = [...(summary.warnings ?? []), selectionBias];
     store.finishRun(runId, summary.status, summary);
@@ -423,11 +426,13 @@ function summarizeRun(
     routing: Routing;
     config: EvalConfig;
     opts: RunOptions;
+    /** The command that continues the run (see runUnder). */
+    resume: string;
     /** A sequential run's verdicts (decided look by look) and design. */
     sequential?: Pick<StagedRunResult, 'tiers'> & { design: SequentialDesign };
   },
 ): RunSummary {
-  const { runId, suite, routing, config, opts } = ctx;
+  const { runId, suite, routing, config, opts, resume } = ctx;
   const repeatPolicy = opts.repeatPolicy ?? DEFAULT_REPEAT_POLICY;
   const tiers: GateVerdict[] = ctx.sequential?.tiers ?? decideAll(routing, engine.results, { repeatPolicy });
   const modelUsage = summarizeModels(engine.outcomes, [routing.baseline, ...[...routing.tiers.values()].map((t) => t.model)]);
@@ -465,7 +470,7 @@ function summarizeRun(
   if (engine.notAttempted > 0) {
     incomplete.push(
       `run incomplete: --max-cost $${opts.maxCostUsd} reached after spending $${engine.spentUsd.toFixed(4)}; ` +
-        `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: ${resumeCommand(opts, suite, runId)})`,
+        `${engine.notAttempted} calls not attempted (resume with a higher --max-cost: ${resume})`,
     );
   }
   if (status === 'incomplete') summary.tiers.forEach((t) => t.reasons.push(...incomplete));
