@@ -126,6 +126,11 @@ export class ProviderError extends EvalrouteError {
   }
 }
 
+/** What a call that the run's stop cut short fails with: not stored, redone on resume. */
+export function stoppedError(): ProviderError {
+  return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
+}
+
 /** A grader could not produce a verdict (judge returned garbage twice, schema file broken…). */
 export class GraderError extends EvalrouteError {
   readonly code = 'GRADER_ERROR';

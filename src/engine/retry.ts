@@ -1,4 +1,4 @@
-import { EvalrouteError, ProviderError } from '../core/errors.js';
+import { EvalrouteError, ProviderError, stoppedError } from '../core/errors.js';
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -58,11 +58,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** What a call that the run's stop cut short fails with: not stored, redone on resume. */
-export function stoppedError(): ProviderError {
-  return new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { batchPrice, callCost } from '../core/cost.js';
-import { EvalrouteError, ProviderError } from '../core/errors.js';
+import { EvalrouteError, ProviderError, stoppedError } from '../core/errors.js';
 import { withChildSignal } from '../core/abort.js';
 import { redact } from '../core/redact.js';
 import type {
@@ -19,7 +19,7 @@ import { CallSaver } from './call-saver.js';
 import { CostBudget, CallSkipped, estimateRequestTokens, type TokenEstimate } from './cost-cap.js';
 import { type ModelThrottle, throttleFor } from './rate-limit.js';
 import { gatewayAnswerHash, requestHash } from './request-hash.js';
-import { type RetryPolicy, type RetryWait, stoppedError, toProviderError, withRetries } from './retry.js';
+import { type RetryPolicy, type RetryWait, toProviderError, withRetries } from './retry.js';
 
 /** How the response cache is used: normal, bypassed for reads (`--no-cache`), or the only source (`--offline`). */
 export type CacheMode = 'use' | 'refresh' | 'offline';
@@ -164,11 +164,12 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     const model = opts.models.get(modelKey);
     if (!model) throw new Error(`internal: model ${modelKey} has no provider`);
     const request = opts.requestFor(c, modelKey, repeat);
-    const prefetched = opts.prefetched?.get(key(c.id, modelKey, repeat));
+    const callKey = key(c.id, modelKey, repeat);
+    const prefetched = opts.prefetched?.get(callKey);
     const fromGateway = prefetched !== undefined && opts.prefetchedFrom === 'gateway';
     const hash = fromGateway ? gatewayAnswerHash(requestHash(model.provider, request)) : requestHash(model.provider, request);
     // A stored call is reused only for the very request it answered; anything else is asked again.
-    const prior = previous.get(key(c.id, modelKey, repeat));
+    const prior = previous.get(callKey);
     if (prior && !prior.error && prior.requestHash === hash) return settle(prior);
     const base = { caseId: c.id, modelKey, repeat, requestHash: hash };
 

@@ -5,7 +5,7 @@
  * production logs) without any API call or key.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigError, ProviderError, UsageError } from '../core/errors.js';
+import { ConfigError, ProviderError, stoppedError, UsageError } from '../core/errors.js';
 import type { Completion, CompletionRequest, ModelConfig, Provider, ProviderFactory, TokenUsage } from '../core/types.js';
 import { estimateUsage } from './shared.js';
 
@@ -85,7 +85,7 @@ export class RecordedProvider implements Provider {
   }
 
   async complete(req: CompletionRequest, signal: AbortSignal): Promise<Completion> {
-    if (signal.aborted) throw new ProviderError('call aborted: the run is stopping', { kind: 'aborted', retryable: false });
+    if (signal.aborted) throw stoppedError();
     // One shared promise: concurrent first calls must not read and parse the file once each.
     const recordings = await (this.#recordings ??= loadRecordings(this.#file));
     const rec = recordings.get(req.caseId);
