@@ -16,11 +16,10 @@ import { loadProject, runUnder, underDeadline, type RunOptions, type RunResult }
 import { costPer1k, openScorer, overallScore, savingsOf, type OverallScore, type RoutingScore, type ScoredRouting } from './simulate.js';
 import { byCodeUnits } from '../core/compare.js';
 
-/** `deadlineMs` (`--deadline`) bounds the whole gate: the base rules' fill and the head run together. */
-
 /** How a gate stopped part-way (deadline, cost cap, failing store) is continued: stored answers are reused. */
 const GATE_RERUN = 'the same `evalroute gate` command again (it reuses the answers already stored)';
 
+/** `deadlineMs` (`--deadline`) bounds the whole gate: the base rules' fill and the head run together. */
 export interface GateOptions extends Omit<RunOptions, 'routing' | 'cache' | 'resume'> {
   /** Head routing file (the PR's). */
   routing: string;

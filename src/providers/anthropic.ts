@@ -58,8 +58,8 @@ export class AnthropicProvider implements Provider {
         .map((m) => ({ role: m.role as 'user' | 'assistant', content: anthropicContent(m) })),
     } as MessageCreateParamsNonStreaming;
 
-    // The SDK never removes its abort listener: withCallSignal keeps a long-lived signal (a library
-    // caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
+    // The SDKs do not always remove their abort listener: withCallSignal keeps a long-lived signal (a
+    // library caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
     const client = this.#client;
     const start = performance.now();
     let res: Message & { _request_id?: string | null };

@@ -78,7 +78,7 @@ export function createGatewayClient(opts: GatewayClientOptions): GatewayClient {
       let data: OpenAISdk.OpenAI.Chat.Completions.ChatCompletion;
       let response: Response;
       try {
-        // As the providers do: the SDK never removes its abort listener (see withCallSignal).
+        // As the providers do: the SDK does not always remove its abort listener (see withCallSignal).
         ({ data, response } = await withCallSignal(signal, (callSignal) =>
           sdkClient.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, { headers, signal: callSignal }).withResponse(),
         ));

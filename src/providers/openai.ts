@@ -67,8 +67,8 @@ export class OpenAIProvider implements Provider {
       messages: req.messages.map((m) => ({ role: m.role, content: openaiContent(m) })),
     } as ChatCompletionCreateParamsNonStreaming;
 
-    // The SDK never removes its abort listener: withCallSignal keeps a long-lived signal (a library
-    // caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
+    // The SDKs do not always remove their abort listener: withCallSignal keeps a long-lived signal (a
+    // library caller's) from collecting one per call, and adds nothing to the engine's per-attempt signal.
     const client = this.#client;
     const start = performance.now();
     let res: ChatCompletion & { _request_id?: string | null };
