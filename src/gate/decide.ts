@@ -96,6 +96,11 @@ export interface DecideTierInput extends DecideOptions {
   baselineModel: string;
   /** Cases routed to this tier. */
   results: CaseResult[];
+  /**
+   * Compute the bootstrap cross-check (`bootstrapCi`); default true. It never changes the outcome, so a
+   * sequential replay skips it at the looks it only tries and computes it for the verdict it reports.
+   */
+  crossCheck?: boolean;
 }
 
 export function decideTier(input: DecideTierInput): GateVerdict {
@@ -175,11 +180,13 @@ export function decideTier(input: DecideTierInput): GateVerdict {
   verdict.pValue = mcnemarExact(Math.round(eff(counts.b)), Math.round(eff(counts.c)));
   verdict.rule = gate.rule;
   const caseDiffs = Float64Array.from(cases, (pairs) => pairs.reduce((s, p) => s + Number(p.candidate) - Number(p.baseline), 0) / pairs.length);
-  verdict.bootstrapCi = pairedBootstrap(caseDiffs, {
-    seed: input.seed ?? DEFAULT_SEED,
-    resamples: input.resamples ?? DEFAULT_RESAMPLES,
-    confidence: gate.confidence,
-  }).ci;
+  if (input.crossCheck !== false) {
+    verdict.bootstrapCi = pairedBootstrap(caseDiffs, {
+      seed: input.seed ?? DEFAULT_SEED,
+      resamples: input.resamples ?? DEFAULT_RESAMPLES,
+      confidence: gate.confidence,
+    }).ci;
+  }
 
   const m = gate.margin;
   const level = confidenceLevel(gate.confidence);

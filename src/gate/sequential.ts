@@ -18,7 +18,7 @@ import { confidenceLevel } from '../core/format.js';
 import type { CaseResult, Outcome, Routing, SequentialDesign, SequentialLook, TierConfig } from '../core/types.js';
 import { createRng } from '../stats/rng.js';
 import { equalFractions, groupSequentialBoundaries, lookSizes, type BoundaryShape } from '../stats/sequential.js';
-import { decideTier, DEFAULT_RULE, DEFAULT_SEED, type DecideOptions, type GateVerdict } from './decide.js';
+import { decideTier, DEFAULT_RULE, DEFAULT_SEED, type DecideOptions, type DecideTierInput, type GateVerdict } from './decide.js';
 
 /** 5 looks: the fewest at which the design met both savings targets in the simulations (3 did not). */
 export const DEFAULT_SEQUENTIAL_LOOKS = 5;
@@ -103,8 +103,10 @@ export function replayLooks(input: ReplayInput): ReplayResult {
   for (const tier of routing.tiers.values()) {
     const ids = order.get(tier.name) ?? [];
     const sizes = lookSizes(ids.length, fractions);
-    let decided: { verdict: GateVerdict; look: number; used: number } | undefined;
-    let latest: { verdict: GateVerdict; look: number; used: number } | undefined;
+    // Each look only tries its verdict (no bootstrap cross-check); the one reported is decided again in full.
+    type Look = { verdict: GateVerdict; input: DecideTierInput; look: number; used: number };
+    let decided: Look | undefined;
+    let latest: Look | undefined;
     // Screening rules (point, significant) always decide, so a look could not leave them open: they
     // take no early look and decide once, on all their cases, exactly as a fixed run would.
     const screening = (tier.gate.rule ?? DEFAULT_RULE) !== 'noninferiority';
@@ -117,25 +119,27 @@ export function replayLooks(input: ReplayInput): ReplayResult {
       }
       const results = ids.slice(0, used).map((id) => byId.get(id)!);
       const last = k === design.looks - 1;
-      const decide = (confidence: number, withFloor: boolean) =>
-        decideTier({ ...options, tier: atLevel(tier, confidence, withFloor), baselineModel: routing.baseline, results });
+      const tryAt = (tierAt: TierConfig): Look => {
+        const input: DecideTierInput = { ...options, tier: tierAt, baselineModel: routing.baseline, results };
+        return { verdict: decideTier({ ...input, crossCheck: false }), input, look: k + 1, used };
+      };
       if (screening) {
-        if (last) decided = { verdict: decideTier({ ...options, tier, baselineModel: routing.baseline, results }), look: k + 1, used };
+        if (last) decided = tryAt(tier);
         continue;
       }
-      const byPass = decide(design.passConfidence[k]!, true);
-      if (byPass.outcome === 'pass') decided = { verdict: byPass, look: k + 1, used };
+      const byPass = tryAt(atLevel(tier, design.passConfidence[k]!, true));
+      if (byPass.verdict.outcome === 'pass') decided = byPass;
       else {
-        const byFail = decide(design.failConfidence[k]!, last);
-        if (byFail.outcome === 'fail') decided = { verdict: byFail, look: k + 1, used };
+        const byFail = tryAt(atLevel(tier, design.failConfidence[k]!, last));
+        if (byFail.verdict.outcome === 'fail') decided = byFail;
         // Undecided after the last look: the PASS-level interval is the one that did not clear the margin
         // (unless it lies below it, which the wider FAIL-level interval does not confirm).
-        else if (last) decided = { verdict: byPass.outcome === 'inconclusive' ? byPass : byFail, look: k + 1, used };
-        else latest = { verdict: byPass, look: k + 1, used };
+        else if (last) decided = byPass.verdict.outcome === 'inconclusive' ? byPass : byFail;
+        else latest = byPass;
       }
     }
     const at = decided ?? latest;
-    const verdict = at?.verdict ?? decideTier({ ...options, tier, baselineModel: routing.baseline, results: [] });
+    const verdict = decideTier(at?.input ?? { ...options, tier, baselineModel: routing.baseline, results: [] });
     const sequential: SequentialLook = { look: at?.look ?? 0, looks: design.looks, casesUsed: at?.used ?? 0, casesRouted: ids.length };
     // A tier with nothing to compare (the baseline's own, or no cases) has no look worth explaining.
     if (ids.length > 0 && tier.model !== routing.baseline) {
