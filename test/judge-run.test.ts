@@ -1,9 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../src/api/run.js';
 import { ConfigError } from '../src/core/errors.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject } from './support/project.js';
+import { png } from './support/png.js';
 
 // A run whose suite has a reference judge next to the exact grader: the judge goes through the engine's
 // response cache and retry policy, and its cost is reported as the judge's, not the tier's.
@@ -109,5 +111,29 @@ describe('judge calls inside a run', () => {
     expect((err as ConfigError).exitCode).toBe(2);
     expect((err as Error).message).toMatch(/suite\.yaml \(at graders\[0\]\): the judge grader "judge" has no judge model[\s\S]*add judge: \{ model: <model key> \}/);
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('send the judge the image a case attaches, as the model saw it', async () => {
+    const answer = arithmeticResponder();
+    server.script((req) => (req.model === 'judge-1' ? '{"score": 9, "reasoning": "matches the reference number"}' : answer(req)));
+    const p = projectWithJudge();
+    const image = png(30, 20);
+    mkdirSync(join(p.suiteDir, 'receipts'));
+    writeFileSync(join(p.suiteDir, 'receipts/r1.png'), image);
+    const lines = readFileSync(join(p.suiteDir, 'cases.jsonl'), 'utf8').trim().split('\n');
+    lines[0] = JSON.stringify({ ...JSON.parse(lines[0]!), attachments: ['receipts/r1.png'] });
+    writeFileSync(join(p.suiteDir, 'cases.jsonl'), `${lines.join('\n')}\n`);
+
+    const result = await run({ suiteDir: p.suiteDir, cwd: p.dir, env: p.env });
+    expect(result.exitCode).toBe(0);
+    const judged = server.requests.filter((r) => r.model === 'judge-1');
+    const withImage = judged.filter((r) => r.messages.at(-1)!.parts !== undefined);
+    // Case c000 is graded on the baseline (and the cheap tier when it routes there): each judge request for it carries the image.
+    expect(withImage.length).toBeGreaterThanOrEqual(1);
+    for (const r of withImage) {
+      expect((r.messages.at(-1)!.parts![0] as { image_url: { url: string } }).image_url.url).toBe(`data:image/png;base64,${image.toString('base64')}`);
+      expect(r.messages.at(-1)!.content).toContain('[attached: image "receipts/r1.png"]');
+    }
+    expect(judged.filter((r) => r.messages.at(-1)!.content.includes('[attached')).length).toBe(withImage.length);
   });
 });
