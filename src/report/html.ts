@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type HandlebarsNs from 'handlebars';
 import { caseAnchor, routingVerdict, type GateComparison } from './base-vs-head.js';
 import type { Outcome, ReportCase, ReportData, ReportMessage, ReportSide, ReportTier } from './report-data.js';
@@ -9,10 +8,9 @@ import { OUTCOME_LABELS } from './report-data.js';
 import { int, pct, pts, usd } from './format.js';
 import { paretoChart, passRateChart } from './svg-charts.js';
 import { casesText, confidenceText, deltaText, intervalText, pValueText, tierHeadline, VERDICT_MARK, verdictLabel, type GateTone, type VerdictLabel } from './verdict-text.js';
-import { codeFile } from '../core/package-files.js';
 import { handlebars } from '../core/handlebars.js';
+import { readTemplate } from './page.js';
 
-const TEMPLATE_DIR = codeFile('report/templates/');
 const PARTIALS = ['summary', 'tier-cards', 'charts', 'cases', 'run-vs-run', 'base-vs-head', 'failure', 'warnings', 'styles', 'script'] as const;
 const PARTIAL_FILES: Record<(typeof PARTIALS)[number], string> = {
   summary: 'summary.hbs',
@@ -38,13 +36,13 @@ let compiled: Compiled | undefined;
 function templates(): Compiled {
   if (compiled) return compiled;
   const hbs = handlebars().create();
-  const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
-  for (const name of PARTIALS) hbs.registerPartial(name, read(PARTIAL_FILES[name]));
+  const text = Object.fromEntries(PARTIALS.map((name) => [name, readTemplate(PARTIAL_FILES[name])])) as Record<(typeof PARTIALS)[number], string>;
+  for (const name of PARTIALS) hbs.registerPartial(name, text[name]);
   hbs.registerHelper('jsonData', (value: unknown) => new hbs.SafeString(scriptSafeJson(value)));
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  const script = hbs.compile(read(PARTIAL_FILES.script), { strict: true })({});
+  const script = hbs.compile(text.script, { strict: true })({});
   compiled = {
-    layout: hbs.compile(read('report.hbs'), { strict: false }),
+    layout: hbs.compile(readTemplate('report.hbs'), { strict: false }),
     scriptHash: `sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}`,
   };
   return compiled;

@@ -25,15 +25,19 @@ export interface PageView {
 
 let layout: HandlebarsNs.TemplateDelegate | undefined;
 
+/** A file of report/templates/, wherever the code runs from (src, dist or the CLI bundle). */
+export function readTemplate(name: string): string {
+  return readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
+}
+
 /** Handlebars is only needed when a page is written, so it is loaded then. */
 function compiled(): HandlebarsNs.TemplateDelegate {
   if (layout) return layout;
   const hbs = handlebars().create();
-  const read = (name: string) => readFileSync(fileURLToPath(new URL(name, TEMPLATE_DIR)), 'utf8');
-  hbs.registerPartial('styles', read('styles.css'));
-  hbs.registerPartial('warnings', read('warnings.hbs'));
-  for (const [name, file] of Object.entries(BODIES)) hbs.registerPartial(name, read(file));
-  layout = hbs.compile(read('page.hbs'), { strict: false });
+  hbs.registerPartial('styles', readTemplate('styles.css'));
+  hbs.registerPartial('warnings', readTemplate('warnings.hbs'));
+  for (const [name, file] of Object.entries(BODIES)) hbs.registerPartial(name, readTemplate(file));
+  layout = hbs.compile(readTemplate('page.hbs'), { strict: false });
   return layout;
 }
 
