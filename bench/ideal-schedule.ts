@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The best wall time any client could reach under the mock's 429 faults, for scenario (f): computed
  * from the mock's own deterministic fault function (`seededFault`) and the request bodies a run sent,
@@ -125,4 +126,31 @@ function stepSchedule(retriesPerBody: number[], o: IdealOptions, priority: (a: C
     step++;
   }
   return endMs;
+}
+
+/**
+ * The floor of a fault-free run: the wall time of a zero-CPU client that sends the requests in the
+ * given order, each as soon as one of `slots` is free, where request i takes `latenciesMs[i]`. With
+ * equal latencies it is ceil(n / slots) × latency.
+ */
+export function listScheduleMs(latenciesMs: readonly number[], slots: number): number {
+  const free = new Array<number>(Math.min(slots, latenciesMs.length)).fill(0);
+  let end = 0;
+  for (const latency of latenciesMs) {
+    // The slot that frees first takes the next request (slots ≤ 64: a scan beats a heap here).
+    let k = 0;
+    for (let j = 1; j < free.length; j++) if (free[j]! < free[k]!) k = j;
+    free[k]! += latency;
+    end = Math.max(end, free[k]!);
+  }
+  return end;
+}
+
+/**
+ * The extra latency a request body gets when the mock's latency is jittered: 0 ≤ jitter < `spreadMs`,
+ * spread evenly and decided by the body alone, so the bench can compute each logged request's latency
+ * (and from them the floor) from the bodies it sent.
+ */
+export function jitterOf(body: string, spreadMs: number): number {
+  return Math.floor((createHash('sha1').update(body).digest().readUInt32BE(0) / 2 ** 32) * spreadMs);
 }

@@ -3,14 +3,15 @@
  * measurement shares neither its event loop nor its CPU accounting. The bench drives it over IPC.
  *
  *   fork('mock-process.js') → { ready, openaiBaseURL, anthropicBaseURL }
- *   { id, op: 'latency', ms } | { id, op: 'faults', faults } | { id, op: 'reset' } | { id, op: 'served' } | { id, op: 'log' } | { id, op: 'close' }
+ *   { id, op: 'latency', ms, jitterMs? } | { id, op: 'faults', faults } | { id, op: 'reset' } | { id, op: 'served' } | { id, op: 'log' } | { id, op: 'close' }
  *   → { id, served?, statuses?, log? }
  */
-import { startMockLlmServer, type FaultKind, type MockFaults } from '../test/support/mock-llm-server.js';
+import { startMockLlmServer, type FaultKind, type MockFaults, type MockRequest } from '../test/support/mock-llm-server.js';
+import { jitterOf } from './ideal-schedule.js';
 import { rightAnswer } from './project.js';
 
 export type MockCommand =
-  | { id: number; op: 'latency'; ms: number }
+  | { id: number; op: 'latency'; ms: number; jitterMs?: number }
   | { id: number; op: 'faults'; faults: MockFaults }
   | { id: number; op: 'reset' }
   | { id: number; op: 'served' }
@@ -34,12 +35,16 @@ export interface ServedRequest {
 const send = process.send?.bind(process);
 if (!send) throw new Error('mock-process.js is started by the benchmark with fork(), not directly');
 
-const mock = await startMockLlmServer({ responder: rightAnswer });
+let jitterMs = 0;
+// The log's bodies are JSON.stringify of the parsed body (see 'log'), so the jitter is computed on the same text.
+const answer = (req: MockRequest) => (jitterMs > 0 ? { text: rightAnswer(req), delayMs: jitterOf(JSON.stringify(req.body), jitterMs) } : rightAnswer(req));
+const mock = await startMockLlmServer({ responder: answer });
 process.on('message', (cmd: MockCommand) => {
   const answer: MockAnswer = { id: cmd.id };
   switch (cmd.op) {
     case 'latency':
       mock.setLatency(cmd.ms);
+      jitterMs = cmd.jitterMs ?? 0;
       break;
     case 'faults':
       mock.setFaults(cmd.faults);

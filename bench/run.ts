@@ -13,6 +13,8 @@
  *   (c) 20,000-case suite from cache through the CLI
  *   (d) `evalroute --version` / `--help` start-up, median of 10
  *   (e) HTML report of a 5,000-case run; `evalroute audit` of a generated 1,000,000-line log
+ *   (g) as (a), with each request's latency between 50 and 150 ms (decided by its body, mean 100 ms), as
+ *       real APIs vary: answers no longer arrive in waves; the floor is the list schedule of those latencies
  *
  *   npm run bench [-- --only a,b] [-- --peer promptfoo] [-- --f-parts live,cached,startup,429]
  *
@@ -26,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MockApi, MockFaults } from '../test/support/mock-llm-server.js';
-import { faultPattern, idealSchedule } from './ideal-schedule.js';
+import { faultPattern, idealSchedule, jitterOf, listScheduleMs } from './ideal-schedule.js';
 import type { MockAnswer, MockCommand, ServedRequest } from './mock-process.js';
 import type { ReferenceResult } from './reference-client.js';
 import { installPromptfoo, promptfooEnv, PROMPTFOO_VERSION, writePromptfooProject } from './promptfoo.js';
@@ -38,7 +40,7 @@ const BIN = join(ROOT, 'bin/evalroute.js');
 const PROBE = pathToFileURL(join(HERE, 'probe.js')).href;
 const SCENARIO = join(HERE, 'scenario.js');
 const REFERENCE = join(HERE, 'reference-client.js');
-const only = new Set((argValue('--only') ?? 'a,b,c,d,e,f').split(',').map((s) => s.trim()));
+const only = new Set((argValue('--only') ?? 'a,b,c,d,e,f,g').split(',').map((s) => s.trim()));
 const peer = argValue('--peer');
 /** Which measurements of (f) to make (all by default); the others show as —. */
 const fParts = new Set((argValue('--f-parts') ?? 'live,cached,startup,429').split(',').map((s) => s.trim()));
@@ -58,7 +60,8 @@ interface ChildResult {
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 interface RemoteMock extends MockUrls {
-  setLatency(ms: number): Promise<void>;
+  /** Every answer after `ms`, plus 0 ≤ jitter < `jitterMs` decided by the request body (jitterOf). */
+  setLatency(ms: number, jitterMs?: number): Promise<void>;
   setFaults(faults: MockFaults): Promise<void>;
   reset(): Promise<void>;
   /** Requests served since the last reset, and their HTTP statuses. */
@@ -91,7 +94,7 @@ async function startRemoteMock(): Promise<RemoteMock> {
   return {
     openaiBaseURL: urls.openaiBaseURL,
     anthropicBaseURL: urls.anthropicBaseURL,
-    setLatency: async (ms) => void (await ask({ op: 'latency', ms })),
+    setLatency: async (ms, jitterMs = 0) => void (await ask({ op: 'latency', ms, jitterMs })),
     setFaults: async (faults) => void (await ask({ op: 'faults', faults })),
     reset: async () => void (await ask({ op: 'reset' })),
     served: async () => {
@@ -195,19 +198,27 @@ function machine(): void {
 const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
 const load1 = () => loadavg()[0]!.toFixed(1);
 
-async function liveCalls(mock: RemoteMock): Promise<void> {
-  const latency = 100;
+/** (a): every answer after exactly 100 ms; (g): after 50–150 ms, spread evenly by request (mean 100 ms). */
+const EXACT_LATENCY = { scenario: 'a', baseMs: 100, jitterMs: 0 } as const;
+const JITTERED_LATENCY = { scenario: 'g', baseMs: 50, jitterMs: 100 } as const;
+
+async function liveCalls(mock: RemoteMock, latency: typeof EXACT_LATENCY | typeof JITTERED_LATENCY): Promise<void> {
   const calls = 1000;
-  out(`## (a) Live calls: ${calls} calls, ${latency} ms mock latency, one model, run() wall vs floor`);
+  const { baseMs, jitterMs } = latency;
+  out(
+    jitterMs
+      ? `## (g) Live calls with jittered latency: ${calls} calls, ${baseMs}–${baseMs + jitterMs} ms mock latency (by request, mean ${baseMs + jitterMs / 2} ms), one model, run() wall vs floor`
+      : `## (a) Live calls: ${calls} calls, ${baseMs} ms mock latency, one model, run() wall vs floor`,
+  );
   out();
   const rows: string[][] = [];
   // wall/floor, the wall itself and CPU per call of one client, in one cell.
   const cell = (wallMs: number, floor: number, cpuMs: number) => `${(wallMs / floor).toFixed(3)} (${secs(wallMs)}; ${(cpuMs / calls).toFixed(2)} ms)`;
   for (const api of ['openai', 'anthropic'] as MockApi[]) {
     const p = singleModelProject(mock, api, calls);
-    const bodiesFile = join(scratch, `a-${api}-bodies.json`);
+    const bodiesFile = join(scratch, `${latency.scenario}-${api}-bodies.json`);
     for (const concurrency of CONCURRENCIES) {
-      await mock.setLatency(latency);
+      await mock.setLatency(baseMs, jitterMs);
       await mock.reset();
       const loadAtStart = load1();
       const r = await runScenario(p, concurrency, 'refresh');
@@ -225,7 +236,8 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
       const bare = await reference('bare');
       const sdk = await reference('sdk');
       const sdkWorkers = await reference('sdk-workers');
-      const floor = Math.ceil(calls / concurrency) * latency;
+      // The references send the same bodies in the same order, so they share this floor.
+      const floor = listScheduleMs(log.map((x) => baseMs + jitterOf(x.body, jitterMs)), concurrency);
       const ratio = r.wallMs / floor;
       rows.push([
         api,
@@ -267,6 +279,11 @@ async function liveCalls(mock: RemoteMock): Promise<void> {
   );
   out('- bare node:http: the same request bodies POSTed over a keep-alive agent, answers JSON-parsed, nothing else; SDK alone: the real SDK with evalroute\'s `httpFetch` as its fetch, maxRetries 0, nothing else; SDK on 2 worker threads: the same calls on two worker threads with a client each, the main thread handing out bodies and collecting answers (CPU counts all threads) — whether moving the SDKs off the main thread could help here. Each timed from the first request to the last answer, in a child process of its own, right after evalroute\'s run at the same concurrency.');
   out('- evalroute run(): the whole library call, set-up (loading, routing, opening the store) and wrap-up included; calls phase: first call to last settled call.');
+  if (jitterMs) {
+    out(
+      `- Floor: a zero-CPU client sending the run's requests in its order, each as soon as one of the slots is free, each taking its own latency (${baseMs} ms + its jitter, recomputed from its body): answers no longer arrive in waves, as with real APIs, whose latencies vary.`,
+    );
+  }
   out();
 }
 
@@ -562,7 +579,8 @@ out();
 machine();
 const mock = await startRemoteMock();
 try {
-  if (only.has('a')) await liveCalls(mock);
+  if (only.has('a')) await liveCalls(mock, EXACT_LATENCY);
+  if (only.has('g')) await liveCalls(mock, JITTERED_LATENCY);
   if (only.has('b')) await cachedRerun(mock);
   if (only.has('c')) await bigSuite(mock);
   if (only.has('d')) await startup();

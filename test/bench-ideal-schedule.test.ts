@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { faultPattern, idealSchedule } from '../bench/ideal-schedule.js';
+import { faultPattern, idealSchedule, jitterOf, listScheduleMs } from '../bench/ideal-schedule.js';
 
 const o = { slots: 50, latencyMs: 100, retryAfterMs: 1000 };
 
@@ -34,5 +34,32 @@ describe('bench ideal schedule under 429 chains', () => {
     expect(p).toEqual({ retriesPerBody: [0, 0], mismatches: 1 });
     const always = faultPattern([{ body: '{"a":1}', fault: 'rate429' }], { seed: 1, rate429: 1 });
     expect(always).toEqual({ retriesPerBody: [100], mismatches: 0 });
+  });
+});
+
+describe('bench floor with per-request latencies', () => {
+  it('equal latencies give ceil(n / slots) × latency', () => {
+    expect(listScheduleMs(new Array<number>(1000).fill(100), 16)).toBe(6300);
+    expect(listScheduleMs(new Array<number>(1000).fill(100), 64)).toBe(1600);
+    expect(listScheduleMs([100, 100], 64)).toBe(100);
+  });
+
+  it('each request goes, in order, to the slot that frees first', () => {
+    // Two slots: 150 | 50, then the third joins slot 2 at 50 (ends 150), the fourth slot 1 at 150 (ends 250).
+    expect(listScheduleMs([150, 50, 100, 100], 2)).toBe(250);
+    // The same latencies in another order end at another time: the order the run sent them is part of its floor.
+    expect(listScheduleMs([100, 100, 200], 2)).toBe(300);
+    expect(listScheduleMs([200, 100, 100], 2)).toBe(200);
+  });
+
+  it('jitter is decided by the body alone and spread over [0, spread)', () => {
+    expect(jitterOf('{"a":1}', 100)).toBe(jitterOf('{"a":1}', 100));
+    expect(jitterOf('{"a":1}', 0)).toBe(0);
+    const values = Array.from({ length: 2000 }, (_, i) => jitterOf(`{"i":${i}}`, 100));
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...values)).toBeLessThan(100);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    expect(mean).toBeGreaterThan(45);
+    expect(mean).toBeLessThan(54);
   });
 });
