@@ -7,6 +7,7 @@ import { ConfigError, UsageError } from '../src/core/errors.js';
 import type { GraderSpec } from '../src/core/types.js';
 import { findConfigFile, loadConfig, loadRouting, loadSuite } from '../src/config/load.js';
 import { renderCase } from '../src/config/prompt.js';
+import { handlebars } from '../src/core/handlebars.js';
 import { readText } from '../src/config/source.js';
 
 const FIXTURE = resolve(import.meta.dirname, 'fixtures/config/project');
@@ -191,6 +192,16 @@ describe('config: good path', () => {
     expect(ten).toContain('\nJ. $230 per month\n');
     const messages = [{ role: 'user' as const, content: 'hi {{x}}' }];
     expect(renderCase(suite, { id: 'm', messages, origin: { file: 'f', line: 1 } })).toBe(messages);
+  });
+
+  it('a template of text only renders exactly as Handlebars renders it (escaped mustaches, blank lines, unicode)', () => {
+    const loaded = loadSuite(join(FIXTURE, 'suites/mmlu'), suiteOpts);
+    const c = { ...loaded.cases[0]!, vars: { question: 'q', options: ['a'] } };
+    for (const system of ['Answer with the letter.', 'Prices look like \\{{amount}} here.\n\n  Indented ✓ — “quoted”', 'a \\{{b}} \\{{{c}}} d', '{{!-- a comment --}}Only text']) {
+      const suite = { ...loaded, prompt: { ...loaded.prompt, system } };
+      const expected = handlebars().compile(system, { strict: true, noEscape: true })({});
+      expect(renderCase(suite, c)[0]).toEqual({ role: 'system', content: expected });
+    }
   });
 });
 

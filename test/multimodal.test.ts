@@ -303,6 +303,8 @@ describe('store', () => {
       writeSuite('store', [
         { id: 'a', vars: { shop: 'A' }, attachments: ['receipts/r1.png', 'invoice.pdf'] },
         { id: 'b', vars: { shop: 'B' }, attachments: ['receipts/r1.png'] },
+        // A ready conversation whose message carries the file: stored by reference too.
+        { id: 'c', messages: [{ role: 'user', content: 'Total of this invoice?', attachments: ['invoice.pdf'] }] },
       ]),
     );
     const file = join(dir, 'store', 'results.db');
@@ -341,7 +343,7 @@ describe('store', () => {
         ].sort((x, y) => x.bytes - y.bytes),
       );
       const rows = db.prepare('SELECT case_json, input_json FROM run_cases').all() as { case_json: string; input_json: string }[];
-      expect(rows).toHaveLength(4);
+      expect(rows).toHaveLength(6);
       const base64 = RECEIPT.toString('base64');
       for (const r of rows) {
         expect(r.case_json + r.input_json).not.toContain(base64);
@@ -357,6 +359,7 @@ describe('store', () => {
     expect(a[0]!.data.equals(RECEIPT)).toBe(true);
     expect(a[1]!.data.equals(PDF)).toBe(true);
     expect(cases[1]!.case.attachments![0]!.data.equals(RECEIPT)).toBe(true);
+    expect(cases[2]!.case.messages![0]!.attachments![0]!.data.equals(PDF)).toBe(true);
   });
 });
 

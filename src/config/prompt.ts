@@ -65,7 +65,14 @@ function compile(source: string): CompiledTemplate {
       else if (v && typeof v === 'object' && v !== n.loc) visit(v);
     }
   };
-  visit(hb.parse(source));
+  const ast = hb.parse(source);
+  visit(ast);
+  // A template of text only (a fixed system prompt, say) renders to that text: Handlebars' per-call set-up
+  // (helpers, prototype access checks) would be most of a run's rendering time for nothing.
+  if (ast.body.every((n) => n.type === 'ContentStatement')) {
+    const text = ast.body.map((n) => (n as hbs.AST.ContentStatement).value).join('');
+    return { render: () => text, expressions };
+  }
   return { render: hb.compile(source, { strict: true, noEscape: true }), expressions };
 }
 

@@ -12,6 +12,7 @@ import type {
   Attachment,
   CallError,
   CallOutcome,
+  ChatMessage,
   Completion,
   Grade,
   NewRun,
@@ -352,7 +353,9 @@ function callKey(caseId: string, modelKey: string, repeat: number): string {
  * JSON of a case or conversation with each attachment reduced to its reference; the bytes go to the
  * attachments table once per content hash (`found` collects them), never into every row that uses them.
  */
-function jsonWithAttachmentRefs(value: unknown, found: Map<string, Attachment>): string {
+function jsonWithAttachmentRefs(value: unknown, found: Map<string, Attachment>, hasFiles: boolean): string {
+  // Without files the replacer would change nothing, and a replacer costs JSON.stringify its fast path.
+  if (!hasFiles) return JSON.stringify(value);
   return JSON.stringify(value, (key, v: unknown) => {
     if (key !== 'attachments' || !Array.isArray(v)) return v;
     return (v as Attachment[]).map(({ data, ...ref }) => {
@@ -361,6 +364,8 @@ function jsonWithAttachmentRefs(value: unknown, found: Map<string, Attachment>):
     });
   });
 }
+
+const carriesFiles = (m: ChatMessage): boolean => Boolean(m.attachments?.length);
 
 function withoutOrigin<T extends { origin: unknown }>(value: T): Omit<T, 'origin'> {
   const { origin: _origin, ...rest } = value;
@@ -516,9 +521,9 @@ export class SqliteStore implements Store {
         case_id: c.id,
         ordinal,
         tier: run.assignment.get(c.id)!,
-        case_json: jsonWithAttachmentRefs(withoutOrigin(c), attachments),
+        case_json: jsonWithAttachmentRefs(withoutOrigin(c), attachments, Boolean(c.attachments?.length || c.messages?.some(carriesFiles))),
         golden_json: golden ? JSON.stringify(withoutOrigin(golden)) : null,
-        input_json: input ? jsonWithAttachmentRefs(input, attachments) : null,
+        input_json: input ? jsonWithAttachmentRefs(input, attachments, input.some(carriesFiles)) : null,
       });
     });
     for (const a of attachments.values()) this.#stmt.insertAttachment.run(a.sha256, a.mediaType, a.bytes, a.data);
