@@ -161,6 +161,9 @@ describe.skipIf(SKIP_INSTALL)('the packed tarball installed into an empty folder
   beforeAll(() => {
     packDir = mkdtempSync(join(tmpdir(), 'evalroute-pack-'));
     installDir = mkdtempSync(join(tmpdir(), 'evalroute-install-'));
+    // A project of its own, as a user's is: without it npm installs into the nearest folder above that
+    // has a node_modules or package.json (a stray ~/node_modules, or one in the temp folder).
+    writeFileSync(join(installDir, 'package.json'), `${JSON.stringify({ name: 'evalroute-install-check', private: true })}\n`);
     const tarball = join(packDir, pack(['--pack-destination', packDir]).filename);
     const started = Date.now();
     const r = sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], installDir, INSTALL_TIMEOUT_MS - 30_000);
