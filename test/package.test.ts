@@ -75,6 +75,7 @@ describe('npm pack contents', () => {
       'dist/index.d.ts',
       'dist/cli/main.js',
       'dist/bundle/main.js',
+      'dist/bundle/THIRD-PARTY-NOTICES.txt',
       'dist/config/price-table.json',
       'dist/cli/init-assets/cases.jsonl',
       'schemas/evalroute.config.schema.json',
@@ -100,6 +101,22 @@ describe('npm pack contents', () => {
     // Handlebars templates of the HTML report and the judge are read at run time.
     expect(paths.filter((p) => p.startsWith('dist/') && p.endsWith('.hbs')).length).toBeGreaterThan(0);
     expect(paths.filter((p) => /^suites\/mmlu-pro-tiers\/recorded\/.+\.jsonl$/.test(p))).toHaveLength(4);
+  });
+
+  it('the CLI bundle carries the licence of every package whose code it holds', () => {
+    // Rolldown marks the code of each module with a `// node_modules/<package>/…` line.
+    const bundled = new Set<string>();
+    for (const file of readdirSync(join(ROOT, 'dist/bundle')).filter((f) => f.endsWith('.js'))) {
+      for (const m of readFileSync(join(ROOT, 'dist/bundle', file), 'utf8').matchAll(/^\/\/ (?:\.\.\/)*node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//gm)) bundled.add(m[1]!);
+    }
+    expect([...bundled]).toEqual(expect.arrayContaining(['openai', '@anthropic-ai/sdk', 'zod', 'yaml', 'commander']));
+    const notices = readFileSync(join(ROOT, 'dist/bundle/THIRD-PARTY-NOTICES.txt'), 'utf8');
+    // Each entry: a rule, `name version (licence)`, a rule, then the licence text up to the next entry.
+    const named = [...notices.matchAll(/^={78}\n(\S+) \S+ \(([^)]+)\)\n={78}\n\n([\s\S]*?)(?=\n={78}\n|(?![\s\S]))/gm)].map((m) => ({ name: m[1]!, text: m[3]!.trim() }));
+    expect(named.map((n) => n.name).sort()).toEqual([...bundled].sort());
+    for (const n of named) expect(n.text.length, n.name).toBeGreaterThan(100);
+    expect(named.find((n) => n.name === 'openai')!.text).toContain('Apache License');
+    expect(paths).toContain('dist/bundle/THIRD-PARTY-NOTICES.txt');
   });
 
   it('ships nothing of the development tree: no tests, TypeScript sources, results, reports or tooling', () => {
