@@ -20,6 +20,20 @@ export interface ProjectLocation {
 }
 
 /**
+ * The flags that found a project and its store, as a command printed for the user must repeat them
+ * (a resume, a fill, a batch collect): without them it loads another config or routing, or another
+ * results file.
+ */
+export function projectFlags(p: { config?: string | undefined; routing?: string | undefined; db?: string | undefined; allowPaths?: readonly string[] | undefined }): string[] {
+  return [
+    ...(p.config ? ['--config', p.config] : []),
+    ...(p.routing ? ['--routing', p.routing] : []),
+    ...(p.db ? ['--db', p.db] : []),
+    ...(p.allowPaths ?? []).flatMap((dir) => ['--allow-path', dir]),
+  ];
+}
+
+/**
  * The config a suite is run with (its own `--config`, else found from the suite folder up), the suite
  * folder resolved, and the roots the files they name are confined to.
  */

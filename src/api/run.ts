@@ -44,7 +44,7 @@ import { checkGoldensReviewed } from '../audit/goldens.js';
 import { checkShard, inShard, type Shard } from '../engine/shard.js';
 import { LIMITS } from '../config/limits.js';
 import { flakyCases } from '../gate/repeats.js';
-import { loadProjectConfig, loadProjectSuite, type ProjectLocation } from './project.js';
+import { loadProjectConfig, loadProjectSuite, projectFlags, type ProjectLocation } from './project.js';
 import { gatewayUrl, routeThroughGateway } from './through.js';
 import { checkResumable, runFingerprint, type RunFingerprint } from './fingerprint.js';
 import { collectBatches, submitBatches, type BatchOptions, type BatchStatusEvent } from './batch.js';
@@ -547,13 +547,7 @@ function deadlineMessage(deadline: RunDeadline, resume: string, saved: number, c
  * would load another config or routing (and be refused) or look in another results file.
  */
 function resumeCommand(opts: RunOptions, suite: Suite, runId: string): string {
-  const flags = [
-    ...(opts.config ? ['--config', opts.config] : []),
-    ...(opts.routing ? ['--routing', opts.routing] : []),
-    ...(opts.db ? ['--db', opts.db] : []),
-    ...(opts.allowPaths ?? []).flatMap((dir) => ['--allow-path', dir]),
-  ];
-  return ['evalroute run', suite.dir, '--resume', runId, ...flags].join(' ');
+  return ['evalroute run', suite.dir, '--resume', runId, ...projectFlags(opts)].join(' ');
 }
 
 /** --max-cost can only bound what has a price; an unpriced model would make the cap meaningless. */

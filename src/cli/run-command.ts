@@ -1,6 +1,7 @@
 import type { BatchStatusEvent } from '../api/batch.js';
 import { collectRun } from '../api/batch-collect.js';
 import { run, type RunOptions, type RunResult } from '../api/run.js';
+import { projectFlags } from '../api/project.js';
 import { parseShard } from '../engine/shard.js';
 import { LIMITS } from '../config/limits.js';
 import { formatRunSummary } from '../report/console.js';
@@ -126,12 +127,8 @@ async function execute(flags: CollectFlags, start: (common: Common) => Promise<R
     });
     if (result.pendingBatches) {
       progress.stop();
-      // The collect resumes the run, so it needs the flags that found its project: the config, and --allow-path.
-      const collect = [
-        `evalroute batch collect ${result.runId} --db ${result.dbFile}`,
-        ...(flags.config ? [`--config ${flags.config}`] : []),
-        ...(flags.allowPath ?? []).map((dir) => `--allow-path ${dir}`),
-      ].join(' ');
+      // The collect resumes the run, so it needs the flags that found its project and store.
+      const collect = ['evalroute batch collect', result.runId, ...projectFlags({ config: flags.config, db: result.dbFile, allowPaths: flags.allowPath })].join(' ');
       // No verdict yet: only the JSON (status "running") is meaningful; reports wait for the collect.
       if (flags.json) await writeRunOutputs({ json: flags.json }, { ...result, env: {}, log });
       process.stderr.write(

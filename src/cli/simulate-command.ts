@@ -1,5 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { simulate } from '../api/simulate.js';
+import { projectFlags } from '../api/project.js';
 import { renderCurveHtml } from '../report/curve-html.js';
 import { formatSimulation } from '../report/simulate-console.js';
 import { textStream, writeOutputFile } from './output.js';
@@ -42,7 +43,7 @@ export async function simulateCommand(suiteDir: string, flags: SimulateFlags): P
     onFill: (file) => process.stderr.write(`Filling missing pairs: evalroute run with ${file}\n`),
   });
   const fillCommand = (routingFile: string) =>
-    ['evalroute simulate', suiteDir, '--routing', routingFile, ...(flags.config ? ['--config', flags.config] : []), ...(flags.db ? ['--db', flags.db] : []), ...(flags.allowPath ?? []).flatMap((dir) => ['--allow-path', dir]), '--fill'].join(' ');
+    ['evalroute simulate', suiteDir, ...projectFlags({ config: flags.config, routing: routingFile, db: flags.db, allowPaths: flags.allowPath }), '--fill'].join(' ');
   const text = formatSimulation(result.routings, result.curve, fillCommand);
   if (flags.json) {
     const doc = { suite: result.suite, dbFile: result.dbFile, routings: result.routings.map(({ assignment: _a, ...r }) => r), ...(result.curve ? { curve: result.curve } : {}) };

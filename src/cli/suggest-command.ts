@@ -1,6 +1,7 @@
 import type { MissingPair } from '../api/simulate.js';
 import type { GateRule } from '../core/types.js';
 import { suggest } from '../api/suggest.js';
+import { projectFlags } from '../api/project.js';
 import { formatHoldout, formatSuggestion } from '../report/simulate-console.js';
 import { textStream, writeOutputFile } from './output.js';
 
@@ -75,15 +76,7 @@ export function missingResultsNote(missing: readonly MissingPair[], suiteDir: st
     return `  ${model}: ${parts.join(', ')} (e.g. case ${e.example})`;
   });
   // Every flag that chose the project, the baseline or the store: without them the fill runs elsewhere (or is refused).
-  const extra = [
-    flags.models ? `--models ${flags.models}` : '',
-    flags.config ? `--config ${flags.config}` : '',
-    flags.routing ? `--routing ${flags.routing}` : '',
-    flags.db ? `--db ${flags.db}` : '',
-    ...(flags.allowPath ?? []).map((dir) => `--allow-path ${dir}`),
-  ]
-    .filter(Boolean)
-    .join(' ');
+  const extra = [...(flags.models ? ['--models', flags.models] : []), ...projectFlags({ config: flags.config, routing: flags.routing, db: flags.db, allowPaths: flags.allowPath })].join(' ');
   return (
     `\nincomplete (exit 3): ${missing.length} (case, model) results are not in the store, so those cases were left out of the proposal:\n` +
     `${lines.join('\n')}\n` +
