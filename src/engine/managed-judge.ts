@@ -1,5 +1,4 @@
 import type { Completion, CompletionRequest, Provider, Store } from '../core/types.js';
-import { estimateRequestTokens } from './cost-cap.js';
 import { type Clock, type ModelThrottle, throttleFor } from './rate-limit.js';
 import { requestHash } from './request-hash.js';
 import { retryWhileBusy } from './store-retry.js';
@@ -30,9 +29,7 @@ export function managedJudge(
         const hash = requestHash(provider, request);
         const hit = cachedAnswer(store, cache, hash, () => `no cached judge answer for case "${req.caseId}" on judge "${provider.key}" and --offline forbids calls`);
         if (hit) return hit;
-        const estimate = throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
-        const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
-        const completion = await pacedCall(model, throttle, request, estimatedTokens, model.retry, signal, () => `judge "${provider.key}"`);
+        const completion = await pacedCall(model, throttle, request, model.retry, signal, () => `judge "${provider.key}"`);
         await retryWhileBusy(() => store.cacheCompletion(hash, completion));
         return completion;
       }),

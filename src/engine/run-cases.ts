@@ -320,16 +320,20 @@ function withDeadline<T>(
  * One API call to `model` as every call of a run (the judge's included) is made: each attempt waits for
  * the model's rate budget and runs under the hard deadline; retries follow `policy`, waiting outside the
  * call's concurrency slot. The caller holds that slot. The answer carries its attempts and its cost.
+ * `estimate` (the caller's, when it made one for a cost cap) paces a tokens-per-minute limit; without
+ * one, the call makes its own when the limit needs it.
  */
 export async function pacedCall(
   model: EngineModel,
   throttle: ModelThrottle,
   request: CompletionRequest,
-  estimatedTokens: number,
   policy: RetryPolicy,
   signal: AbortSignal,
   describe: () => string,
+  estimate?: TokenEstimate,
 ): Promise<Completion> {
+  const tokens = estimate ?? (throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined);
+  const estimatedTokens = tokens ? tokens.input + tokens.output : 0;
   const { value, attempts } = await withRetries(
     () =>
       throttle.attempt(estimatedTokens, signal, () =>
@@ -373,13 +377,12 @@ async function obtainCompletion(
   );
   if (hit) return hit;
   if (prefetched) return prefetchedAnswer(prefetched, batchPrice(model.price), ctx);
-  const estimate: TokenEstimate | undefined =
-    budget || throttle.needsTokenEstimate ? await estimateRequestTokens(request) : undefined;
+  // A cost cap reserves the estimate before the call; pacedCall reuses it for a tokens-per-minute limit.
+  const estimate = budget ? await estimateRequestTokens(request) : undefined;
   const reservation = budget?.reserve(estimate!, model.price, request.caseId, model.provider.key);
-  const estimatedTokens = estimate ? estimate.input + estimate.output : 0;
   const describe = () => `model "${model.provider.key}", case "${request.caseId}"`;
   try {
-    const completion = await pacedCall(model, throttle, request, estimatedTokens, withCase(model.retry, request.caseId), opts.signal, describe);
+    const completion = await pacedCall(model, throttle, request, withCase(model.retry, request.caseId), opts.signal, describe, estimate);
     budget?.spend(completion.costUsd ?? 0);
     return { ...completion, cached: false };
   } finally {
