@@ -10,7 +10,8 @@ import { loadStoredRouting } from '../src/config/load.js';
 import { StoreError, UsageError } from '../src/core/errors.js';
 import type { CaseResult } from '../src/core/types.js';
 import { inShard } from '../src/engine/shard.js';
-import { mergeStores, mergedRunResults } from '../src/store/merge.js';
+import { mergeStores } from '../src/store/merge.js';
+import { storedRunResults } from './support/store-run.js';
 import { openStore } from '../src/store/sqlite-store.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
@@ -93,7 +94,7 @@ describe('merging shard stores', () => {
 
     const store = openStore(out);
     try {
-      const pairs = mergedRunResults(store, m.id, loadStoredRouting(store.getRun(m.id)!).tiers).sort(byId);
+      const pairs = storedRunResults(store, m.id, loadStoredRouting(store.getRun(m.id)!).tiers).sort(byId);
       const expected = [...unsharded.results].sort(byId);
       expect(pairs.map((r) => [r.caseId, r.tier, r.baseline.modelKey, r.candidate.modelKey, r.baseline.pass, r.candidate.pass])).toEqual(
         expected.map((r) => [r.caseId, r.tier, r.baseline.modelKey, r.candidate.modelKey, r.baseline.pass, r.candidate.pass]),
@@ -107,8 +108,8 @@ describe('merging shard stores', () => {
       expect(summary.tiers).toHaveLength(unsharded.summary.tiers.length);
       summary.tiers.forEach((t, i) => expect(t).toMatchObject(unsharded.summary.tiers[i]!));
       expect(summary.models).toEqual(unsharded.summary.models.map((u) => expect.objectContaining({ model: u.model, calls: u.calls, errors: u.errors, inputTokens: u.inputTokens, outputTokens: u.outputTokens })));
-      // mergedRunResults reads an ordinary run the way run() built it.
-      expect(mergedRunResults(store, results[0]!.runId, loadStoredRouting(store.getRun(results[0]!.runId)!).tiers).sort(byId).map((r) => r.caseId)).toEqual(shardCases[0]!.sort());
+      // storedRunResults reads an ordinary run the way run() built it.
+      expect(storedRunResults(store, results[0]!.runId, loadStoredRouting(store.getRun(results[0]!.runId)!).tiers).sort(byId).map((r) => r.caseId)).toEqual(shardCases[0]!.sort());
     } finally {
       store.close();
     }

@@ -13,7 +13,7 @@ import { run } from '../src/api/run.js';
 import { replayLooks, sequentialOrder } from '../src/gate/sequential.js';
 import { loadRouting, loadConfig } from '../src/config/load.js';
 import { openStore } from '../src/store/sqlite-store.js';
-import { mergedRunResults } from '../src/store/merge.js';
+import { storedRunResults } from './support/store-run.js';
 import { ensureCliBuilt, runCli } from './support/cli.js';
 import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-server.js';
 import { arithmeticResponder, createProject, type TestProject } from './support/project.js';
@@ -93,7 +93,7 @@ describe('run --sequential (real CLI, mock API)', () => {
     try {
       const stored = store.getRun(summary.runId)!;
       const routing = loadRouting(seq.routingFile, loadConfig(seq.configFile, { cwd: seq.dir }));
-      const results = mergedRunResults(store, summary.runId, routing.tiers);
+      const results = storedRunResults(store, summary.runId, routing.tiers);
       const cases = store.getCases(summary.runId);
       const order = sequentialOrder(
         cases.map((c) => c.caseId),

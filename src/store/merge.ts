@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, UsageError } from '../core/errors.js';
-import type { CallOutcome, CaseResult, RunStatus, Store, StoredCase } from '../core/types.js';
+import type { CallOutcome, CaseResult, RunStatus, StoredCase } from '../core/types.js';
 import { openStore, type RunRow as StoredRunRow } from './sqlite-store.js';
 import { byCodeUnits } from '../core/compare.js';
 
@@ -365,19 +365,12 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: readonly K[]): 
 }
 
 /**
- * The gate's view of a stored run (merged or not): per case its tier, the baseline call and the tier
- * model's call (repeat 0), ready for `decideAll`. A case whose calls are not all stored is left out,
- * as `run()` leaves out the cases an interrupted run never finished. `tiers` is the run's routing as
- * its loader built it (config/load.ts `loadStoredRouting`); a tier it does not name falls back to the
- * model the case's other call went to.
+ * The gate's view of a stored run (merged or not), from its case and call rows: per case its tier, the
+ * baseline call and the tier model's call (repeat 0), ready for `decideAll`. A case whose calls are not
+ * all stored is left out, as `run()` leaves out the cases an interrupted run never finished. `tiers` is
+ * the run's routing as its loader built it (config/load.ts `loadStoredRouting`); a tier it does not name
+ * falls back to the model the case's other call went to.
  */
-export function mergedRunResults(store: Pick<Store, 'getRun' | 'getCases' | 'getCalls'>, runId: string, tiers: ReadonlyMap<string, { model: string }>): CaseResult[] {
-  const run = store.getRun(runId);
-  if (!run) throw new UsageError(`no run "${runId}" in the results database\n  → list runs with: evalroute runs`);
-  return pairRunResults(run.baseline, store.getCases(run.id), store.getCalls(run.id), tiers);
-}
-
-/** `mergedRunResults` over a run's rows already read, for a caller that needs the calls and cases too. */
 export function pairRunResults(
   baseline: string,
   cases: readonly Pick<StoredCase, 'caseId' | 'tier'>[],
