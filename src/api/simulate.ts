@@ -318,7 +318,7 @@ function flagMissingJudgeAnswers(inner: Grader): Grader {
 
 /**
  * Loads config and suite and opens the store read-only (it must exist: scoring never writes). A caller
- * that loaded them already for the same options (`suggest`) passes them as `loaded`, so they are read once.
+ * that loaded them already for the same options (`suggest`, `gate`) passes them as `loaded`, so they are read once.
  */
 export async function openScorer(opts: ScorerOptions, loaded?: { config: EvalConfig; suite: Suite }): Promise<Scorer> {
   const cwd = opts.cwd ?? process.cwd();
@@ -485,7 +485,6 @@ export async function frontierCurve(scorer: Scorer, opts: CurveOptions): Promise
 }
 
 // ───────────────────────────── figures ─────────────────────────────
-
 
 /** Mean stored cost per case × 1000; null as soon as one call is unpriced. */
 export function costPer1k(outcomes: readonly CallOutcome[]): number | null {

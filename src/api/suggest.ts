@@ -220,7 +220,6 @@ export async function suggest(opts: SuggestOptions): Promise<SuggestResult> {
   }
 }
 
-
 /** One run per candidate model with every case routed to it, through the normal response cache. */
 async function fillModels(opts: SuggestOptions, baseline: string, models: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'evalroute-fill-'));

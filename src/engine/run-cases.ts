@@ -167,7 +167,8 @@ export async function runCases(input: EngineOptions): Promise<EngineResult> {
     const callKey = key(c.id, modelKey, repeat);
     const prefetched = opts.prefetched?.get(callKey);
     const fromGateway = prefetched !== undefined && opts.prefetchedFrom === 'gateway';
-    const hash = fromGateway ? gatewayAnswerHash(requestHash(model.provider, request)) : requestHash(model.provider, request);
+    const directHash = requestHash(model.provider, request);
+    const hash = fromGateway ? gatewayAnswerHash(directHash) : directHash;
     // A stored call is reused only for the very request it answered; anything else is asked again.
     const prior = previous.get(callKey);
     if (prior && !prior.error && prior.requestHash === hash) return settle(prior);

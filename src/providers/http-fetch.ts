@@ -154,9 +154,9 @@ function defineBufferedResponse() {
 
     get body(): ReadableStream<Uint8Array> | null {
       if (this.#bytes === null) return null;
+      if (this.#stream) return this.#stream;
       const bytes = this.#bytes;
       // highWaterMark 0: nothing is pulled until someone reads, so taking the stream does not use the body.
-      if (this.#stream) return this.#stream;
       this.#stream = new ReadableStream<Uint8Array>(
         {
           pull: (controller) => {

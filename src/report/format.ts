@@ -1,7 +1,6 @@
 /** Small formatting helpers shared by the text reports (console, Markdown). */
 import { stripVTControlCharacters } from 'node:util';
 import type { ModelUsage } from '../core/types.js';
-
 import { int } from '../core/format.js';
 
 export { int, pct, pts, plainPts } from '../core/format.js';
