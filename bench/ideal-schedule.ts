@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 /**
  * The best wall time any client could reach under the mock's 429 faults, for scenario (f): computed
  * from the mock's own deterministic fault function (`seededFault`) and the request bodies a run sent,
@@ -8,6 +7,7 @@ import { createHash } from 'node:crypto';
  * only after its latency wait. So a body that draws k 429s before its answer is a chain of k + 1
  * attempts of `latencyMs` each, with a `retryAfterMs` wait after each 429 — whatever the client does.
  */
+import { createHash } from 'node:crypto';
 import { mockBodyKey, seededFault, type MockFaults } from '../test/support/mock-llm-server.js';
 import type { ServedRequest } from './mock-process.js';
 
@@ -82,13 +82,10 @@ export function idealSchedule(retriesPerBody: number[], o: IdealOptions): IdealS
 
   // Slot held while waiting: each chain is one job of its whole length; longest first onto the slot
   // that frees first (LPT).
-  const free = new Array<number>(o.slots).fill(0);
-  for (const len of retriesPerBody.map((k) => chainMs(k, o)).sort((a, b) => b - a)) {
-    let i = 0;
-    for (let s = 1; s < free.length; s++) if (free[s]! < free[i]!) i = s;
-    free[i] = free[i]! + len;
-  }
-  const slotHeldMs = Math.max(0, ...free);
+  const slotHeldMs = listScheduleMs(
+    retriesPerBody.map((k) => chainMs(k, o)).sort((a, b) => b - a),
+    o.slots,
+  );
   return { slotFreedMs, noForesightMs, slotHeldMs, lowerBoundMs, attempts, longestChainMs };
 }
 

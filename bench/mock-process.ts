@@ -37,8 +37,8 @@ if (!send) throw new Error('mock-process.js is started by the benchmark with for
 
 let jitterMs = 0;
 // The log's bodies are JSON.stringify of the parsed body (see 'log'), so the jitter is computed on the same text.
-const answer = (req: MockRequest) => (jitterMs > 0 ? { text: rightAnswer(req), delayMs: jitterOf(JSON.stringify(req.body), jitterMs) } : rightAnswer(req));
-const mock = await startMockLlmServer({ responder: answer });
+const respond = (req: MockRequest) => (jitterMs > 0 ? { text: rightAnswer(req), delayMs: jitterOf(JSON.stringify(req.body), jitterMs) } : rightAnswer(req));
+const mock = await startMockLlmServer({ responder: respond });
 process.on('message', (cmd: MockCommand) => {
   const answer: MockAnswer = { id: cmd.id };
   switch (cmd.op) {

@@ -81,6 +81,15 @@ describe('withCallSignal', () => {
     expect(inner).toBe('deadline');
     const second = await withChildSignal([run.signal], (attempt) => withCallSignal(attempt, (signal) => Promise.resolve(signal === attempt)));
     expect(second).toBe(false); // a child not made for one call is not trusted as one
-    run.abort(new Error('stop'));
+    const stopped = await withChildSignal(
+      [run.signal],
+      (attempt) =>
+        withCallSignal(attempt, (signal) => {
+          run.abort(new Error('stop'));
+          return Promise.resolve([signal.aborted, (signal.reason as Error).message]);
+        }),
+      { singleCall: true },
+    );
+    expect(stopped).toEqual([true, 'stop']);
   });
 });

@@ -17,20 +17,13 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('the command line', () => {
-  it('`run nope` in a folder with no config names the missing suite folder, not the config (exit 2)', async () => {
+  it('`run nope`, `simulate nope` and `judge-check nope` in a folder with no config name the missing suite folder, not the config (exit 2; one project loader)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evalroute-usage-'));
-    const r = await runCli(['run', 'nope'], { cwd: dir });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^evalroute: no suite folder nope \(looked at .*nope\)\n {2}→ pass the folder that holds suite\.yaml/);
-    expect(r.stderr).not.toContain('evalroute.config.yaml');
-  });
-
-  it('`simulate nope` and `judge-check nope` name the missing suite folder as `run` does (one project loader)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'evalroute-usage-'));
-    for (const command of ['simulate', 'judge-check']) {
+    for (const command of ['run', 'simulate', 'judge-check']) {
       const r = await runCli([command, 'nope'], { cwd: dir });
-      expect(r.status).toBe(2);
+      expect(r.status, command).toBe(2);
       expect(r.stderr).toMatch(/^evalroute: no suite folder nope \(looked at .*nope\)\n {2}→ pass the folder that holds suite\.yaml/);
+      expect(r.stderr).not.toContain('evalroute.config.yaml');
     }
   });
 

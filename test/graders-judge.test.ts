@@ -446,7 +446,9 @@ describe('judge grader: cases with images and PDFs', () => {
     const g = await grader({ mode: 'rubric', rubric: 'Is the total right?' });
     await g.grade(theCase, completion('12.50'), ctx({ request: withImage }, createProvider(judgeModel('anthropic'), { env })));
     const question = server.requests[0]!.messages.at(-1)!;
+    expect(question.parts).toHaveLength(2); // the image once, then the prompt text
     expect(question.parts![0]).toEqual({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: RECEIPT.toString('base64') } });
+    expect(question.content).toContain('User: [attached: image "receipts/r1.png"]\nWhat is the total on the receipt?');
   });
 
   it('pairwise judges see the files in both orders', async () => {

@@ -104,10 +104,11 @@ describe('npm pack contents', () => {
   });
 
   it('the CLI bundle carries the licence of every package whose code it holds', () => {
-    // Rolldown marks the code of each module with a `// node_modules/<package>/…` line.
+    // Rolldown marks the code of each module with a `// node_modules/<package>/…` line; the innermost
+    // node_modules names the package (as scripts/bundle-cli.mjs reads module paths).
     const bundled = new Set<string>();
     for (const file of readdirSync(join(ROOT, 'dist/bundle')).filter((f) => f.endsWith('.js'))) {
-      for (const m of readFileSync(join(ROOT, 'dist/bundle', file), 'utf8').matchAll(/^\/\/ (?:\.\.\/)*node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//gm)) bundled.add(m[1]!);
+      for (const m of readFileSync(join(ROOT, 'dist/bundle', file), 'utf8').matchAll(/^\/\/ (?:\S*\/)?node_modules\/((?:@[^/\s]+\/)?[^/\s]+)\//gm)) bundled.add(m[1]!);
     }
     expect([...bundled]).toEqual(expect.arrayContaining(['openai', '@anthropic-ai/sdk', 'zod', 'yaml', 'commander']));
     const notices = readFileSync(join(ROOT, 'dist/bundle/THIRD-PARTY-NOTICES.txt'), 'utf8');
@@ -116,7 +117,6 @@ describe('npm pack contents', () => {
     expect(named.map((n) => n.name).sort()).toEqual([...bundled].sort());
     for (const n of named) expect(n.text.length, n.name).toBeGreaterThan(100);
     expect(named.find((n) => n.name === 'openai')!.text).toContain('Apache License');
-    expect(paths).toContain('dist/bundle/THIRD-PARTY-NOTICES.txt');
   });
 
   it('ships nothing of the development tree: no tests, TypeScript sources, results, reports or tooling', () => {

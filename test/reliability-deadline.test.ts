@@ -8,7 +8,7 @@
  * server saw, what the store holds, what was printed), and the only timing assumption is that a run
  * whose calls take 13 s in sequence is not done within a 2 s deadline.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,8 @@ import { startMockLlmServer, type MockLlmServer } from './support/mock-llm-serve
 import { arithmeticResponder, createProject } from './support/project.js';
 
 const HOUR_MS = 3_600_000;
+/** The `--json out.json` a CLI run in `dir` wrote. */
+const outJson = (dir: string) => JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as { status: string; runId: string };
 const rateLimited = (retryAfterMs?: number) =>
   new ProviderError('429', { kind: 'rate_limit', retryable: true, status: 429, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
 
@@ -112,7 +114,7 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
     expect(new Set(asked).size).toBe(asked.length);
     expect(out.stderr).not.toMatch(/waiting .* before retry/);
     expect(out.stdout).toMatch(/⚠ run stopped by its --deadline of 10 min: retry 1 of case "c00[01]" on model "(big|small)" had to wait 1 h \(the API's Retry-After\), more than the (9|10) min left; 0 of 3 calls are saved/);
-    const json = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(`${p.dir}/out.json`, 'utf8'))) as { status: string; runId: string };
+    const json = outJson(p.dir);
     expect(json.status).toBe('interrupted');
     const printed = /continue with: evalroute (run .+?), with a longer --deadline/.exec(out.stdout)?.[1];
     expect(printed).toBe(`run ${p.suiteDir} --resume ${json.runId} --db elsewhere.db`);
@@ -134,7 +136,7 @@ describe('evalroute run --deadline (real CLI, mock API, real SQLite)', () => {
       const out = await runCli(['run', p.suiteDir, '--concurrency', '1', '--deadline', '2s', '--json', 'out.json'], { cwd: p.dir, env: p.env });
       expect(out.status, out.stderr).toBe(3);
       expect(out.stdout).toMatch(/⚠ run stopped by its --deadline of 2 s: it passed while calls were in flight or waiting; \d+ of 45 calls are saved/);
-      const { runId, status } = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(`${p.dir}/out.json`, 'utf8'))) as { status: string; runId: string };
+      const { runId, status } = outJson(p.dir);
       expect(status).toBe('interrupted');
       const saved = storedCalls(p.dbFile, runId);
       expect(saved).toBeLessThan(total);

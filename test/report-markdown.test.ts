@@ -48,10 +48,10 @@ describe('formatMarkdown', () => {
     expect(formatJunit(at90, [])).toContain('90% CI −4.0 pts … +1.0 pts');
     // Tiers at different levels: the header cannot name one, so each interval names its own.
     const mixed = summary({ tiers: [tier({ confidence: 0.9 }), tier({ tier: 'mid', confidence: 0.99 }), baselineTier] });
-    const rows = tableRows(formatMarkdown(mixed), 'tier');
-    expect(rows.map((r) => r[6])).toEqual(['−4.0 pts … +1.0 pts (90%)', '−4.0 pts … +1.0 pts (99%)', '—']);
-    expect(formatMarkdown(mixed)).toContain('| delta | CI |');
-    expect(formatMarkdown(mixed)).toContain('(each at its own confidence level)');
+    const mixedMd = formatMarkdown(mixed);
+    expect(tableRows(mixedMd, 'tier').map((r) => r[6])).toEqual(['−4.0 pts … +1.0 pts (90%)', '−4.0 pts … +1.0 pts (99%)', '—']);
+    expect(mixedMd).toContain('| delta | CI |');
+    expect(mixedMd).toContain('(each at its own confidence level)');
     // Summaries stored before the level was kept were all computed at 95%.
     expect(formatMarkdown(summary())).toContain('| delta | 95% CI |');
   });

@@ -125,8 +125,9 @@ describe('replayLooks', () => {
     expect(c!.sequential.casesUsed).toBe(lookSizes(300, equalFractions(5))[c!.sequential.look - 1]);
     expect(c!.pass).toBe(true);
     expect(results.length).toBe(c!.sequential.casesUsed + 20);
-    // Only the reported verdict gets the bootstrap cross-check: at its look's level, on its look's cases.
+    // The reported verdict carries the bootstrap cross-check, at its look's level and on its look's cases.
     const atFirstLook = decideTier({ tier: { ...tiers.get('risky')!, gate: { confidence: r!.confidence } }, baselineModel: 'big', results: order.get('risky')!.slice(0, 20).map(result) });
+    expect(atFirstLook.bootstrapCi).toHaveLength(2);
     expect(r!.bootstrapCi).toEqual(atFirstLook.bootstrapCi);
     expect(c!.bootstrapCi).toBeDefined();
 
